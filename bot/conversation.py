@@ -1,0 +1,52 @@
+"""Runs the engine for one user at a time: load state, step, store state and counters, in order."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+from bot.engine import Forget, Inbound, Outcome, start_state, step
+from bot.flowspec import FlowSet
+from bot.i18n import negotiate
+from bot.keyedlock import KeyedLock
+from bot.privacy import Keyring
+from bot.store import Store
+
+
+def utc_now() -> datetime:
+    """The wall clock, as an aware UTC datetime."""
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class Conversations:
+    """The transport-agnostic front door: every inbound from every user goes through `handle`."""
+
+    flows: FlowSet
+    store: Store
+    keyring: Keyring
+    clock: Callable[[], datetime] = utc_now
+    _locks: KeyedLock = field(default_factory=KeyedLock)
+
+    def local_now(self) -> datetime:
+        """The current time in the charity's time zone (days and hours are counted there)."""
+        return self.clock().astimezone(ZoneInfo(self.flows.settings.time_zone))
+
+    async def handle(
+        self, transport: str, chat_id: int | str, inbound: Inbound, language_code: str | None = None
+    ) -> Outcome:
+        """Apply one inbound for one user; concurrent calls for the same user run one after another."""
+        key = self.keyring.user_key(transport, chat_id)
+        async with self._locks.hold(key):
+            flows = self.flows  # one flow set for the whole step, even if a reload swaps it meanwhile
+            state = await self.store.load(key)
+            if state is None:
+                settings = flows.settings
+                state = start_state(flows, negotiate(language_code, settings.languages, settings.default_language))
+            now = self.local_now()
+            outcome = step(flows, state, inbound, now)
+            forgotten = any(isinstance(effect, Forget) for effect in outcome.effects)
+            await self.store.record(key, None if forgotten else outcome.state, outcome.events, outcome.state.day)
+            return outcome

@@ -1,0 +1,420 @@
+"""The flow engine: `step(flows, state, inbound, now) -> Outcome`. Pure: no I/O, no clock, no Telegram.
+
+Every step yields exactly one reply (one or more message parts, buttons, service cards) plus the
+effects a transport must carry out (handoff, forget, clear chat, locale change) and anonymous
+events for the daily counters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from types import MappingProxyType
+
+from bot.flowspec import Choice, FlowSet, Node, Service
+from bot.i18n import language_name
+from bot.textmatch import normalise
+
+LANGUAGE_MENU = "@language"  # pseudo-node for the language picker; '@' never appears in flow ids
+COMMANDS = frozenset({"start", "menu", "back", "language", "forget", "human", "help", "clear"})
+
+
+# -- state and input ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class State:
+    """All the engine remembers of a user: where they are, their language, a short way back."""
+
+    node: str | None = None  # None: a conversation not yet started
+    locale: str | None = None
+    back: tuple[str, ...] = ()
+    day: int = 0  # last-seen day as a date ordinal; nothing finer is kept
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    """Free text the user typed."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Pick:
+    """A button press: the node whose message carried the button, and the button's action."""
+
+    node: str
+    action: str
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """A slash command such as `/start`, without the slash."""
+
+    name: str
+    arg: str = ""
+
+
+Inbound = Text | Pick | Command
+
+
+# -- output ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    """A choice to show; pressing it comes back as `Pick(node, action)`."""
+
+    label: str
+    node: str
+    action: str
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceCard:
+    """A service, with its texts in the user's language."""
+
+    id: str
+    name: str
+    about: str
+    phone: str | None
+    text: str | None
+    url: str | None
+    hours: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What the bot says: message parts in order, then buttons and service cards."""
+
+    parts: tuple[str, ...]
+    buttons: tuple[Button, ...] = ()
+    services: tuple[ServiceCard, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Handoff:
+    """The user asked for a person; `path` is the nodes they came through, oldest first."""
+
+    path: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Forget:
+    """Delete everything kept about this user."""
+
+
+@dataclass(frozen=True, slots=True)
+class ClearChat:
+    """Delete this conversation's messages where the messenger allows."""
+
+
+@dataclass(frozen=True, slots=True)
+class SetLocale:
+    """The user chose a language."""
+
+    locale: str
+
+
+Effect = Handoff | Forget | ClearChat | SetLocale
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """The result of one step."""
+
+    state: State
+    reply: Reply
+    effects: tuple[Effect, ...] = ()
+    events: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class _NodeView:
+    """A node as shown in one locale, and what typed text selects each of its buttons."""
+
+    reply: Reply
+    by_text: Mapping[str, Button]
+
+
+# -- the step -------------------------------------------------------------------------------------
+
+
+def step(flows: FlowSet, state: State, inbound: Inbound, now: datetime) -> Outcome:
+    """Advance one user's conversation by one input."""
+    return _Step(flows, state, now).run(inbound)
+
+
+def start_state(flows: FlowSet, locale: str | None) -> State:
+    """The state of a user who has not started yet, in `locale` if it is offered."""
+    offered = flows.settings.languages
+    return State(locale=locale if locale in offered else flows.settings.default_language)
+
+
+class _Step:
+    """One step's working context; kept as a class so helpers share flows, locale and events."""
+
+    def __init__(self, flows: FlowSet, state: State, now: datetime) -> None:
+        self.flows = flows
+        self.settings = flows.settings
+        locale = state.locale if state.locale in self.settings.languages else self.settings.default_language
+        self.state = replace(state, locale=locale, day=now.date().toordinal())
+        self.locale = locale
+        self.events: list[tuple[str, str]] = []
+        self.effects: list[Effect] = []
+        self.notes: list[str] = []  # parts said before the node's own text
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def t(self, msgid: str) -> str:
+        return self.flows.texts.get(self.locale, msgid)
+
+    def message(self, key: str) -> str:
+        return self.t(self.flows.messages[key])
+
+    def current(self) -> Node | None:
+        node = self.state.node
+        return self.flows.nodes.get(node) if node else None
+
+    def outcome(self, reply: Reply) -> Outcome:
+        return Outcome(self.state, reply, tuple(self.effects), tuple(self.events))
+
+    def buttons(self, node: Node) -> tuple[Button, ...]:
+        buttons = [
+            Button(self.t(choice.label), node.id, f"c:{i}") for i, choice in enumerate(node.choices)
+        ]
+        if node.next:
+            if node.next_label:
+                label = self.t(node.next_label)
+            elif node.next == self.settings.menu:
+                label = self.message("button_menu")
+            else:
+                label = self.message("button_next")
+            buttons.append(Button(label, node.id, "next"))
+        if not buttons and node.id != self.settings.menu:
+            buttons.append(Button(self.message("button_menu"), node.id, "menu"))
+        return tuple(buttons)
+
+    def language_buttons(self) -> tuple[Button, ...]:
+        return tuple(
+            Button(language_name(code), LANGUAGE_MENU, f"lang:{code}") for code in self.settings.languages
+        )
+
+    def card(self, service: Service) -> ServiceCard:
+        return ServiceCard(
+            id=service.id,
+            name=self.t(service.name),
+            about=self.t(service.about),
+            phone=service.phone,
+            text=service.text,
+            url=service.url,
+            hours=self.t(service.hours) if service.hours else None,
+        )
+
+    def view(self, node: Node) -> _NodeView:
+        # Views depend only on (locale, node), so they are built once per flow set.
+        key = (self.locale, node.id)
+        view = self.flows.memo.get(key)
+        if view is None:
+            buttons = self.buttons(node)
+            parts = tuple(self.t(part) for part in node.say)
+            services = tuple(self.card(self.flows.services[sid]) for sid in node.services)
+            by_text: dict[str, Button] = {}
+            for number, button in reversed(list(enumerate(buttons, start=1))):
+                for said in (self._english_label(node, button), normalise(button.label), str(number)):
+                    if said:
+                        by_text[said] = button
+            view = self.flows.memo[key] = _NodeView(Reply(parts, buttons, services), MappingProxyType(by_text))
+        return view
+
+    def render(self, node: Node) -> Reply:
+        reply = self.view(node).reply
+        if self.notes:
+            return replace(reply, parts=(*self.notes, *reply.parts))
+        return reply
+
+    def reshow(self, lead: str) -> Reply:
+        """Say `lead`, then offer the current choices again (or the menu if there are none)."""
+        if self.state.node == LANGUAGE_MENU:
+            return Reply((*self.notes, lead), self.language_buttons())
+        node = self.current() or self.flows.nodes[self.settings.menu]
+        return Reply((*self.notes, lead), self.view(node).reply.buttons)
+
+    # -- moves --------------------------------------------------------------------------------
+
+    def enter(self, node_id: str, *, remember: bool = True) -> Reply:
+        """Go to a node, keeping where we were on the bounded back-stack."""
+        previous = self.state.node
+        back = self.state.back
+        if remember and previous and previous != node_id and previous != LANGUAGE_MENU:
+            back = (*back, previous)[-self.settings.back_depth :]
+        self.state = replace(self.state, node=node_id, back=back)
+        self.events.append(("node", node_id))
+        return self.render(self.flows.nodes[node_id])
+
+    def restart(self) -> Reply:
+        self.state = replace(self.state, back=())
+        return self.enter(self.settings.start, remember=False)
+
+    def go_back(self) -> Reply:
+        back = list(self.state.back)
+        while back:
+            target = back.pop()
+            if target in self.flows.nodes and target != self.state.node:
+                self.state = replace(self.state, back=tuple(back))
+                return self.enter(target, remember=False)
+        self.state = replace(self.state, back=())
+        return self.enter(self.settings.menu, remember=False)
+
+    def show_languages(self) -> Reply:
+        if self.state.node != LANGUAGE_MENU:
+            back = self.state.back
+            if self.state.node in self.flows.nodes:
+                back = (*back, self.state.node)[-self.settings.back_depth :]
+            self.state = replace(self.state, node=LANGUAGE_MENU, back=back)
+        return Reply((*self.notes, self.message("language_prompt")), self.language_buttons())
+
+    def set_language(self, code: str) -> Reply:
+        self.locale = code
+        self.state = replace(self.state, locale=code)
+        self.effects.append(SetLocale(code))
+        self.events.append(("language", code))
+        self.notes.append(self.message("language_set"))
+        back = list(self.state.back)
+        target = back.pop() if back else self.settings.menu
+        if target not in self.flows.nodes:
+            target = self.settings.menu
+        self.state = replace(self.state, node=None, back=tuple(back))
+        return self.enter(target, remember=False)
+
+    def handoff(self) -> Reply:
+        path = tuple(n for n in (*self.state.back, self.state.node) if n and n in self.flows.nodes)
+        self.effects.append(Handoff(path))
+        self.events.append(("handoff", "requested"))
+        return self.reshow(self.message("handoff_requested"))
+
+    def forget(self) -> Reply:
+        self.effects.append(Forget())
+        self.events.append(("forget", "done"))
+        self.state = State(locale=self.locale, day=self.state.day)
+        menu = self.flows.nodes[self.settings.menu]
+        return Reply((self.message("forgotten"),), (Button(self.message("button_menu"), menu.id, "menu"),))
+
+    def clear(self) -> Reply:
+        self.effects.append(ClearChat())
+        self.events.append(("clear", "done"))
+        return self.reshow(self.message("cleared"))
+
+    def do(self, action: str) -> Reply:
+        if action == "handoff":
+            return self.handoff()
+        if action == "forget":
+            return self.forget()
+        if action == "clear_chat":
+            return self.clear()
+        if action == "language":
+            return self.show_languages()
+        return self.restart()
+
+    def choose(self, choice: Choice) -> Reply:
+        if choice.goto:
+            return self.enter(choice.goto)
+        return self.do(choice.do or "restart")
+
+    # -- inputs -------------------------------------------------------------------------------
+
+    def run(self, inbound: Inbound) -> Outcome:
+        if self.state.node is None:
+            self.events.append(("conversation", "started"))
+            self.events.append(("language", self.locale))
+        elif self.state.node != LANGUAGE_MENU and self.current() is None:
+            # The flows changed under this user: land on the menu with a short note.
+            self.notes.append(self.message("menu_changed"))
+            self.state = replace(self.state, node=self.settings.menu, back=())
+        if isinstance(inbound, Command):
+            return self.outcome(self.command(inbound))
+        if isinstance(inbound, Pick):
+            return self.outcome(self.pick(inbound))
+        return self.outcome(self.text(inbound.text))
+
+    def command(self, command: Command) -> Reply:
+        name = command.name.lower()
+        if name == "start" or self.state.node is None and name not in COMMANDS:
+            return self.restart()
+        if name == "menu":
+            return self.enter(self.settings.menu)
+        if name == "back":
+            return self.go_back()
+        if name == "language":
+            return self.show_languages()
+        if name == "forget":
+            return self.forget()
+        if name == "human":
+            return self.handoff()
+        if name == "clear":
+            return self.clear()
+        if name == "help":
+            return self.reshow(self.message("help"))
+        if self.state.node is None:
+            return self.restart()
+        return self.reshow(self.message("not_understood"))
+
+    def pick(self, pick: Pick) -> Reply:
+        if pick.node == LANGUAGE_MENU:
+            code = pick.action.removeprefix("lang:")
+            if pick.action.startswith("lang:") and code in self.settings.languages:
+                return self.set_language(code)
+            return self.stale()
+        node = self.flows.nodes.get(pick.node)
+        if node is None:
+            return self.stale()
+        # A button from an older message still means what it said, so it is honoured.
+        if pick.action.startswith("c:"):
+            index = pick.action[2:]
+            if index.isdigit() and int(index) < len(node.choices):
+                return self.choose(node.choices[int(index)])
+            return self.stale()
+        if pick.action == "next" and node.next:
+            return self.enter(node.next)
+        if pick.action == "menu":
+            return self.enter(self.settings.menu)
+        if pick.action == "back":
+            return self.go_back()
+        return self.stale()
+
+    def stale(self) -> Reply:
+        if self.state.node is None:
+            self.notes.append(self.message("menu_changed"))
+            return self.restart()
+        return self.reshow(self.message("menu_changed"))
+
+    def text(self, raw: str) -> Reply:
+        said = normalise(raw)
+        if self.state.node == LANGUAGE_MENU:
+            for number, button in enumerate(self.language_buttons(), start=1):
+                code = button.action.removeprefix("lang:")
+                if said in (str(number), normalise(button.label), normalise(code)):
+                    return self.set_language(code)
+        else:
+            node = self.current()
+            if node is not None and said:
+                button = self.view(node).by_text.get(said)
+                if button is not None:
+                    return self.pick(Pick(button.node, button.action))
+        if said:
+            trigger = self.flows.trigger_index.first_match(self.locale, said)
+            if trigger is not None:
+                self.events.append(("trigger", trigger.id))
+                if trigger.goto:
+                    return self.enter(trigger.goto)
+                return self.do(trigger.do or "restart")
+        if self.state.node is None:
+            return self.restart()
+        return self.reshow(self.message("not_understood"))
+
+    def _english_label(self, node: Node, button: Button) -> str:
+        # People often type the English words even when chatting in another language.
+        if button.action.startswith("c:"):
+            return normalise(node.choices[int(button.action[2:])].label)
+        return ""

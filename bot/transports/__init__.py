@@ -1,0 +1,1 @@
+"""Adapters between messengers (or a terminal) and the transport-agnostic conversation service."""

@@ -1,0 +1,109 @@
+"""The console transport: the same engine and store in a terminal, no token needed."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TextIO
+
+from bot.conversation import Conversations
+from bot.engine import Button, ClearChat, Command, Forget, Handoff, Inbound, Outcome, Pick, Reply, ServiceCard, Text
+
+TRANSPORT = "console"
+QUIT = frozenset({"/quit", "/q"})
+
+
+def parse_input(line: str) -> Inbound:
+    """A typed line as the engine sees it: `/name arg` is a command, anything else is text."""
+    stripped = line.strip()
+    if stripped.startswith("/") and len(stripped) > 1:
+        name, _, arg = stripped[1:].partition(" ")
+        return Command(name.split("@", 1)[0].lower(), arg.strip())
+    return Text(stripped)
+
+
+def render_card(card: ServiceCard) -> str:
+    """A service as a few indented lines; icons rather than words, so nothing needs translating."""
+    lines = [f"  ▸ {card.name}: {card.about}"]
+    details = [f"☎ {card.phone}" if card.phone else "", f"💬 {card.text}" if card.text else "",
+               f"🌐 {card.url}" if card.url else "", f"🕒 {card.hours}" if card.hours else ""]
+    details = [d for d in details if d]
+    if details:
+        lines.append("    " + " · ".join(details))
+    return "\n".join(lines)
+
+
+def render(reply: Reply) -> str:
+    """The reply as terminal text: parts, service cards, then numbered choices."""
+    blocks = list(reply.parts)
+    if reply.services:
+        blocks.append("\n".join(render_card(card) for card in reply.services))
+    if reply.buttons:
+        blocks.append("\n".join(f"  {i}. {button.label}" for i, button in enumerate(reply.buttons, start=1)))
+    return "\n\n".join(blocks)
+
+
+def describe_effects(outcome: Outcome) -> list[str]:
+    """Operator-facing notes for what a messenger would do behind the scenes."""
+    notes = []
+    for effect in outcome.effects:
+        if isinstance(effect, Handoff):
+            path = " › ".join(effect.path) or "start"
+            notes.append(f"[handoff requested · path: {path}]")
+        elif isinstance(effect, Forget):
+            notes.append("[session deleted from the database]")
+        elif isinstance(effect, ClearChat):
+            notes.append("[chat cleared]")
+    return notes
+
+
+@dataclass
+class ConsoleChat:
+    """Reads lines, runs them through the conversation service, prints the replies."""
+
+    conversations: Conversations
+    stdin: TextIO
+    stdout: TextIO
+    language: str | None = None
+    chat_id: str = "local"
+    interactive: bool = False
+    last_buttons: tuple[Button, ...] = ()
+
+    def write(self, text: str) -> None:
+        self.stdout.write(text + "\n")
+        self.stdout.flush()
+
+    async def send(self, inbound: Inbound) -> None:
+        outcome = await self.conversations.handle(TRANSPORT, self.chat_id, inbound, self.language)
+        if any(isinstance(e, ClearChat) for e in outcome.effects) and self.interactive:
+            self.stdout.write("\x1b[2J\x1b[H")
+        for note in describe_effects(outcome):
+            self.write(note)
+        self.write(render(outcome.reply))
+        self.write("")
+        self.last_buttons = outcome.reply.buttons
+
+    async def run(self, read_line: Callable[[], str] | None = None) -> None:
+        """Chat until end of input or /quit."""
+        read = read_line or self.stdin.readline
+        loop = asyncio.get_running_loop()
+        self.write("Console chat. Type a number or words; /help for commands, /quit to leave.\n")
+        await self.send(Command("start"))
+        while True:
+            if self.interactive:
+                self.stdout.write("> ")
+                self.stdout.flush()
+            line = await loop.run_in_executor(None, read)
+            if not line or line.strip() in QUIT:
+                break
+            if not line.strip():
+                continue
+            inbound = parse_input(line)
+            # A bare number picks the button shown last, exactly like tapping it.
+            if isinstance(inbound, Text) and inbound.text.isdigit():
+                index = int(inbound.text) - 1
+                if 0 <= index < len(self.last_buttons):
+                    button = self.last_buttons[index]
+                    inbound = Pick(button.node, button.action)
+            await self.send(inbound)
