@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
@@ -35,9 +35,17 @@ class Conversations:
         return self.clock().astimezone(ZoneInfo(self.flows.settings.time_zone))
 
     async def handle(
-        self, transport: str, chat_id: int | str, inbound: Inbound, language_code: str | None = None
+        self,
+        transport: str,
+        chat_id: int | str,
+        inbound: Inbound,
+        language_code: str | None = None,
+        deliver: Callable[[Outcome], Awaitable[None]] | None = None,
     ) -> Outcome:
-        """Apply one inbound for one user; concurrent calls for the same user run one after another."""
+        """Apply one inbound for one user; concurrent calls for the same user run one after another.
+
+        `deliver` runs under the same per-user lock, so replies also leave in the order inputs came.
+        """
         key = self.keyring.user_key(transport, chat_id)
         async with self._locks.hold(key):
             flows = self.flows  # one flow set for the whole step, even if a reload swaps it meanwhile
@@ -49,4 +57,6 @@ class Conversations:
             outcome = step(flows, state, inbound, now)
             forgotten = any(isinstance(effect, Forget) for effect in outcome.effects)
             await self.store.record(key, None if forgotten else outcome.state, outcome.events, outcome.state.day)
+            if deliver is not None:
+                await deliver(outcome)
             return outcome

@@ -56,7 +56,16 @@ class Command:
     arg: str = ""
 
 
-Inbound = Text | Pick | Command
+@dataclass(frozen=True, slots=True)
+class Media:
+    """Something that is not text: `kind` is photo, voice, video, sticker, document, location, contact…"""
+
+    kind: str
+
+
+IDENTIFYING_MEDIA = frozenset({"location", "contact", "venue"})
+
+Inbound = Text | Pick | Command | Media
 
 
 # -- output ---------------------------------------------------------------------------------------
@@ -336,7 +345,16 @@ class _Step:
             return self.outcome(self.command(inbound))
         if isinstance(inbound, Pick):
             return self.outcome(self.pick(inbound))
+        if isinstance(inbound, Media):
+            return self.outcome(self.media(inbound.kind))
         return self.outcome(self.text(inbound.text))
+
+    def media(self, kind: str) -> Reply:
+        if self.state.node is None:
+            self.state = replace(self.state, node=self.settings.start)
+            self.events.append(("node", self.settings.start))
+        key = "identity_warning" if kind in IDENTIFYING_MEDIA else "media_not_supported"
+        return self.reshow(self.message(key))
 
     def command(self, command: Command) -> Reply:
         name = command.name.lower()

@@ -39,6 +39,17 @@ MESSAGE_KEYS: Mapping[str, str] = MappingProxyType(
         "forgotten": "confirms /forget deleted everything",
         "handoff_requested": "confirms a person has been asked for",
         "cleared": "said after /clear deleted the messages of this chat",
+        "media_not_supported": "answer to a photo, voice note, sticker, file… (the bot reads text only)",
+        "identity_warning": "answer to a shared location or contact: don't share identifying details here",
+        "error_retry": "said when something went wrong on our side",
+        "command_start": "description of /start in the messenger's command menu",
+        "command_menu": "description of /menu",
+        "command_back": "description of /back",
+        "command_language": "description of /language",
+        "command_human": "description of /human",
+        "command_help": "description of /help",
+        "command_forget": "description of /forget",
+        "command_clear": "description of /clear",
     }
 )
 
@@ -288,6 +299,7 @@ class _Checker:
         self.messages: dict[str, str] = {}
         self.settings = Settings()
         self.settings_lines: dict[str, int] = {}
+        self.unreadable: set[str] = set()  # stems of files that are not valid YAML
 
     # -- reporting -----------------------------------------------------------------------------
 
@@ -312,6 +324,7 @@ class _Checker:
             try:
                 docs[path.name] = (path, read_yaml(path))
             except YamlSyntaxError as exc:
+                self.unreadable.add(path.stem)
                 self.error(
                     self.display(path),
                     exc.line,
@@ -635,9 +648,13 @@ class _Checker:
                 return None, None
             return None, action
         goto = self.ref(flow, data["goto"])
-        if goto is None:
+        if goto is None and not self.in_unreadable(data["goto"]):
             self.error(raw_file, data.line_of("goto"), where, f"`goto: {data['goto']}` leads nowhere", self.ref_fix(flow, data["goto"]))
         return goto, None
+
+    def in_unreadable(self, target: Any) -> bool:
+        # A link into a file that is not valid YAML is reported once, as that file's syntax error.
+        return str(target).split(".", 1)[0] in self.unreadable
 
     def build_node(self, raw: _RawNode) -> None:
         data, file, where = raw.data, raw.file, raw.id
@@ -684,7 +701,7 @@ class _Checker:
         nxt = None
         if "next" in data:
             nxt = self.ref(flow, data["next"])
-            if nxt is None:
+            if nxt is None and not self.in_unreadable(data["next"]):
                 self.error(file, data.line_of("next"), where, f"`next: {data['next']}` leads nowhere", self.ref_fix(flow, data["next"]))
         next_label = None
         if "next_label" in data:
@@ -765,7 +782,7 @@ class _Checker:
         file = str(self.dir / "settings.yaml")
         for key in ("start", "menu"):
             target = getattr(self.settings, key)
-            if self.flows and target not in self.raw_nodes:
+            if self.flows and target not in self.raw_nodes and not self.in_unreadable(target):
                 self.error(file, self.settings_lines.get(key, 1), "", f"`{key}: {target}` is not a node", self.ref_fix("", target))
 
     def check_on_request(self) -> None:

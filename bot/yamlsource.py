@@ -103,7 +103,9 @@ def read_yaml(path: Path) -> Any:
         column = mark.column + 1 if mark else 1
         reason = exc.problem or str(exc)
         if exc.context:
-            reason = f"{reason} ({exc.context})"
+            started = exc.context_mark
+            where = f" started on line {started.line + 1}" if started and started.line != mark.line else ""
+            reason = f"{reason} ({exc.context}{where})"
         raise YamlSyntaxError(path.name, line, column, reason) from None
     except yaml.YAMLError as exc:
         raise YamlSyntaxError(path.name, 1, 1, str(exc)) from None

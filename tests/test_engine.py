@@ -13,6 +13,7 @@ from bot.engine import (
     Command,
     Forget,
     Handoff,
+    Media,
     Outcome,
     Pick,
     SetLocale,
@@ -250,3 +251,17 @@ def test_step_is_pure_and_records_only_the_day(flows: FlowSet) -> None:
 
 def test_unoffered_locale_falls_back_to_the_default(flows: FlowSet) -> None:
     assert start_state(flows, "de").locale == "en"
+
+
+def test_photo_gets_a_text_only_answer_and_the_same_choices(flows: FlowSet) -> None:
+    state, outcomes = run(flows, Command("start"), Text("info"), Media("photo"))
+    assert state.node == "info.menu"
+    assert outcomes[-1].reply.parts[0].startswith("I can only read text")
+    assert labels(outcomes[-1]) == ["Clinic", "Leaving"]
+
+
+def test_location_or_contact_gets_a_warning_not_to_share_identifying_details(flows: FlowSet) -> None:
+    for kind in ("location", "contact"):
+        _, outcomes = run(flows, Media(kind))
+        assert "Please don't share your location" in outcomes[-1].reply.parts[0]
+        assert labels(outcomes[-1]) == ["Info", "Person"]

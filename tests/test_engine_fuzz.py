@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.content import load_content
-from bot.engine import COMMANDS, LANGUAGE_MENU, Command, Inbound, Pick, Reply, State, Text, start_state, step
+from bot.engine import COMMANDS, LANGUAGE_MENU, Command, Inbound, Media, Pick, Reply, State, Text, start_state, step
 from tests.conftest import FLOWS, REPO
 
 FLOWSET = load_content(FLOWS, REPO / "locales")
@@ -33,7 +33,8 @@ picks = st.builds(
     ),
 )
 commands = st.builds(Command, st.one_of(st.sampled_from(sorted(COMMANDS)), st.text(max_size=10)), st.text(max_size=10))
-inputs: st.SearchStrategy[Inbound] = st.one_of(texts.map(Text), picks, commands)
+media = st.builds(Media, st.one_of(st.sampled_from(["photo", "voice", "location", "contact", "sticker"]), st.text(max_size=8)))
+inputs: st.SearchStrategy[Inbound] = st.one_of(texts.map(Text), picks, commands, media)
 
 
 @st.composite
