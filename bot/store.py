@@ -5,6 +5,7 @@ Stored per session: key, node, locale, back-stack, last-seen day. Nothing else, 
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sqlite3
 import stat
@@ -62,6 +63,8 @@ class Store:
 
     def __init__(self, db: aiosqlite.Connection) -> None:
         self._db = db
+        # One connection is shared by every user, so transactions must not interleave.
+        self._write = asyncio.Lock()
 
     @classmethod
     async def open(cls, path: Path | str) -> "Store":
@@ -99,6 +102,13 @@ class Store:
     async def record(self, key: bytes, state: State | None, events: Iterable[tuple[str, str]], day: int) -> None:
         """In one transaction: save the state (or delete it when None) and count the events for `day`."""
         db = self._db
+        async with self._write:
+            await self._record(db, key, state, events, day)
+
+    @staticmethod
+    async def _record(
+        db: aiosqlite.Connection, key: bytes, state: State | None, events: Iterable[tuple[str, str]], day: int
+    ) -> None:
         await db.execute("BEGIN")
         try:
             if state is None:
@@ -124,13 +134,15 @@ class Store:
 
     async def delete(self, key: bytes) -> None:
         """Delete a user's session."""
-        await self._db.execute("DELETE FROM sessions WHERE key = ?", (key,))
+        async with self._write:
+            await self._db.execute("DELETE FROM sessions WHERE key = ?", (key,))
 
     async def purge(self, today: int, retention_days: int) -> int:
         """Delete sessions idle for more than `retention_days`; returns how many went."""
-        cursor = await self._db.execute("DELETE FROM sessions WHERE day < ?", (today - retention_days,))
-        count = cursor.rowcount
-        await cursor.close()
+        async with self._write:
+            cursor = await self._db.execute("DELETE FROM sessions WHERE day < ?", (today - retention_days,))
+            count = cursor.rowcount
+            await cursor.close()
         return count
 
     async def counters(self, first_day: int, last_day: int) -> list[tuple[int, str, str, int]]:
