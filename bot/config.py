@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 _REPO = Path(__file__).resolve().parent.parent
 
@@ -32,3 +35,64 @@ def db_path(env: Mapping[str, str]) -> Path:
 def secret_path(env: Mapping[str, str]) -> Path:
     """`BOT_SECRET_FILE`, else ./data/secret (created on first run)."""
     return Path(env["BOT_SECRET_FILE"]) if env.get("BOT_SECRET_FILE") else Path.cwd() / "data" / "secret"
+
+
+class ConfigError(Exception):
+    """A missing or malformed setting; the message names the variable and what is expected."""
+
+
+_TOKEN = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{10,100}$")
+DEFAULT_API_URL = "https://api.telegram.org"
+
+
+@dataclass(frozen=True)
+class TelegramConfig:
+    """What `python -m bot run` needs from the environment."""
+
+    token: str = field(repr=False)
+    staff_chat_id: int
+    api_url: str = DEFAULT_API_URL
+
+    @property
+    def base_url(self) -> str:
+        """PTB's `base_url`: the Bot API root followed by `/bot` (PTB appends the token)."""
+        return f"{self.api_url}/bot"
+
+    @property
+    def base_file_url(self) -> str:
+        """PTB's `base_file_url`."""
+        return f"{self.api_url}/file/bot"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> "TelegramConfig":
+        """Read and check the settings; raises ConfigError naming the first bad one."""
+        token = env.get("TELEGRAM_BOT_TOKEN", "").strip()
+        if not token:
+            raise ConfigError("TELEGRAM_BOT_TOKEN is not set: use the token BotFather gave you")
+        if not _TOKEN.match(token):
+            # Never echo the value: a near-miss token is still a secret.
+            raise ConfigError("TELEGRAM_BOT_TOKEN does not look like a bot token (digits, a colon, then letters)")
+        staff = env.get("STAFF_CHAT_ID", "").strip()
+        if not staff:
+            raise ConfigError("STAFF_CHAT_ID is not set: use the staff group's chat id, e.g. -1001234567890")
+        try:
+            staff_chat_id = int(staff)
+        except ValueError:
+            raise ConfigError(f"STAFF_CHAT_ID must be a whole number like -1001234567890, not `{staff}`") from None
+        if staff_chat_id >= 0:
+            raise ConfigError("STAFF_CHAT_ID must be a group's id, which is negative (e.g. -1001234567890)")
+        api_url = env.get("TELEGRAM_API_URL", "").strip() or DEFAULT_API_URL
+        parts = urlsplit(api_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+            raise ConfigError(f"TELEGRAM_API_URL must be an http(s) address like {DEFAULT_API_URL}, not `{api_url}`")
+        api_url = api_url.rstrip("/")
+        api_url = api_url.removesuffix("/bot")  # accept PTB-style `…/bot` too
+        return cls(token=token, staff_chat_id=staff_chat_id, api_url=api_url)
+
+
+def webhook_url(value: str) -> str:
+    """Check a `--webhook` address: Telegram posts only to https (a local Bot API server may use http)."""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(f"--webhook must be a full address like https://bot.example.org/telegram, not `{value}`")
+    return value

@@ -1,0 +1,51 @@
+"""Settings from the environment: each missing or malformed one is named in one line."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.config import ConfigError, TelegramConfig, webhook_url
+
+GOOD = {"TELEGRAM_BOT_TOKEN": "123456:ABCdef_ghi-JKLmnop", "STAFF_CHAT_ID": "-1001234567890"}
+
+
+def test_good_settings_give_ptb_base_urls() -> None:
+    config = TelegramConfig.from_env(GOOD)
+    assert config.staff_chat_id == -1001234567890
+    assert config.base_url == "https://api.telegram.org/bot"
+    assert config.base_file_url == "https://api.telegram.org/file/bot"
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8081", "http://127.0.0.1:8081/", "http://127.0.0.1:8081/bot"])
+def test_self_hosted_bot_api_url_is_accepted_with_or_without_bot_suffix(url: str) -> None:
+    config = TelegramConfig.from_env({**GOOD, "TELEGRAM_API_URL": url})
+    assert config.base_url == "http://127.0.0.1:8081/bot"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"TELEGRAM_BOT_TOKEN": ""}, "TELEGRAM_BOT_TOKEN is not set"),
+        ({"TELEGRAM_BOT_TOKEN": "not a token"}, "TELEGRAM_BOT_TOKEN does not look like a bot token"),
+        ({"STAFF_CHAT_ID": ""}, "STAFF_CHAT_ID is not set"),
+        ({"STAFF_CHAT_ID": "staff"}, "STAFF_CHAT_ID must be a whole number"),
+        ({"STAFF_CHAT_ID": "12345"}, "STAFF_CHAT_ID must be a group's id, which is negative"),
+        ({"TELEGRAM_API_URL": "ftp://x"}, "TELEGRAM_API_URL must be an http(s) address"),
+    ],
+)
+def test_bad_setting_is_named(change: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        TelegramConfig.from_env({**GOOD, **change})
+
+
+def test_a_malformed_token_is_never_echoed() -> None:
+    with pytest.raises(ConfigError) as raised:
+        TelegramConfig.from_env({**GOOD, "TELEGRAM_BOT_TOKEN": "123:sec ret"})
+    assert "sec ret" not in str(raised.value)
+    assert "ABCdef" not in repr(TelegramConfig.from_env(GOOD))
+
+
+def test_webhook_url_must_be_a_full_address() -> None:
+    assert webhook_url("https://bot.example.org/telegram") == "https://bot.example.org/telegram"
+    with pytest.raises(ConfigError, match="--webhook"):
+        webhook_url("bot.example.org")
