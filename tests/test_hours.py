@@ -1,0 +1,52 @@
+"""Staff hours in London time, closures, and the next opening in the user's language."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timezone
+from types import MappingProxyType
+
+from bot.flowspec import Settings
+from bot.hours import format_opening, is_open, next_opening
+
+WEEKDAYS_10_TO_5 = MappingProxyType({d: ((time(10), time(17)),) for d in range(5)})
+SETTINGS = Settings(staff_hours=WEEKDAYS_10_TO_5, closed=(date(2026, 12, 25),))
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=timezone.utc)
+
+
+def test_open_inside_hours_closed_outside() -> None:
+    assert is_open(utc(2026, 11, 25, 12, 0), SETTINGS)  # Wednesday noon
+    assert not is_open(utc(2026, 11, 25, 17, 0), SETTINGS)
+    assert not is_open(utc(2026, 11, 28, 12, 0), SETTINGS)  # Saturday
+
+
+def test_hours_are_london_time_across_summer_time() -> None:
+    # 09:30 UTC in July is 10:30 in London (BST): open.
+    assert is_open(utc(2026, 7, 1, 9, 30), SETTINGS)
+    assert not is_open(utc(2026, 12, 2, 9, 30), SETTINGS)  # 09:30 GMT: not yet
+
+
+def test_closed_dates_are_skipped() -> None:
+    assert not is_open(utc(2026, 12, 25, 12), SETTINGS)
+    opening = next_opening(utc(2026, 12, 24, 18), SETTINGS)
+    assert opening is not None and opening.date() == date(2026, 12, 28)  # Fri 25 closed, then weekend
+
+
+def test_next_opening_after_friday_evening_is_monday_morning() -> None:
+    opening = next_opening(utc(2026, 11, 27, 18), SETTINGS)
+    assert opening is not None and (opening.date(), opening.time()) == (date(2026, 11, 30), time(10))
+
+
+def test_no_hours_means_no_opening() -> None:
+    assert next_opening(utc(2026, 11, 25, 12), Settings()) is None
+
+
+def test_next_opening_is_written_in_the_users_language() -> None:
+    now = utc(2026, 11, 27, 18)
+    opening = next_opening(now, SETTINGS)
+    assert opening is not None
+    assert format_opening(opening, now, "en") == "Monday 10:00"
+    assert format_opening(opening, now, "ro") == "luni 10:00"
+    assert format_opening(opening, now, "pl") == "poniedziałek 10:00"
