@@ -6,6 +6,7 @@ Stored per session: key, node, locale, back-stack, last-seen day. Nothing else, 
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 import sqlite3
 import stat
@@ -15,6 +16,7 @@ from pathlib import Path
 import aiosqlite
 
 from bot.engine import State
+from bot.privacy import make_private_dir
 
 # Numbered migrations, applied in order and tracked with PRAGMA user_version. Append; never edit.
 MIGRATIONS: tuple[str, ...] = (
@@ -37,23 +39,35 @@ MIGRATIONS: tuple[str, ...] = (
     """,
 )
 
+MEMORY = ":memory:"
+COMPANIONS = ("-wal", "-shm", "-journal")
+
+UPSERT_SESSION = (
+    "INSERT INTO sessions (key, node, locale, back, day) VALUES (?, ?, ?, ?, ?) "
+    "ON CONFLICT (key) DO UPDATE SET node = excluded.node, locale = excluded.locale, "
+    "back = excluded.back, day = excluded.day"
+)
+COUNT_EVENT = (
+    "INSERT INTO counters (day, kind, name, count) VALUES (?, ?, ?, 1) "
+    "ON CONFLICT (day, kind, name) DO UPDATE SET count = count + 1"
+)
+
 
 class StoreError(Exception):
     """The database cannot be opened or created; the message names the path and the reason."""
 
 
 def _prepare_file(path: Path) -> None:
-    """Create the file 0600 before SQLite does (SQLite gives its -wal and -shm the same mode)."""
+    """Create the file 0600 before SQLite does, and tighten a looser existing file and its companions."""
     try:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        make_private_dir(path.parent)
         if path.is_dir():
-            raise StoreError(f"cannot open the database {path}: it is a directory")
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-        os.close(fd)
-        if stat.S_IMODE(path.stat().st_mode) & 0o077:
-            path.chmod(0o600)
-    except StoreError:
-        raise
+            raise IsADirectoryError(errno.EISDIR, "it is a directory")
+        # SQLite gives the -wal and -shm files it creates the main file's mode, whatever the umask.
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+        for each in (path, *(path.with_name(path.name + suffix) for suffix in COMPANIONS)):
+            if each.exists() and stat.S_IMODE(each.stat().st_mode) & 0o077:
+                each.chmod(0o600)
     except OSError as exc:
         raise StoreError(f"cannot open the database {path}: {exc.strerror or exc}") from None
 
@@ -63,32 +77,55 @@ class Store:
 
     def __init__(self, db: aiosqlite.Connection) -> None:
         self._db = db
-        # One connection is shared by every user, so transactions must not interleave.
+        # One connection is shared by every user, so write transactions must not interleave.
         self._write = asyncio.Lock()
 
     @classmethod
-    async def open(cls, path: Path | str) -> "Store":
+    async def open(cls, path: Path | str) -> Store:
         """Open (creating if needed) and migrate; raises StoreError with a one-line reason."""
-        if str(path) != ":memory:":
+        if str(path) != MEMORY:
             path = Path(path)
             _prepare_file(path)
         try:
             db = await aiosqlite.connect(str(path), isolation_level=None)
-            await db.execute("PRAGMA journal_mode=WAL")
-            await db.execute("PRAGMA synchronous=NORMAL")
-            await db.execute("PRAGMA foreign_keys=ON")
-            store = cls(db)
-            await store._migrate()
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open the database {path}: {exc}") from None
+        store = cls(db)
+        try:
+            for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "secure_delete=ON"):
+                await db.execute(f"PRAGMA {pragma}")
+            await store._migrate(path)
+        except BaseException as exc:
+            await db.close()  # else its worker thread keeps the process alive
+            if isinstance(exc, sqlite3.Error):
+                raise StoreError(f"cannot open the database {path}: {exc}") from None
+            raise
         return store
 
-    async def _migrate(self) -> None:
-        async with self._db.execute("PRAGMA user_version") as cursor:
-            row = await cursor.fetchone()
-        version = row[0] if row else 0
+    async def _migrate(self, path: Path | str) -> None:
+        version = await self._scalar("PRAGMA user_version")
+        if version > len(MIGRATIONS):
+            raise StoreError(
+                f"cannot open the database {path}: its schema (version {version}) is newer than this code "
+                f"(version {len(MIGRATIONS)}); upgrade the bot"
+            )
         for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-            await self._db.executescript(f"BEGIN; {script} PRAGMA user_version = {number}; COMMIT;")
+            try:
+                await self._db.executescript(f"BEGIN IMMEDIATE;\n{script}\n;PRAGMA user_version = {number};\nCOMMIT;")
+            except BaseException:
+                await self._rollback()
+                raise
+
+    async def _scalar(self, sql: str) -> int:
+        async with self._db.execute(sql) as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    async def _rollback(self) -> None:
+        try:
+            await self._db.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass  # no transaction was open: the failure came before BEGIN or after COMMIT
 
     async def load(self, key: bytes) -> State | None:
         """The saved state for a user key, or None."""
@@ -97,40 +134,25 @@ class Store:
         if row is None:
             return None
         node, locale, back, day = row
-        return State(node=node, locale=locale, back=tuple(back.split()) if back else (), day=day)
+        return State(node=node, locale=locale, back=tuple(back.split(" ")) if back else (), day=day)
 
     async def record(self, key: bytes, state: State | None, events: Iterable[tuple[str, str]], day: int) -> None:
         """In one transaction: save the state (or delete it when None) and count the events for `day`."""
+        rows = [(day, kind, name) for kind, name in events]
         db = self._db
         async with self._write:
-            await self._record(db, key, state, events, day)
-
-    @staticmethod
-    async def _record(
-        db: aiosqlite.Connection, key: bytes, state: State | None, events: Iterable[tuple[str, str]], day: int
-    ) -> None:
-        await db.execute("BEGIN")
-        try:
-            if state is None:
-                await db.execute("DELETE FROM sessions WHERE key = ?", (key,))
-            else:
-                await db.execute(
-                    "INSERT INTO sessions (key, node, locale, back, day) VALUES (?, ?, ?, ?, ?) "
-                    "ON CONFLICT(key) DO UPDATE SET node = excluded.node, locale = excluded.locale, "
-                    "back = excluded.back, day = excluded.day",
-                    (key, state.node, state.locale, " ".join(state.back), state.day),
-                )
-            rows = [(day, kind, name) for kind, name in events]
-            if rows:
-                await db.executemany(
-                    "INSERT INTO counters (day, kind, name, count) VALUES (?, ?, ?, 1) "
-                    "ON CONFLICT(day, kind, name) DO UPDATE SET count = count + 1",
-                    rows,
-                )
-            await db.execute("COMMIT")
-        except BaseException:
-            await db.execute("ROLLBACK")
-            raise
+            await db.execute("BEGIN IMMEDIATE")
+            try:
+                if state is None:
+                    await db.execute("DELETE FROM sessions WHERE key = ?", (key,))
+                else:
+                    await db.execute(UPSERT_SESSION, (key, state.node, state.locale, " ".join(state.back), state.day))
+                if rows:
+                    await db.executemany(COUNT_EVENT, rows)
+                await db.execute("COMMIT")
+            except BaseException:
+                await self._rollback()
+                raise
 
     async def delete(self, key: bytes) -> None:
         """Delete a user's session."""
@@ -140,10 +162,8 @@ class Store:
     async def purge(self, today: int, retention_days: int) -> int:
         """Delete sessions idle for more than `retention_days`; returns how many went."""
         async with self._write:
-            cursor = await self._db.execute("DELETE FROM sessions WHERE day < ?", (today - retention_days,))
-            count = cursor.rowcount
-            await cursor.close()
-        return count
+            async with self._db.execute("DELETE FROM sessions WHERE day < ?", (today - retention_days,)) as cursor:
+                return cursor.rowcount
 
     async def counters(self, first_day: int, last_day: int) -> list[tuple[int, str, str, int]]:
         """Daily counters between two days (inclusive), ordered by day, kind, name."""
@@ -151,17 +171,16 @@ class Store:
             "SELECT day, kind, name, count FROM counters WHERE day BETWEEN ? AND ? ORDER BY day, kind, name",
             (first_day, last_day),
         ) as cursor:
-            return [tuple(row) for row in await cursor.fetchall()]  # type: ignore[misc]
+            return [(int(day), str(kind), str(name), int(count)) for day, kind, name, count in await cursor.fetchall()]
 
     async def session_count(self) -> int:
         """How many sessions are stored."""
-        async with self._db.execute("SELECT count(*) FROM sessions") as cursor:
-            row = await cursor.fetchone()
-        return int(row[0]) if row else 0
+        return await self._scalar("SELECT count(*) FROM sessions")
 
     async def close(self) -> None:
         """Fold the WAL into the main file and close."""
-        try:
-            await self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        finally:
-            await self._db.close()
+        async with self._write:
+            try:
+                await self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            finally:
+                await self._db.close()

@@ -6,11 +6,14 @@ import asyncio
 import os
 import sqlite3
 import stat
+import threading
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from bot.engine import State
+from bot.privacy import Keyring
 from bot.store import MIGRATIONS, Store, StoreError
 
 KEY = bytes(range(32))
@@ -18,46 +21,95 @@ OTHER = bytes(32)
 
 
 @pytest.fixture
-async def store(tmp_path: Path):
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
     opened = await Store.open(tmp_path / "bot.sqlite3")
     yield opened
     await opened.close()
 
 
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
 async def test_state_round_trips_with_its_back_stack(store: Store) -> None:
-    state = State(node="testing.pep", locale="pt_BR", back=("main.welcome", "testing.menu"), day=739580)
+    state = State(node="testing.pep", locale="pt_BR", back=("main.welcome", "testing.menu", "@language"), day=739580)
     await store.record(KEY, state, [], state.day)
     assert await store.load(KEY) == state
+
+
+async def test_a_state_not_yet_started_round_trips(store: Store) -> None:
+    state = State(node=None, locale=None, back=(), day=5)
+    await store.record(KEY, state, [], 5)
+    assert await store.load(KEY) == state
+
+
+async def test_saving_again_replaces_the_state(store: Store) -> None:
+    await store.record(KEY, State(node="a.b", locale="en", back=("a.a",), day=1), [], 1)
+    await store.record(KEY, State(node="c.d", locale="ro", day=2), [], 2)
+    assert await store.load(KEY) == State(node="c.d", locale="ro", day=2)
+    assert await store.session_count() == 1
 
 
 async def test_unknown_key_has_no_state(store: Store) -> None:
     assert await store.load(OTHER) is None
 
 
-async def test_recording_no_state_deletes_the_session(store: Store) -> None:
+async def test_forgotten_session_is_gone_after_record_with_no_state(store: Store) -> None:
     await store.record(KEY, State(node="main.menu", locale="en", day=1), [], 1)
+    await store.record(OTHER, State(node="main.menu", locale="en", day=1), [], 1)
     await store.record(KEY, None, [("forget", "done")], 1)
-    assert await store.load(KEY) is None and await store.session_count() == 0
+    assert await store.load(KEY) is None and await store.session_count() == 1
+    assert await store.counters(1, 1) == [(1, "forget", "done", 1)]
+
+
+async def test_deleted_session_is_gone(store: Store) -> None:
+    await store.record(KEY, State(node="main.menu", locale="en", day=1), [], 1)
+    await store.delete(KEY)
+    await store.delete(KEY)  # deleting twice is fine
+    assert await store.load(KEY) is None
 
 
 async def test_counters_add_up_per_day_kind_and_name(store: Store) -> None:
     state = State(node="main.menu", locale="en", day=10)
-    await store.record(KEY, state, [("node", "main.menu"), ("trigger", "crisis")], 10)
-    await store.record(OTHER, state, [("node", "main.menu")], 10)
+    await store.record(KEY, state, [("node", "main.menu"), ("trigger", "crisis"), ("node", "main.menu")], 10)
+    await store.record(OTHER, state, iter([("node", "main.menu")]), 10)
     await store.record(KEY, state, [("node", "main.menu")], 11)
+    await store.record(KEY, state, [("language", "en")], 12)
     assert await store.counters(10, 11) == [
-        (10, "node", "main.menu", 2),
+        (10, "node", "main.menu", 3),
         (10, "trigger", "crisis", 1),
         (11, "node", "main.menu", 1),
     ]
     assert await store.counters(11, 11) == [(11, "node", "main.menu", 1)]
+    assert await store.counters(13, 20) == []
+
+
+async def test_a_failed_record_changes_nothing(store: Store) -> None:
+    await store.record(KEY, State(node="a.b", locale="en", day=1), [("node", "a.b")], 1)
+    with pytest.raises(sqlite3.IntegrityError):
+        await store.record(KEY, State(node="c.d", locale="en", day=2), [("node", "c.d"), ("node", None)], 2)  # type: ignore[list-item]
+    assert await store.load(KEY) == State(node="a.b", locale="en", day=1)
+    assert await store.counters(0, 10) == [(1, "node", "a.b", 1)]
+    await store.record(KEY, State(node="e.f", locale="en", day=3), [], 3)  # still usable
+    assert (await store.load(KEY)) == State(node="e.f", locale="en", day=3)
 
 
 async def test_purge_removes_only_sessions_idle_past_retention(store: Store) -> None:
     await store.record(KEY, State(node="a.b", locale="en", day=100), [], 100)
     await store.record(OTHER, State(node="a.b", locale="en", day=69), [], 69)
+    edge = bytes([7]) * 32
+    await store.record(edge, State(node="a.b", locale="en", day=70), [], 70)  # exactly 30 days idle: kept
     assert await store.purge(today=100, retention_days=30) == 1
-    assert await store.load(KEY) is not None and await store.load(OTHER) is None
+    assert await store.load(KEY) is not None and await store.load(edge) is not None
+    assert await store.load(OTHER) is None
+    assert await store.purge(today=100, retention_days=30) == 0
+    assert await store.session_count() == 2
+
+
+async def test_purge_keeps_the_counters(store: Store) -> None:
+    await store.record(KEY, State(node="a.b", locale="en", day=1), [("node", "a.b")], 1)
+    assert await store.purge(today=100, retention_days=30) == 1
+    assert await store.counters(1, 1) == [(1, "node", "a.b", 1)]
 
 
 async def test_concurrent_records_for_many_users_all_land(store: Store) -> None:
@@ -67,53 +119,114 @@ async def test_concurrent_records_for_many_users_all_land(store: Store) -> None:
     assert await store.counters(5, 5) == [(5, "node", "n.n", 50)]
 
 
+async def test_an_in_memory_store_works() -> None:
+    store = await Store.open(":memory:")
+    await store.record(KEY, State(node="a.b", locale="en", day=1), [("node", "a.b")], 1)
+    assert await store.load(KEY) == State(node="a.b", locale="en", day=1)
+    await store.close()
+
+
 async def test_migrations_run_once_and_reopening_keeps_data(tmp_path: Path) -> None:
     path = tmp_path / "bot.sqlite3"
     first = await Store.open(path)
-    await first.record(KEY, State(node="x.y", locale="en", day=3), [], 3)
+    await first.record(KEY, State(node="x.y", locale="en", day=3), [("node", "x.y")], 3)
     await first.close()
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     second = await Store.open(path)
-    assert (await second.load(KEY)).node == "x.y"  # type: ignore[union-attr]
+    assert await second.load(KEY) == State(node="x.y", locale="en", day=3)
+    assert await second.counters(3, 3) == [(3, "node", "x.y", 1)]
     await second.close()
-    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+
+
+async def test_a_database_from_newer_code_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "bot.sqlite3"
+    with sqlite3.connect(path) as db:
+        db.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    with pytest.raises(StoreError, match=f"{path}.*newer"):
+        await Store.open(path)
 
 
 async def test_database_holds_only_the_listed_columns(store: Store, tmp_path: Path) -> None:
-    db = sqlite3.connect(tmp_path / "bot.sqlite3")
-    tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    assert tables == {"sessions", "counters"}
-    columns = {t: [row[1] for row in db.execute(f"PRAGMA table_info({t})")] for t in tables}
-    assert columns == {"sessions": ["key", "node", "locale", "back", "day"], "counters": ["day", "kind", "name", "count"]}
+    await store.record(KEY, State(node="a.b", locale="en", day=1), [("node", "a.b")], 1)
+    with sqlite3.connect(tmp_path / "bot.sqlite3") as db:
+        tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        assert tables == {"sessions", "counters"}
+        columns = {t: [row[1] for row in db.execute(f"PRAGMA table_info({t})")] for t in tables}
+    assert columns == {
+        "sessions": ["key", "node", "locale", "back", "day"],
+        "counters": ["day", "kind", "name", "count"],
+    }
+
+
+async def test_the_file_holds_nothing_identifying_after_close(tmp_path: Path) -> None:
+    path = tmp_path / "bot.sqlite3"
+    ring = Keyring(b"s" * 32)
+    chat_id, name, phone = 987654321, "Alice Planted", "07700900123"
+    forgotten = ring.user_key("telegram", 123456789)
+    store = await Store.open(path)
+    await store.record(forgotten, State(node="exit.start", locale="ro", day=9), [], 9)
+    await store.record(ring.user_key("telegram", chat_id), State(node="main.menu", locale="en", day=9), [], 9)
+    await store.record(forgotten, None, [("forget", "done")], 9)
+    await store.close()
+    assert not path.with_name(path.name + "-wal").exists() or path.with_name(path.name + "-wal").stat().st_size == 0
+    data = path.read_bytes()
+    for planted in (str(chat_id), name, phone):
+        assert planted.encode() not in data
+    assert ring.user_key("telegram", chat_id) in data  # the search itself works
+    assert forgotten not in data and b"exit.start" not in data  # a forgotten session leaves no trace
 
 
 async def test_database_and_wal_are_private_to_the_owner_even_with_a_loose_umask(tmp_path: Path) -> None:
     old = os.umask(0o022)
     try:
-        path = tmp_path / "sub" / "bot.sqlite3"
+        path = tmp_path / "sub" / "deeper" / "bot.sqlite3"
         store = await Store.open(path)
+        assert _mode(path) == 0o600
         await store.record(KEY, State(node="a.b", locale="en", day=1), [], 1)
-        assert stat.S_IMODE(path.stat().st_mode) == 0o600
         wal = path.with_name(path.name + "-wal")
-        assert wal.exists() and stat.S_IMODE(wal.stat().st_mode) == 0o600
-        assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+        assert wal.exists() and _mode(wal) == 0o600
+        assert _mode(path.with_name(path.name + "-shm")) == 0o600
+        assert _mode(path.parent) == 0o700 and _mode(path.parent.parent) == 0o700
         await store.close()
     finally:
         os.umask(old)
 
 
-async def test_loose_mode_on_an_existing_file_is_tightened(tmp_path: Path) -> None:
+async def test_loose_modes_on_an_existing_file_and_wal_are_tightened(tmp_path: Path) -> None:
     path = tmp_path / "bot.sqlite3"
-    path.touch(mode=0o644)
-    os.chmod(path, 0o644)
+    wal = tmp_path / "bot.sqlite3-wal"
+    for each in (path, wal):
+        each.touch()
+        each.chmod(0o644)
     store = await Store.open(path)
+    assert _mode(path) == 0o600 and _mode(wal) == 0o600
     await store.close()
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
-async def test_unusable_path_raises_a_store_error_naming_it(tmp_path: Path) -> None:
+async def test_a_path_under_a_file_raises_a_store_error_naming_it(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    with pytest.raises(StoreError, match=str(blocker)):
+    with pytest.raises(StoreError, match=f"{blocker / 'bot.sqlite3'}.*{blocker} is not a directory"):
         await Store.open(blocker / "bot.sqlite3")
-    with pytest.raises(StoreError, match="is a directory"):
+    with pytest.raises(StoreError, match=str(blocker / "a" / "b")):
+        await Store.open(blocker / "a" / "b")
+
+
+async def test_a_directory_path_raises_a_store_error_naming_it(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match=f"{tmp_path}: it is a directory"):
         await Store.open(tmp_path)
+
+
+async def test_a_file_that_is_not_a_database_is_refused_and_no_thread_is_left(tmp_path: Path) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text("these are not the droids " * 200)
+    threads = threading.active_count()
+    with pytest.raises(StoreError, match=f"{path}: file is not a database"):
+        await Store.open(path)
+    for _ in range(100):  # the worker thread stops just after close() returns
+        if threading.active_count() == threads:
+            break
+        await asyncio.sleep(0.01)
+    assert threading.active_count() == threads
