@@ -15,6 +15,7 @@ from pathlib import Path
 
 import aiosqlite
 
+from bot.cases import Case
 from bot.engine import State
 from bot.privacy import make_private_dir
 
@@ -35,6 +36,21 @@ MIGRATIONS: tuple[str, ...] = (
         name TEXT NOT NULL,
         count INTEGER NOT NULL,
         PRIMARY KEY (day, kind, name)
+    ) WITHOUT ROWID;
+    """,
+    """
+    CREATE TABLE cases (
+        alias TEXT PRIMARY KEY,
+        user_key BLOB NOT NULL UNIQUE,
+        sealed_chat BLOB NOT NULL,
+        locale TEXT NOT NULL,
+        path TEXT NOT NULL DEFAULT '',
+        opened INTEGER NOT NULL,
+        active INTEGER NOT NULL,
+        thread_id INTEGER UNIQUE,
+        claimed INTEGER,
+        staff_alias TEXT,
+        nudged INTEGER NOT NULL DEFAULT 0
     ) WITHOUT ROWID;
     """,
 )
@@ -176,6 +192,55 @@ class Store:
     async def session_count(self) -> int:
         """How many sessions are stored."""
         return await self._scalar("SELECT count(*) FROM sessions")
+
+    # -- handoff cases ------------------------------------------------------------------------
+
+    _CASE_COLUMNS = "alias, user_key, sealed_chat, locale, path, opened, active, thread_id, claimed, staff_alias, nudged"
+
+    @staticmethod
+    def _case(row: Iterable[object]) -> Case:
+        alias, key, sealed, locale, path, opened, active, thread, claimed, staff_alias, nudged = row
+        return Case(
+            alias=str(alias), user_key=bytes(key), sealed_chat=bytes(sealed), locale=str(locale),
+            path=tuple(str(path).split(" ")) if path else (), opened=int(opened), active=int(active),
+            thread_id=thread, claimed=claimed, staff_alias=staff_alias, nudged=bool(nudged),
+        )
+
+    async def save_case(self, case: Case) -> None:
+        """Insert or replace a case (by alias)."""
+        values = (
+            case.alias, case.user_key, case.sealed_chat, case.locale, " ".join(case.path), case.opened,
+            case.active, case.thread_id, case.claimed, case.staff_alias, int(case.nudged),
+        )
+        async with self._write:
+            await self._db.execute(f"INSERT OR REPLACE INTO cases ({self._CASE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)", values)
+
+    async def _find_case(self, column: str, value: object) -> Case | None:
+        async with self._db.execute(f"SELECT {self._CASE_COLUMNS} FROM cases WHERE {column} = ?", (value,)) as cursor:
+            row = await cursor.fetchone()
+        return self._case(row) if row else None
+
+    async def case_for_user(self, key: bytes) -> Case | None:
+        """The open case of a user, if any."""
+        return await self._find_case("user_key", key)
+
+    async def case_for_thread(self, thread_id: int) -> Case | None:
+        """The open case whose staff topic is `thread_id`, if any."""
+        return await self._find_case("thread_id", thread_id)
+
+    async def case_by_alias(self, alias: str) -> Case | None:
+        """The open case called `alias`, if any."""
+        return await self._find_case("alias", alias)
+
+    async def open_cases(self) -> list[Case]:
+        """Every open case, oldest first."""
+        async with self._db.execute(f"SELECT {self._CASE_COLUMNS} FROM cases ORDER BY opened, alias") as cursor:
+            return [self._case(row) for row in await cursor.fetchall()]
+
+    async def remove_case(self, alias: str) -> None:
+        """Delete a case, and with it the sealed chat link."""
+        async with self._write:
+            await self._db.execute("DELETE FROM cases WHERE alias = ?", (alias,))
 
     async def close(self) -> None:
         """Fold the WAL into the main file and close."""

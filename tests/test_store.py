@@ -152,11 +152,14 @@ async def test_database_holds_only_the_listed_columns(store: Store, tmp_path: Pa
     await store.record(KEY, State(node="a.b", locale="en", day=1), [("node", "a.b")], 1)
     with sqlite3.connect(tmp_path / "bot.sqlite3") as db:
         tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        assert tables == {"sessions", "counters"}
+        assert tables == {"sessions", "counters", "cases"}
         columns = {t: [row[1] for row in db.execute(f"PRAGMA table_info({t})")] for t in tables}
     assert columns == {
         "sessions": ["key", "node", "locale", "back", "day"],
         "counters": ["day", "kind", "name", "count"],
+        # A case holds the chat id only sealed, and minutes only while it is open.
+        "cases": ["alias", "user_key", "sealed_chat", "locale", "path", "opened", "active", "thread_id",
+                  "claimed", "staff_alias", "nudged"],
     }
 
 
@@ -230,3 +233,18 @@ async def test_a_file_that_is_not_a_database_is_refused_and_no_thread_is_left(tm
             break
         await asyncio.sleep(0.01)
     assert threading.active_count() == threads
+
+
+async def test_a_case_round_trips_and_is_found_by_user_thread_and_alias(store: Store) -> None:
+    from bot.cases import Case
+
+    case = Case("K7Q2", KEY, b"sealed", "ro", ("testing.menu", "testing.pep"), opened=100, active=101, thread_id=55)
+    await store.save_case(case)
+    assert await store.case_for_user(KEY) == case
+    assert await store.case_for_thread(55) == case
+    assert await store.case_by_alias("K7Q2") == case
+    claimed = Case(**{**{f: getattr(case, f) for f in case.__slots__}, "claimed": 103, "staff_alias": "Sam"})
+    await store.save_case(claimed)
+    assert await store.open_cases() == [claimed]
+    await store.remove_case("K7Q2")
+    assert await store.case_for_user(KEY) is None and await store.open_cases() == []
