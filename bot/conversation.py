@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
@@ -34,6 +35,25 @@ class Conversations:
         """The current time in the charity's time zone (days and hours are counted there)."""
         return self.clock().astimezone(ZoneInfo(self.flows.settings.time_zone))
 
+    @asynccontextmanager
+    async def user(self, transport: str, chat_id: int | str) -> AsyncIterator[bytes]:
+        """Hold one user's lock and yield their pseudonymous key; their inputs are handled one at a time."""
+        key = self.keyring.user_key(transport, chat_id)
+        async with self._locks.hold(key):
+            yield key
+
+    async def step(self, key: bytes, inbound: Inbound, language_code: str | None = None) -> Outcome:
+        """Load, step and store one user's state; call it while holding `user(...)`."""
+        flows = self.flows  # one flow set for the whole step, even if a reload swaps it meanwhile
+        state = await self.store.load(key)
+        if state is None:
+            settings = flows.settings
+            state = start_state(flows, negotiate(language_code, settings.languages, settings.default_language))
+        outcome = step(flows, state, inbound, self.local_now())
+        forgotten = any(isinstance(effect, Forget) for effect in outcome.effects)
+        await self.store.record(key, None if forgotten else outcome.state, outcome.events, outcome.state.day)
+        return outcome
+
     async def handle(
         self,
         transport: str,
@@ -46,17 +66,8 @@ class Conversations:
 
         `deliver` runs under the same per-user lock, so replies also leave in the order inputs came.
         """
-        key = self.keyring.user_key(transport, chat_id)
-        async with self._locks.hold(key):
-            flows = self.flows  # one flow set for the whole step, even if a reload swaps it meanwhile
-            state = await self.store.load(key)
-            if state is None:
-                settings = flows.settings
-                state = start_state(flows, negotiate(language_code, settings.languages, settings.default_language))
-            now = self.local_now()
-            outcome = step(flows, state, inbound, now)
-            forgotten = any(isinstance(effect, Forget) for effect in outcome.effects)
-            await self.store.record(key, None if forgotten else outcome.state, outcome.events, outcome.state.day)
+        async with self.user(transport, chat_id) as key:
+            outcome = await self.step(key, inbound, language_code)
             if deliver is not None:
                 await deliver(outcome)
             return outcome

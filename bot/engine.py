@@ -155,6 +155,20 @@ def step(flows: FlowSet, state: State, inbound: Inbound, now: datetime) -> Outco
     return _Step(flows, state, now).run(inbound)
 
 
+def service_card(flows: FlowSet, service: Service, locale: str) -> ServiceCard:
+    """A service with its texts in `locale`."""
+    t = flows.texts.get
+    return ServiceCard(
+        id=service.id,
+        name=t(locale, service.name),
+        about=t(locale, service.about),
+        phone=service.phone,
+        text=service.text,
+        url=service.url,
+        hours=t(locale, service.hours) if service.hours else None,
+    )
+
+
 def start_state(flows: FlowSet, locale: str | None) -> State:
     """The state of a user who has not started yet, in `locale` if it is offered."""
     offered = flows.settings.languages
@@ -211,15 +225,7 @@ class _Step:
         )
 
     def card(self, service: Service) -> ServiceCard:
-        return ServiceCard(
-            id=service.id,
-            name=self.t(service.name),
-            about=self.t(service.about),
-            phone=service.phone,
-            text=service.text,
-            url=service.url,
-            hours=self.t(service.hours) if service.hours else None,
-        )
+        return service_card(self.flows, service, self.locale)
 
     def view(self, node: Node) -> _NodeView:
         # Views depend only on (locale, node), so they are built once per flow set.

@@ -50,6 +50,35 @@ MESSAGE_KEYS: Mapping[str, str] = MappingProxyType(
         "command_help": "description of /help",
         "command_forget": "description of /forget",
         "command_clear": "description of /clear",
+        "button_end_chat": "label of the button that ends a chat with staff",
+        "handoff_queued": "a person was asked for, in staff hours; {position} is the place in the queue",
+        "handoff_out_of_hours": "a person was asked for out of hours; {when} is when staff are next in",
+        "handoff_no_hours": "a person was asked for and no staff hours are set",
+        "handoff_already": "a person was asked for while a chat with staff is already open",
+        "handoff_claimed": "a staff member joined; {name} is their chosen alias",
+        "handoff_waiting": "nobody has answered yet; said once, before the services that can help meanwhile",
+        "handoff_released": "staff handed the user back to the bot",
+        "handoff_closed": "staff closed the chat",
+        "handoff_expired": "the chat closed itself after a quiet spell",
+        "handoff_ended": "the user ended the chat with staff",
+        "handoff_in_progress": "a menu button was pressed while talking with staff",
+        "staff_default_alias": "how staff are shown to users until they set /alias",
+        "staff_case_opened": "staff note opening a case topic; {alias}, {language}, {path}, {hours}",
+        "staff_out_of_hours": "staff note: the case was opened out of hours",
+        "staff_claimed": "staff note after /claim; {name} is the alias the user sees",
+        "staff_alias_set": "staff note after /alias; {name}",
+        "staff_alias_invalid": "staff note: /alias needs a short name",
+        "staff_user_left": "staff note: the user ended the chat or deleted their data",
+        "staff_released": "staff note after /release",
+        "staff_closed": "staff note after /close",
+        "staff_expired": "staff note when a quiet case closes itself",
+        "staff_crisis": "staff note flagging crisis words from the user",
+        "staff_unknown_command": "staff note for an unknown command in a case topic",
+        "staff_queue_empty": "answer to /queue with no open cases",
+        "staff_queue_header": "first line of the answer to /queue; {count}",
+        "staff_queue_line": "one case in /queue; {alias}, {language}, {waiting} minutes, {state}",
+        "staff_state_waiting": "in /queue: nobody has claimed the case",
+        "staff_state_claimed": "in /queue: claimed by {name}",
     }
 )
 
@@ -69,6 +98,9 @@ SETTINGS_KEYS = (
     "back_depth",
     "staff_hours",
     "closed",
+    "handoff_nudge_minutes",
+    "handoff_idle_minutes",
+    "waiting_services",
 )
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -161,6 +193,9 @@ class Settings:
         default_factory=lambda: MappingProxyType({})
     )
     closed: tuple[date, ...] = ()
+    handoff_nudge_minutes: int = 10  # unclaimed this long: the user gets signposting to use meanwhile
+    handoff_idle_minutes: int = 120  # no message either way this long: the case closes itself
+    waiting_services: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -352,6 +387,7 @@ class _Checker:
             self.build_node(raw)
         triggers = self.build_triggers()
         self.check_entry_points()
+        self.check_waiting_services()
         self.check_on_request()
         self.check_reachability(triggers)
         self.problems.sort(key=lambda p: (p.severity != "error", p.file, p.line))
@@ -473,7 +509,7 @@ class _Checker:
                     self.error(file, data.line_of(key), "", f"`{key}` should be `flow.node`", "e.g. main.welcome")
                 else:
                     values[key] = value
-        for key, low in (("retention_days", 1), ("back_depth", 1)):
+        for key, low in (("retention_days", 1), ("back_depth", 1), ("handoff_nudge_minutes", 1), ("handoff_idle_minutes", 5)):
             if key in data:
                 value = data[key]
                 if isinstance(value, bool) or not isinstance(value, int) or value < low:
@@ -488,6 +524,11 @@ class _Checker:
                 self.error(file, data.line_of("closed"), "", "`closed` should be a list of dates", "e.g. [2026-12-25, 2026-12-26]")
             else:
                 values["closed"] = tuple(closed)
+        waiting = data.get("waiting_services", [])
+        if not isinstance(waiting, list) or not all(isinstance(w, str) for w in waiting):
+            self.error(file, data.line_of("waiting_services"), "", "`waiting_services` should be a list of service ids", "e.g. [emergency_999, samaritans]")
+        else:
+            values["waiting_services"] = tuple(waiting)
         self.settings = Settings(**values)
 
     def parse_hours(self, file: str, data: LineDict) -> Mapping[int, tuple[tuple[time, time], ...]]:
@@ -784,6 +825,13 @@ class _Checker:
             target = getattr(self.settings, key)
             if self.flows and target not in self.raw_nodes and not self.in_unreadable(target):
                 self.error(file, self.settings_lines.get(key, 1), "", f"`{key}: {target}` is not a node", self.ref_fix("", target))
+
+    def check_waiting_services(self) -> None:
+        file = str(self.dir / "settings.yaml")
+        for sid in self.settings.waiting_services:
+            if sid not in self.services:
+                line = self.settings_lines.get("waiting_services", 1)
+                self.error(file, line, "", f"unknown service `{sid}` in waiting_services", suggest(sid, self.services))
 
     def check_on_request(self) -> None:
         """A node marked on_request may only be entered by the user's own choice or words."""

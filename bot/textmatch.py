@@ -56,6 +56,7 @@ class KeywordIndex(Generic[T]):
     """Items (e.g. triggers) in priority order, each with one compiled pattern per language."""
 
     patterns: Mapping[str, tuple[tuple[T, re.Pattern[str]], ...]]
+    fallback: str | None = None  # whose patterns a language without its own uses
 
     @classmethod
     def build(
@@ -77,11 +78,14 @@ class KeywordIndex(Generic[T]):
                 if keys:
                     compiled.append((item, re.compile("|".join(_pattern(k) for k in keys))))
             patterns[lang] = tuple(compiled)
-        return cls(MappingProxyType(patterns))
+        return cls(MappingProxyType(patterns), extra)
 
     def first_match(self, language: str, normalised_text: str) -> T | None:
         """The highest-priority item with a keyword in the (already normalised) text."""
-        for item, pattern in self.patterns.get(language, ()):
+        patterns = self.patterns.get(language)
+        if patterns is None and self.fallback is not None:
+            patterns = self.patterns.get(self.fallback, ())
+        for item, pattern in patterns or ():
             if pattern.search(normalised_text):
                 return item
         return None

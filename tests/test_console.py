@@ -92,3 +92,20 @@ def test_check_passes_on_the_shipped_flows(tmp_path: Path) -> None:
     result = run_bot(["check", str(FLOWS)], "", tmp_path)
     assert result.returncode == 0, result.stdout
     assert result.stdout.startswith("OK:")
+
+
+def test_whole_handoff_journey_can_be_tried_in_the_console(tmp_path: Path) -> None:
+    script = "/human\nhello\n/staff /alias Sam\n/staff Hi, I'm Sam\n/staff !note to self\n/staff /close\n1\n/quit\n"
+    result = run_bot(["chat", "--db", str(tmp_path / "bot.sqlite3"), "--flows", str(FLOWS)], script, tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "[staff] topic #1 opened: Case " in out
+    assert "[staff #1] user: hello" in out
+    assert "Sam: Hi, I'm Sam" in out and "note to self" not in out.split("[staff #1] user: hello")[1].replace("/staff !note to self", "")
+    assert "The chat with our team has ended." in out
+    assert out.rstrip().endswith("5. Language")  # "1" after closing is the Main menu button
+
+
+def test_staff_command_without_an_open_case_is_explained(tmp_path: Path) -> None:
+    result = run_bot(["chat", "--db", str(tmp_path / "bot.sqlite3"), "--flows", str(FLOWS)], "/staff hello\n", tmp_path)
+    assert "[staff] no open case" in result.stdout

@@ -243,7 +243,9 @@ async def test_a_case_round_trips_and_is_found_by_user_thread_and_alias(store: S
     assert await store.case_for_user(KEY) == case
     assert await store.case_for_thread(55) == case
     assert await store.case_by_alias("K7Q2") == case
-    claimed = Case(**{**{f: getattr(case, f) for f in case.__slots__}, "claimed": 103, "staff_alias": "Sam"})
+    from dataclasses import replace
+
+    claimed = replace(case, claimed=103, staff_alias="Sam")
     await store.save_case(claimed)
     assert await store.open_cases() == [claimed]
     await store.remove_case("K7Q2")

@@ -9,6 +9,7 @@ from typing import TextIO
 
 from bot.conversation import Conversations
 from bot.engine import Button, ClearChat, Command, Forget, Handoff, Inbound, Outcome, Pick, Reply, ServiceCard, Text
+from bot.handoff import Handoffs
 
 TRANSPORT = "console"
 QUIT = frozenset({"/quit", "/q"})
@@ -59,36 +60,97 @@ def describe_effects(outcome: Outcome) -> list[str]:
 
 
 @dataclass
+class ConsoleDesk:
+    """The staff side in the same terminal: topics are numbered, notes are printed with a [staff] tag."""
+
+    out: Callable[[str], None]
+    show: Callable[[Reply], None]
+    topics: int = 0
+
+    async def open_topic(self, title: str) -> int:
+        self.topics += 1
+        self.out(f"[staff] topic #{self.topics} opened: {title}")
+        return self.topics
+
+    async def note(self, thread_id: int, text: str) -> None:
+        self.out(f"[staff #{thread_id}] {text}")
+
+    async def close_topic(self, thread_id: int) -> None:
+        self.out(f"[staff] topic #{thread_id} closed")
+
+    async def tell_user(self, chat_id: int, reply: Reply) -> None:
+        self.show(reply)
+
+
+@dataclass
 class ConsoleChat:
-    """Reads lines, runs them through the conversation service, prints the replies."""
+    """Reads lines, runs them through the conversation service, prints the replies.
+
+    `/staff TEXT` answers the open case as staff would (`/staff /claim`, `/staff /close`, …).
+    """
 
     conversations: Conversations
     stdin: TextIO
     stdout: TextIO
     language: str | None = None
-    chat_id: str = "local"
+    chat_id: int = 1
     interactive: bool = False
     last_buttons: tuple[Button, ...] = ()
+    handoffs: Handoffs | None = None
+
+    def __post_init__(self) -> None:
+        if self.handoffs is None:
+            self.handoffs = Handoffs(self.conversations, ConsoleDesk(self.write, self.show))
 
     def write(self, text: str) -> None:
         self.stdout.write(text + "\n")
         self.stdout.flush()
 
-    async def send(self, inbound: Inbound) -> None:
-        outcome = await self.conversations.handle(TRANSPORT, self.chat_id, inbound, self.language)
+    async def deliver(self, outcome: Outcome) -> None:
         if any(isinstance(e, ClearChat) for e in outcome.effects) and self.interactive:
             self.stdout.write("\x1b[2J\x1b[H")
         for note in describe_effects(outcome):
             self.write(note)
-        self.write(render(outcome.reply))
+        self.show(outcome.reply)
+
+    def show(self, reply: Reply) -> None:
+        """Print a reply; its buttons become what a typed number picks."""
+        self.write(render(reply))
         self.write("")
-        self.last_buttons = outcome.reply.buttons
+        self.last_buttons = reply.buttons
+
+    async def send(self, inbound: Inbound, typed: str = "") -> None:
+        assert self.handoffs is not None
+
+        async def relay_in(thread_id: int) -> None:
+            self.write(f"[staff #{thread_id}] user: {typed}")
+
+        await self.handoffs.take_turn(TRANSPORT, self.chat_id, inbound, self.language, relay_in, self.deliver)
+
+    async def staff(self, text: str) -> None:
+        """Act as staff in the open case's topic."""
+        assert self.handoffs is not None
+        if text.strip() == "/queue":
+            self.write("[staff] " + await self.handoffs.queue())
+            return
+        key = self.conversations.keyring.user_key(TRANSPORT, self.chat_id)
+        case = await self.conversations.store.case_for_user(key)
+        if case is None or case.thread_id is None:
+            self.write("[staff] no open case: ask for a person first (e.g. /human)")
+            return
+
+        async def relay_out(chat_id: int, alias: str) -> None:
+            self.write(f"{alias}: {text}\n")
+
+        await self.handoffs.staff_input(case.thread_id, text, relay_out)
 
     async def run(self, read_line: Callable[[], str] | None = None) -> None:
         """Chat until end of input or /quit."""
+        assert self.handoffs is not None
         read = read_line or self.stdin.readline
         loop = asyncio.get_running_loop()
-        self.write("Console chat. Type a number or words; /help for commands, /quit to leave.\n")
+        self.write("Console chat. Type a number or words; /help for commands, /quit to leave.")
+        self.write("Act as staff with /staff TEXT, /staff /claim, /staff /close, /staff /queue.\n")
         await self.send(Command("start"))
         while True:
             if self.interactive:
@@ -99,6 +161,11 @@ class ConsoleChat:
                 break
             if not line.strip():
                 continue
+            await self.handoffs.tick()
+            stripped = line.strip()
+            if stripped.startswith("/staff"):
+                await self.staff(stripped[len("/staff"):].strip())
+                continue
             inbound = parse_input(line)
             # A bare number picks the button shown last, exactly like tapping it.
             if isinstance(inbound, Text) and inbound.text.isdigit():
@@ -106,4 +173,4 @@ class ConsoleChat:
                 if 0 <= index < len(self.last_buttons):
                     button = self.last_buttons[index]
                     inbound = Pick(button.node, button.action)
-            await self.send(inbound)
+            await self.send(inbound, stripped)

@@ -1,0 +1,291 @@
+"""The handoff lifecycle, transport-agnostic: a recording desk stands in for the staff group."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from types import MappingProxyType
+
+import pytest
+
+from bot.content import load_content
+from bot.conversation import Conversations
+from bot.engine import Command, Inbound, Media, Outcome, Pick, Reply, Text
+from bot.handoff import END, Handoffs
+from bot.i18n import Texts
+from bot.privacy import Keyring
+from bot.store import Store
+from tests.conftest import FLOWS, REPO
+
+WEDNESDAY_NOON = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
+FRIDAY_EVENING = datetime(2026, 11, 27, 19, 0, tzinfo=timezone.utc)
+
+
+@dataclass
+class RecordingDesk:
+    topics: dict[int, str] = field(default_factory=dict)
+    notes: list[tuple[int, str]] = field(default_factory=list)
+    closed: list[int] = field(default_factory=list)
+    to_users: list[tuple[int, Reply]] = field(default_factory=list)
+
+    async def open_topic(self, title: str) -> int:
+        self.topics[len(self.topics) + 100] = title
+        return len(self.topics) + 99
+
+    async def note(self, thread_id: int, text: str) -> None:
+        self.notes.append((thread_id, text))
+
+    async def close_topic(self, thread_id: int) -> None:
+        self.closed.append(thread_id)
+
+    async def tell_user(self, chat_id: int, reply: Reply) -> None:
+        self.to_users.append((chat_id, reply))
+
+
+@dataclass
+class Clock:
+    now: datetime = WEDNESDAY_NOON
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@dataclass
+class Bench:
+    handoffs: Handoffs
+    desk: RecordingDesk
+    clock: Clock
+    replies: dict[int, list[Reply]] = field(default_factory=dict)
+    relayed_in: list[tuple[int, int, str]] = field(default_factory=list)  # (chat, thread, text)
+    relayed_out: list[tuple[int, str, str]] = field(default_factory=list)  # (chat, alias, text)
+
+    async def user(self, chat_id: int, inbound: Inbound, language: str | None = "en") -> Reply | None:
+        before = len(self.replies.get(chat_id, []))
+
+        async def relay_in(thread_id: int) -> None:
+            self.relayed_in.append((chat_id, thread_id, getattr(inbound, "text", type(inbound).__name__)))
+
+        async def deliver(outcome: Outcome) -> None:
+            self.replies.setdefault(chat_id, []).append(outcome.reply)
+
+        await self.handoffs.take_turn("test", chat_id, inbound, language, relay_in, deliver)
+        mine = self.replies.get(chat_id, [])
+        return mine[-1] if len(mine) > before else None
+
+    async def staff(self, thread_id: int, text: str) -> None:
+        async def relay_out(chat_id: int, alias: str) -> None:
+            self.relayed_out.append((chat_id, alias, text))
+
+        await self.handoffs.staff_input(thread_id, text, relay_out)
+
+
+RO = {
+    "Our team isn't here right now. They will be back {when}. You can leave a message here and they will see it then.":
+        "Echipa noastră nu este aici acum. Revine {when}. Poți lăsa un mesaj aici.",
+}
+
+
+async def make_bench(path: Path, clock: Clock | None = None, store: Store | None = None) -> Bench:
+    flows = load_content(FLOWS, REPO / "locales")
+    flows = replace(
+        flows.with_texts(Texts(MappingProxyType({"ro": MappingProxyType(RO)}))),
+        settings=replace(flows.settings, languages=("en", "ro")),
+    )
+    clock = clock or Clock()
+    store = store or await Store.open(path / "bot.sqlite3")
+    desk = RecordingDesk()
+    conversations = Conversations(flows, store, Keyring(b"k" * 32), clock=clock)
+    return Bench(Handoffs(conversations, desk), desk, clock)
+
+
+@pytest.fixture
+async def bench(tmp_path: Path):
+    made = await make_bench(tmp_path)
+    yield made
+    await made.handoffs.conversations.store.close()
+
+
+async def test_request_in_hours_opens_a_topic_and_gives_the_queue_place(bench: Bench) -> None:
+    await bench.user(987654321, Command("start"))
+    await bench.user(987654321, Text("testing and sexual health"))
+    await bench.user(987654321, Text("pep"))
+    reply = await bench.user(987654321, Command("human"))
+    assert reply is not None and "You are number 1 in the queue" in reply.parts[0]
+    assert [b.label for b in reply.buttons] == ["End chat"]
+    ((thread, title),) = bench.desk.topics.items()
+    assert title.startswith("Case ") and title.endswith(" · en · testing › pep")
+    assert "987654321" not in title and all("987654321" not in text for _, text in bench.desk.notes)
+    second = await bench.user(5555, Command("human"))
+    assert second is not None and "number 2 in the queue" in second.parts[0]
+
+
+async def test_out_of_hours_says_when_staff_are_back_in_the_users_language(tmp_path: Path) -> None:
+    bench = await make_bench(tmp_path, Clock(FRIDAY_EVENING))
+    english = await bench.user(1, Command("human"), "en")
+    romanian = await bench.user(2, Command("human"), "ro")
+    assert english is not None and "They will be back Monday 10:00." in english.parts[0]
+    assert romanian is not None and romanian.parts[0] == "Echipa noastră nu este aici acum. Revine luni 10:00. Poți lăsa un mesaj aici."
+    assert any("Opened out of hours" in text for _, text in bench.desk.notes)
+    # A message left out of hours still reaches the case for staff to pick up.
+    await bench.user(1, Text("please call me back tomorrow"))
+    assert bench.relayed_in[-1][2] == "please call me back tomorrow"
+    await bench.handoffs.conversations.store.close()
+
+
+async def test_while_a_case_is_open_the_users_messages_go_to_staff_not_the_engine(bench: Bench) -> None:
+    await bench.user(7, Command("start"))
+    await bench.user(7, Command("human"))
+    (thread,) = bench.desk.topics
+    assert await bench.user(7, Text("testing and sexual health")) is None
+    assert await bench.user(7, Media("photo")) is None
+    assert [(c, t) for c, t, _ in bench.relayed_in] == [(7, thread), (7, thread)]
+    key = bench.handoffs.conversations.keyring.user_key("test", 7)
+    assert (await bench.handoffs.conversations.store.load(key)).node == "main.welcome"  # type: ignore[union-attr]
+
+
+async def test_staff_reply_reaches_user_under_the_alias_and_claims_the_case(bench: Bench) -> None:
+    await bench.user(7, Command("human"))
+    (thread,) = bench.desk.topics
+    await bench.staff(thread, "/alias Sam")
+    await bench.staff(thread, "Hello, how can I help?")
+    assert bench.relayed_out == [(7, "Sam", "Hello, how can I help?")]
+    assert bench.desk.to_users[0] == (7, Reply(("Sam from our team has joined the chat.",)))
+
+
+async def test_internal_note_is_never_relayed(bench: Bench) -> None:
+    await bench.user(7, Command("human"))
+    (thread,) = bench.desk.topics
+    await bench.staff(thread, "!seems new to the area")
+    assert bench.relayed_out == [] and bench.desk.to_users == []
+
+
+async def test_claim_release_and_close(bench: Bench) -> None:
+    await bench.user(7, Command("human"))
+    await bench.user(8, Command("human"))
+    first, second = bench.desk.topics
+    await bench.staff(first, "/claim")
+    assert bench.desk.to_users[-1] == (7, Reply(("Support worker from our team has joined the chat.",)))
+    await bench.staff(first, "/release")
+    assert bench.desk.to_users[-1][1].parts[0].startswith("You're back with the automatic menu")
+    await bench.staff(second, "/close")
+    assert bench.desk.to_users[-1][0] == 8 and bench.desk.to_users[-1][1].parts[0].startswith("The chat with our team has ended")
+    assert bench.desk.closed == [first, second]
+    assert await bench.handoffs.conversations.store.open_cases() == []
+    # Back with the bot: the engine answers again.
+    reply = await bench.user(7, Command("menu"))
+    assert reply is not None and reply.parts == ("What can I help with?",)
+
+
+async def test_user_can_end_the_chat_by_command_or_button(bench: Bench) -> None:
+    await bench.user(7, Command("human"))
+    reply = await bench.user(7, END)
+    assert reply is not None and reply.parts[0].startswith("You've left the chat")
+    assert any(text == "The user has left this chat." for _, text in bench.desk.notes)
+    await bench.user(7, Command("human"))
+    reply = await bench.user(7, Command("end"))
+    assert reply is not None and reply.parts[0].startswith("You've left the chat")
+
+
+async def test_two_cases_never_cross(bench: Bench) -> None:
+    await bench.user(1, Command("human"))
+    await bench.user(2, Command("human"))
+    one, two = bench.desk.topics
+    await bench.user(1, Text("from one"))
+    await bench.user(2, Text("from two"))
+    await bench.staff(two, "to two")
+    await bench.staff(one, "to one")
+    assert [(c, t) for c, t, _ in bench.relayed_in] == [(1, one), (2, two)]
+    assert [(c, text) for c, _, text in bench.relayed_out] == [(2, "to two"), (1, "to one")]
+
+
+async def test_cases_survive_a_restart(tmp_path: Path) -> None:
+    bench = await make_bench(tmp_path)
+    await bench.user(987654321, Command("human"))
+    (thread,) = bench.desk.topics
+    await bench.handoffs.conversations.store.close()
+    again = await make_bench(tmp_path)
+    await again.staff(thread, "still here")
+    assert again.relayed_out == [(987654321, "Support worker", "still here")]
+    await again.user(987654321, Text("thanks"))
+    assert again.relayed_in == [(987654321, thread, "thanks")]
+    await again.handoffs.conversations.store.close()
+
+
+async def test_no_chat_id_is_stored_in_clear_and_the_link_goes_with_the_case(tmp_path: Path) -> None:
+    bench = await make_bench(tmp_path)
+    await bench.user(987654321, Command("human"))
+    db = tmp_path / "bot.sqlite3"
+    raw = db.read_bytes() + (tmp_path / "bot.sqlite3-wal").read_bytes()
+    assert b"987654321" not in raw and (987654321).to_bytes(4, "big") not in raw
+    (sealed,) = sqlite3.connect(db).execute("SELECT sealed_chat FROM cases").fetchone()
+    assert len(sealed) > 12
+    (thread,) = bench.desk.topics
+    await bench.staff(thread, "/close")
+    assert sqlite3.connect(db).execute("SELECT count(*) FROM cases").fetchone() == (0,)
+    await bench.handoffs.conversations.store.close()
+
+
+async def test_unclaimed_case_gets_one_waiting_message_with_crisis_services_first(bench: Bench) -> None:
+    await bench.user(7, Command("human"))
+    bench.clock.now += timedelta(minutes=11)
+    await bench.handoffs.tick()
+    await bench.handoffs.tick()
+    waiting = [r for c, r in bench.desk.to_users if r.parts[0].startswith("Sorry for the wait")]
+    assert len(waiting) == 1
+    assert [card.id for card in waiting[0].services][0] == "emergency_999"
+
+
+async def test_quiet_case_closes_itself_and_tells_both_sides(bench: Bench) -> None:
+    await bench.user(7, Command("human"))
+    bench.clock.now += timedelta(minutes=121)
+    await bench.handoffs.tick()
+    assert bench.desk.to_users[-1][1].parts[0].startswith("This chat with our team has ended")
+    assert bench.desk.notes[-1][1].startswith("Closed after a quiet spell")
+    assert await bench.handoffs.conversations.store.open_cases() == []
+
+
+async def test_crisis_words_mid_handoff_answer_first_and_flag_staff(bench: Bench) -> None:
+    await bench.user(7, Command("human"))
+    reply = await bench.user(7, Text("he attacked me"))
+    assert reply is not None and "If you are in danger now, call 999" in reply.parts[0]
+    assert bench.relayed_in[-1][2] == "he attacked me"
+    assert bench.desk.notes[-1][1].startswith("⚠ The user's last message has crisis words")
+    assert await bench.handoffs.conversations.store.open_cases() != []
+
+
+async def test_forget_mid_handoff_closes_the_case_and_tells_staff_only_that_the_user_left(bench: Bench) -> None:
+    await bench.user(7, Command("human"))
+    reply = await bench.user(7, Command("forget"))
+    assert reply is not None and reply.parts[0].startswith("Done. I have deleted everything")
+    assert bench.desk.notes[-1][1] == "The user has left this chat."
+    assert await bench.handoffs.conversations.store.open_cases() == []
+
+
+async def test_asking_again_while_a_case_is_open_does_not_open_another(bench: Bench) -> None:
+    await bench.user(7, Command("start"))
+    await bench.user(7, Command("human"))
+    reply = await bench.user(7, Pick("main.welcome", "c:2"))
+    assert reply is not None and reply.parts[0].startswith("You're talking with our team now")
+    assert len(bench.desk.topics) == 1
+
+
+async def test_queue_lists_open_cases_with_waiting_minutes(bench: Bench) -> None:
+    await bench.user(7, Command("human"))
+    bench.clock.now += timedelta(minutes=4)
+    await bench.user(8, Command("human"), "ro")
+    one, _ = bench.desk.topics
+    await bench.staff(one, "/alias Sam")
+    await bench.staff(one, "/claim")
+    lines = (await bench.handoffs.queue()).splitlines()
+    assert lines[0] == "Open cases: 2"
+    assert lines[1].endswith(" · en · 4 min · with Sam") and lines[2].endswith(" · ro · 0 min · waiting")
+
+
+async def test_crisis_words_are_caught_in_a_language_without_its_own_keywords(tmp_path: Path) -> None:
+    bench = await make_bench(tmp_path)
+    await bench.user(9, Command("human"), "ro")
+    reply = await bench.user(9, Text("I am in danger"), "ro")
+    assert reply is not None and "call 999" in reply.parts[0]
+    await bench.handoffs.conversations.store.close()
