@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.engine import LANGUAGE_MENU, Button, Pick, Reply, ServiceCard
+from bot.handoff import HANDOFF_NODE
 
 MAX_MESSAGE = 4096  # Telegram's limit, counted after entity parsing; escaped HTML is longer, so it is safe
 CALLBACK_VERSION = "v1"
-_ACTION = re.compile(r"^(?:c:\d{1,3}|next|menu|back|lang:[A-Za-z_]{2,12})$")
+_ACTION = re.compile(r"^(?:c:\d{1,3}|next|menu|back|end|lang:[A-Za-z_]{2,12})$")
 
 
 def node_tag(node_id: str) -> str:
@@ -27,7 +28,7 @@ def node_tag(node_id: str) -> str:
 
 def node_tags(node_ids: Iterable[str]) -> Mapping[str, str]:
     """tag -> node id for a flow set (and the language picker)."""
-    return {node_tag(node_id): node_id for node_id in (*node_ids, LANGUAGE_MENU)}
+    return {node_tag(node_id): node_id for node_id in (*node_ids, LANGUAGE_MENU, HANDOFF_NODE)}
 
 
 def encode_callback(button: Button) -> str:

@@ -1,0 +1,447 @@
+"""A fake Telegram Bot API server on 127.0.0.1, for end-to-end tests of the real PTB Application.
+
+It speaks HTTP like api.telegram.org: `POST /bot<token>/<method>`, form or JSON bodies, Telegram's
+response envelope. It queues updates for long polling, assigns message ids per chat, records every
+call, and can inject 429s (with retry_after), 5xx and slow responses. Tests wait on recorded calls
+with a timeout instead of sleeping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+BOT_ID = 4242
+BOT_USER = {"id": BOT_ID, "is_bot": True, "first_name": "Signpost", "username": "signpost_test_bot"}
+NUMERIC = {"chat_id", "from_chat_id", "message_id", "message_thread_id", "offset", "limit", "timeout", "user_id",
+           "icon_color", "cache_time"}
+# Methods that put a message in a chat, and so take the chat's next message id.
+SENDS = {"sendMessage", "sendPhoto", "sendDocument", "copyMessage", "forwardMessage"}
+
+
+@dataclass
+class Call:
+    """One request the bot made."""
+
+    method: str
+    params: dict[str, Any]
+    time: float
+
+
+@dataclass
+class Fault:
+    status: int
+    retry_after: int
+    remaining: int
+    every_nth: int = 0
+    seen: int = 0
+
+
+def _decode(name: str, value: str) -> Any:
+    if name in NUMERIC:
+        try:
+            return int(value)
+        except ValueError:
+            return value
+    if value in ("true", "false"):
+        return value == "true"
+    if value[:1] in "{[":
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+@dataclass
+class FakeBotAPI:
+    """`async with FakeBotAPI() as api:` then point PTB at `api.base_url`."""
+
+    token: str = "123456:TEST-token_for-the-fake-server"
+    staff_admins: tuple[int, ...] = (1001,)
+    calls: list[Call] = field(default_factory=list)
+    failed_calls: list[Call] = field(default_factory=list)
+    _updates: list[dict[str, Any]] = field(default_factory=list)
+    _update_ids: itertools.count = field(default_factory=lambda: itertools.count(1))
+    _message_ids: dict[int, itertools.count] = field(default_factory=dict)
+    _topic_ids: itertools.count = field(default_factory=lambda: itertools.count(501))
+    _faults: dict[str, Fault] = field(default_factory=dict)
+    _delays: dict[str, float] = field(default_factory=dict)
+    _changed: asyncio.Condition | None = None
+    _runner: web.AppRunner | None = None
+    port: int = 0
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    async def __aenter__(self) -> "FakeBotAPI":
+        self._changed = asyncio.Condition()
+        app = web.Application()
+        app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    @property
+    def api_url(self) -> str:
+        """The Bot API root, as TELEGRAM_API_URL would be set for a self-hosted server."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        """PTB's `base_url` (PTB appends the token)."""
+        return f"{self.api_url}/bot"
+
+    @property
+    def base_file_url(self) -> str:
+        return f"{self.api_url}/file/bot"
+
+    # -- faults ---------------------------------------------------------------------------------
+
+    def fail_next(self, method: str, *, status: int = 429, retry_after: int = 1, count: int = 1) -> None:
+        """Make the next `count` calls of `method` fail with `status` (429 carries retry_after)."""
+        self._faults[method] = Fault(status, retry_after, count)
+
+    def rate_limit(self, method: str, *, every_nth: int = 3, retry_after: int = 1, count: int = 1_000_000) -> None:
+        """Make every Nth call of `method` answer 429, like a flood limit."""
+        self._faults[method] = Fault(429, retry_after, count, every_nth)
+
+    def delay(self, method: str, seconds: float) -> None:
+        """Answer `method` only after `seconds`."""
+        self._delays[method] = seconds
+
+    # -- what the bot did -----------------------------------------------------------------------
+
+    def calls_to(self, method: str, chat_id: int | None = None) -> list[Call]:
+        """Successful calls of `method`, optionally into one chat."""
+        return [c for c in self.calls if c.method == method and (chat_id is None or c.params.get("chat_id") == chat_id)]
+
+    def sent_to(self, chat_id: int, thread_id: int | None = None) -> list[dict[str, Any]]:
+        """Messages the bot put into a chat (sent or copied), in order; each is the call's params."""
+        return [
+            {**c.params, "method": c.method}
+            for c in self.calls
+            if c.method in SENDS and c.params.get("chat_id") == chat_id
+            and (thread_id is None or c.params.get("message_thread_id") == thread_id)
+        ]
+
+    def texts_to(self, chat_id: int) -> list[str]:
+        """The texts of the messages the bot sent into a chat."""
+        return [m.get("text") or m.get("caption") or f"<{m['method']}>" for m in self.sent_to(chat_id)]
+
+    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 5.0, what: str = "condition") -> None:
+        """Wait until `predicate()` holds; on timeout fail with what was recorded."""
+        assert self._changed is not None
+        deadline = time.monotonic() + timeout
+        async with self._changed:
+            while not predicate():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(f"timed out after {timeout}s waiting for {what}; calls so far:\n{self.describe()}")
+                try:
+                    await asyncio.wait_for(self._changed.wait(), remaining)
+                except asyncio.TimeoutError:
+                    pass
+
+    async def wait_for_calls(self, method: str, count: int = 1, chat_id: int | None = None, timeout: float = 5.0) -> list[Call]:
+        """Wait until at least `count` successful calls of `method` (into `chat_id`) were made."""
+        await self.wait_for(lambda: len(self.calls_to(method, chat_id)) >= count, timeout, f"{count}× {method} to {chat_id}")
+        return self.calls_to(method, chat_id)
+
+    async def wait_for_text(self, chat_id: int, fragment: str, timeout: float = 5.0) -> dict[str, Any]:
+        """Wait for a message into `chat_id` whose text contains `fragment`, and return it."""
+        def found() -> bool:
+            return any(fragment in (m.get("text") or "") for m in self.sent_to(chat_id))
+
+        await self.wait_for(found, timeout, f"a message to {chat_id} containing {fragment!r}")
+        return next(m for m in self.sent_to(chat_id) if fragment in (m.get("text") or ""))
+
+    def describe(self) -> str:
+        lines = []
+        for c in self.calls[-40:]:
+            text = c.params.get("text") or c.params.get("name") or ""
+            lines.append(f"  {c.method} chat={c.params.get('chat_id')} {str(text)[:80]!r}")
+        return "\n".join(lines) or "  (none)"
+
+    # -- updates from users and staff -----------------------------------------------------------
+
+    def next_message_id(self, chat_id: int) -> int:
+        """Telegram numbers messages per chat, the user's and the bot's in one sequence."""
+        return next(self._message_ids.setdefault(chat_id, itertools.count(1)))
+
+    def push_update(self, update: dict[str, Any]) -> int:
+        """Queue a raw update for getUpdates; returns its update_id."""
+        update_id = next(self._update_ids)
+        self._updates.append({"update_id": update_id, **update})
+        self._notify()
+        return update_id
+
+    @staticmethod
+    def user(user_id: int, language_code: str | None = "en", **extra: Any) -> dict[str, Any]:
+        """A Telegram User object."""
+        user = {"id": user_id, "is_bot": False, "first_name": extra.pop("first_name", "Test"), **extra}
+        if language_code:
+            user["language_code"] = language_code
+        return user
+
+    def _message(self, chat: dict[str, Any], sender: dict[str, Any], **content: Any) -> dict[str, Any]:
+        return {"message_id": self.next_message_id(chat["id"]), "date": int(time.time()), "chat": chat,
+                "from": sender, **content}
+
+    def private_chat(self, chat_id: int, sender: dict[str, Any]) -> dict[str, Any]:
+        chat = {"id": chat_id, "type": "private", "first_name": sender.get("first_name", "Test")}
+        for key in ("last_name", "username"):
+            if key in sender:
+                chat[key] = sender[key]
+        return chat
+
+    def user_sends_text(self, chat_id: int, text: str, *, user: dict[str, Any] | None = None,
+                        language_code: str | None = "en") -> int:
+        """A user writes to the bot in their private chat; returns the message id."""
+        sender = user or self.user(chat_id, language_code)
+        content: dict[str, Any] = {"text": text}
+        if text.startswith("/"):
+            content["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+        message = self._message(self.private_chat(chat_id, sender), sender, **content)
+        self.push_update({"message": message})
+        return int(message["message_id"])
+
+    def user_sends(self, chat_id: int, kind: str, *, user: dict[str, Any] | None = None, **fields: Any) -> int:
+        """A user sends a photo, voice, video, sticker, document, location or contact."""
+        sender = user or self.user(chat_id)
+        samples: dict[str, Any] = {
+            "photo": [{"file_id": "p1", "file_unique_id": "up1", "width": 90, "height": 90}],
+            "voice": {"file_id": "v1", "file_unique_id": "uv1", "duration": 2},
+            "video": {"file_id": "d1", "file_unique_id": "ud1", "width": 9, "height": 9, "duration": 1},
+            "sticker": {"file_id": "s1", "file_unique_id": "us1", "type": "regular", "width": 9, "height": 9,
+                        "is_animated": False, "is_video": False},
+            "document": {"file_id": "f1", "file_unique_id": "uf1", "file_name": "x.pdf"},
+            "location": {"latitude": 51.5072, "longitude": -0.1276},
+            "contact": {"phone_number": "+447700900123", "first_name": "Planted"},
+        }
+        message = self._message(self.private_chat(chat_id, sender), sender, **{kind: fields.get(kind, samples[kind])})
+        self.push_update({"message": message})
+        return int(message["message_id"])
+
+    def user_presses(self, chat_id: int, callback_data: str, message_id: int, *, user: dict[str, Any] | None = None) -> str:
+        """A user taps an inline button on message `message_id`; returns the callback query id."""
+        sender = user or self.user(chat_id)
+        query_id = f"q{next(self._update_ids)}"
+        message = {"message_id": message_id, "date": int(time.time()), "chat": self.private_chat(chat_id, sender),
+                   "from": BOT_USER, "text": "menu"}
+        self.push_update({"callback_query": {"id": query_id, "from": sender, "chat_instance": "ci",
+                                             "message": message, "data": callback_data}})
+        return query_id
+
+    def user_edits(self, chat_id: int, message_id: int, text: str) -> None:
+        """A user edits an earlier message."""
+        sender = self.user(chat_id)
+        message = {"message_id": message_id, "date": int(time.time()), "edit_date": int(time.time()),
+                   "chat": self.private_chat(chat_id, sender), "from": sender, "text": text}
+        self.push_update({"edited_message": message})
+
+    def group_message(self, chat_id: int, text: str | None = None, *, thread_id: int | None = None,
+                      user: dict[str, Any] | None = None, **content: Any) -> int:
+        """Someone writes in a supergroup with topics (thread_id for a topic)."""
+        sender = user or self.user(1001, first_name="Staffer", last_name="Realname", username="staff_account")
+        chat = {"id": chat_id, "type": "supergroup", "title": "Staff", "is_forum": True}
+        body: dict[str, Any] = dict(content)
+        if text is not None:
+            body["text"] = text
+            if text.startswith("/"):
+                body["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+        if thread_id is not None:
+            body["message_thread_id"] = thread_id
+            body["is_topic_message"] = True
+        message = self._message(chat, sender, **body)
+        self.push_update({"message": message})
+        return int(message["message_id"])
+
+    def bot_added_to_group(self, chat_id: int, kind: str = "group") -> None:
+        """Someone adds the bot to a group."""
+        adder = self.user(777)
+        self.push_update({"my_chat_member": {
+            "chat": {"id": chat_id, "type": kind, "title": "Some group"}, "from": adder, "date": int(time.time()),
+            "old_chat_member": {"status": "left", "user": BOT_USER},
+            "new_chat_member": {"status": "member", "user": BOT_USER},
+        }})
+
+    # -- the HTTP side --------------------------------------------------------------------------
+
+    def _notify(self) -> None:
+        changed = self._changed
+        if changed is None:
+            return
+
+        async def notify() -> None:
+            async with changed:
+                changed.notify_all()
+
+        asyncio.get_running_loop().create_task(notify())
+
+    async def _params(self, request: web.Request) -> dict[str, Any]:
+        if request.content_type == "application/json":
+            body = await request.json()
+            return dict(body) if isinstance(body, dict) else {}
+        if request.content_type.startswith("multipart/"):
+            data = await request.post()
+            return {k: _decode(k, v) for k, v in data.items() if isinstance(v, str)}
+        form = await request.post()
+        return {k: _decode(k, str(v)) for k, v in form.items()} | {k: _decode(k, v) for k, v in request.query.items()}
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return web.json_response({"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401)
+        method = request.match_info["method"]
+        params = await self._params(request)
+        call = Call(method, params, time.time())
+        if method in self._delays:
+            await asyncio.sleep(self._delays[method])
+        fault = self._faults.get(method)
+        if fault is not None and fault.remaining > 0:
+            fault.seen += 1
+            if not fault.every_nth or fault.seen % fault.every_nth == 0:
+                fault.remaining -= 1
+                self.failed_calls.append(call)
+                return self._error(fault)
+        handler = getattr(self, f"m_{method}", None)
+        if handler is None:
+            return web.json_response({"ok": False, "error_code": 404, "description": "Not Found: method not found"},
+                                     status=404)
+        result = await handler(params) if asyncio.iscoroutinefunction(handler) else handler(params)
+        if method != "getUpdates":
+            self.calls.append(call)
+            self._notify()
+        return web.json_response({"ok": True, "result": result})
+
+    @staticmethod
+    def _error(fault: Fault) -> web.Response:
+        if fault.status == 429:
+            body = {"ok": False, "error_code": 429, "description": f"Too Many Requests: retry after {fault.retry_after}",
+                    "parameters": {"retry_after": fault.retry_after}}
+        else:
+            body = {"ok": False, "error_code": fault.status, "description": "Internal Server Error"}
+        return web.json_response(body, status=fault.status)
+
+    # -- methods --------------------------------------------------------------------------------
+
+    def m_getMe(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {**BOT_USER, "can_join_groups": True, "can_read_all_group_messages": True,
+                "supports_inline_queries": False, "has_topics_enabled": False}
+
+    async def m_getUpdates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        offset = int(params.get("offset") or 0)
+        if offset:
+            self._updates = [u for u in self._updates if u["update_id"] >= offset]
+        timeout = min(float(params.get("timeout") or 0), 2.0)
+        limit = int(params.get("limit") or 100)
+        deadline = time.monotonic() + timeout
+        assert self._changed is not None
+        while not self._updates and time.monotonic() < deadline:
+            async with self._changed:
+                try:
+                    await asyncio.wait_for(self._changed.wait(), max(0.01, deadline - time.monotonic()))
+                except asyncio.TimeoutError:
+                    pass
+        return self._updates[:limit]
+
+    def m_deleteWebhook(self, params: dict[str, Any]) -> bool:
+        return True
+
+    def m_setWebhook(self, params: dict[str, Any]) -> bool:
+        return True
+
+    def m_getWebhookInfo(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {"url": "", "has_custom_certificate": False, "pending_update_count": len(self._updates)}
+
+    def m_setMyCommands(self, params: dict[str, Any]) -> bool:
+        return True
+
+    def m_deleteMyCommands(self, params: dict[str, Any]) -> bool:
+        return True
+
+    def _sent(self, params: dict[str, Any], **content: Any) -> dict[str, Any]:
+        chat_id = int(params["chat_id"])
+        message = {"message_id": self.next_message_id(chat_id), "date": int(time.time()),
+                   "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"},
+                   "from": BOT_USER, **content}
+        if "reply_markup" in params:
+            message["reply_markup"] = params["reply_markup"]
+        if "message_thread_id" in params:
+            message["message_thread_id"] = params["message_thread_id"]
+        return message
+
+    def m_sendMessage(self, params: dict[str, Any]) -> dict[str, Any]:
+        return self._sent(params, text=str(params.get("text", "")))
+
+    def m_sendPhoto(self, params: dict[str, Any]) -> dict[str, Any]:
+        return self._sent(params, photo=[{"file_id": "p", "file_unique_id": "p", "width": 1, "height": 1}])
+
+    def m_sendDocument(self, params: dict[str, Any]) -> dict[str, Any]:
+        return self._sent(params, document={"file_id": "d", "file_unique_id": "d"})
+
+    def m_copyMessage(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {"message_id": self.next_message_id(int(params["chat_id"]))}
+
+    def m_forwardMessage(self, params: dict[str, Any]) -> dict[str, Any]:
+        return self._sent(params, text="(forwarded)")
+
+    def m_editMessageText(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {"message_id": params.get("message_id"), "date": int(time.time()),
+                "chat": {"id": params.get("chat_id"), "type": "private"}, "text": params.get("text", "")}
+
+    def m_editMessageReplyMarkup(self, params: dict[str, Any]) -> bool:
+        return True
+
+    def m_answerCallbackQuery(self, params: dict[str, Any]) -> bool:
+        return True
+
+    def m_deleteMessage(self, params: dict[str, Any]) -> bool:
+        return True
+
+    def m_deleteMessages(self, params: dict[str, Any]) -> bool:
+        return True
+
+    def m_sendChatAction(self, params: dict[str, Any]) -> bool:
+        return True
+
+    def m_createForumTopic(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {"message_thread_id": next(self._topic_ids), "name": params.get("name", ""), "icon_color": 7322096}
+
+    def m_editForumTopic(self, params: dict[str, Any]) -> bool:
+        return True
+
+    def m_closeForumTopic(self, params: dict[str, Any]) -> bool:
+        return True
+
+    def m_reopenForumTopic(self, params: dict[str, Any]) -> bool:
+        return True
+
+    def m_leaveChat(self, params: dict[str, Any]) -> bool:
+        return True
+
+    def m_getChat(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat_id = int(params["chat_id"])
+        return {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup", "accent_color_id": 0,
+                "max_reaction_count": 11, "accepted_gift_types": {"unlimited_gifts": False, "limited_gifts": False,
+                                                                   "unique_gifts": False, "premium_subscription": False}}
+
+    def m_getChatAdministrators(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        return [{"status": "administrator", "user": self.user(uid), "can_be_edited": False, "is_anonymous": False,
+                 "can_manage_chat": True, "can_delete_messages": True, "can_manage_video_chats": True,
+                 "can_restrict_members": True, "can_promote_members": False, "can_change_info": True,
+                 "can_invite_users": True, "can_post_stories": False, "can_edit_stories": False,
+                 "can_delete_stories": False} for uid in self.staff_admins]

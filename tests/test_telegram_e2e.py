@@ -1,0 +1,241 @@
+"""End to end: the real python-telegram-bot Application, over HTTP, against the fake Bot API server."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.content import load_content
+from bot.conversation import Conversations
+from bot.privacy import Keyring
+from bot.store import Store
+from bot.transports.telegram import TelegramTransport, build_application, serve
+from tests.conftest import FLOWS, REPO
+from tests.fakebotapi import FakeBotAPI
+
+STAFF = -1001234567890
+USER = 987654321
+
+
+@dataclass
+class Running:
+    api: FakeBotAPI
+    transport: TelegramTransport
+
+    def buttons(self, message: dict[str, Any]) -> list[tuple[str, str]]:
+        """(label, callback_data or url) of a sent message's inline keyboard."""
+        markup = message.get("reply_markup") or {}
+        return [(b["text"], b.get("callback_data") or b.get("url")) for row in markup.get("inline_keyboard", []) for b in row]
+
+    def last_keyboard(self, chat_id: int) -> tuple[int, list[tuple[str, str]]]:
+        """The message id (as the fake assigned it) and buttons of the latest message with a keyboard."""
+        sent = [(c, m) for c, m in zip(self.api.calls_to("sendMessage", chat_id), self.api.sent_to(chat_id))
+                if m.get("reply_markup")]
+        assert sent, self.api.describe()
+        call, message = sent[-1]
+        return 0, self.buttons(message)
+
+
+@asynccontextmanager
+async def running_bot(api: FakeBotAPI, db: Path, max_retries: int = 8) -> AsyncIterator[Running]:
+    flows = load_content(FLOWS, REPO / "locales")
+    store = await Store.open(db)
+    transport = TelegramTransport(Conversations(flows, store, Keyring(b"k" * 32)), STAFF)
+    application = build_application(transport, api.token, api.base_url, api.base_file_url, max_retries=max_retries)
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(application, transport, stop, poll_timeout=1))
+    try:
+        await api.wait_for_calls("setMyCommands", timeout=10)
+        yield Running(api, transport)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 15)
+        await store.close()
+
+
+@pytest.fixture
+async def bot(tmp_path: Path) -> AsyncIterator[Running]:
+    async with FakeBotAPI() as api, running_bot(api, tmp_path / "bot.sqlite3") as running:
+        yield running
+
+
+async def press(bot: Running, chat_id: int, label: str) -> None:
+    """Tap the button called `label` on the latest keyboard the user was sent."""
+    _, buttons = bot.last_keyboard(chat_id)
+    data = dict(buttons)[label]
+    bot.api.user_presses(chat_id, data, message_id=1)
+
+
+async def test_start_shows_the_welcome_with_menu_buttons(bot: Running) -> None:
+    bot.api.user_sends_text(USER, "/start")
+    message = await bot.api.wait_for_text(USER, "Hi, I can help you find health services")
+    await bot.api.wait_for_text(USER, "What can I help with?")
+    labels = [label for label, _ in bot.last_keyboard(USER)[1]]
+    assert labels == ["Testing and sexual health", "Advice and support", "Talk to a person", "Your privacy", "Language"]
+    assert message["parse_mode"] == "HTML"
+
+
+async def test_walk_every_top_level_menu_by_buttons(bot: Running) -> None:
+    bot.api.user_sends_text(USER, "/start")
+    await bot.api.wait_for_text(USER, "What can I help with?")
+    await press(bot, USER, "Testing and sexual health")
+    await bot.api.wait_for_text(USER, "What would you like to know?")
+    await press(bot, USER, "I might need PEP (a risk in the last 72 hours)")
+    card = await bot.api.wait_for_text(USER, "<b>NHS 111</b>")
+    assert ("🌐 NHS 111", "https://111.nhs.uk") in bot.buttons(card)
+    await press(bot, USER, "Back")
+    await bot.api.wait_for(lambda: bot.api.texts_to(USER).count("What would you like to know?") == 2)
+    await press(bot, USER, "Back")
+    await bot.api.wait_for(lambda: bot.api.texts_to(USER).count("What can I help with?") == 2)
+    await press(bot, USER, "Advice and support")
+    await bot.api.wait_for_text(USER, "What would you like advice about?")
+    await press(bot, USER, "Staying safe at work")
+    await bot.api.wait_for_text(USER, "National Ugly Mugs")
+    assert len(bot.api.calls_to("answerCallbackQuery")) == 6
+
+
+async def test_walk_by_typed_text_and_numbers(bot: Running) -> None:
+    bot.api.user_sends_text(USER, "hello")
+    await bot.api.wait_for_text(USER, "What can I help with?")
+    bot.api.user_sends_text(USER, "advice and support")
+    await bot.api.wait_for_text(USER, "What would you like advice about?")
+    bot.api.user_sends_text(USER, "2")
+    await bot.api.wait_for_text(USER, "It is not your fault")
+    bot.api.user_sends_text(USER, "I think I need PEP")
+    await bot.api.wait_for_text(USER, "Urgent: PEP is medicine")
+
+
+async def test_user_text_with_html_is_escaped_and_harmless(bot: Running) -> None:
+    bot.api.user_sends_text(USER, "<b>bold</b> & more")
+    await bot.api.wait_for_text(USER, "What can I help with?")
+    bot.api.user_sends_text(USER, "<b>bold</b> & more")
+    message = await bot.api.wait_for_text(USER, "didn't catch that")
+    assert "<b>" not in message["text"]
+
+
+async def test_every_kind_of_non_text_message_gets_a_short_answer(bot: Running) -> None:
+    bot.api.user_sends_text(USER, "/start")
+    await bot.api.wait_for_text(USER, "What can I help with?")
+    for kind in ("photo", "voice", "video", "sticker", "document"):
+        bot.api.user_sends(USER, kind)
+    await bot.api.wait_for(lambda: sum("I can only read text" in t for t in bot.api.texts_to(USER)) == 5)
+    for kind in ("location", "contact"):
+        bot.api.user_sends(USER, kind)
+    await bot.api.wait_for(lambda: sum("Please don't share your location" in t for t in bot.api.texts_to(USER)) == 2)
+
+
+async def test_edited_message_does_not_rerun_a_step(bot: Running) -> None:
+    message_id = bot.api.user_sends_text(USER, "/start")
+    await bot.api.wait_for_text(USER, "What can I help with?")
+    before = len(bot.api.calls_to("sendMessage"))
+    bot.api.user_edits(USER, message_id, "advice and support")
+    bot.api.user_sends_text(USER, "/help")
+    await bot.api.wait_for_text(USER, "Tap a button, or type its number")
+    assert not any("advice about" in t for t in bot.api.texts_to(USER))
+    assert len(bot.api.calls_to("sendMessage")) == before + 1
+
+
+async def test_forged_callback_gets_a_friendly_menu_changed(bot: Running) -> None:
+    bot.api.user_sends_text(USER, "/start")
+    await bot.api.wait_for_text(USER, "What can I help with?")
+    bot.api.user_presses(USER, "v1:0000000000:c:0", message_id=1)
+    bot.api.user_presses(USER, "'; DROP TABLE sessions; --", message_id=1)
+    await bot.api.wait_for(lambda: sum("That menu has changed" in t for t in bot.api.texts_to(USER)) == 2)
+
+
+async def test_language_from_telegram_and_the_language_menu(bot: Running) -> None:
+    bot.api.user_sends_text(USER, "/language", language_code="xx")
+    message = await bot.api.wait_for_text(USER, "Which language would you like?")
+    assert [label for label, _ in bot.buttons(message)] == ["English"]
+    await press(bot, USER, "English")
+    await bot.api.wait_for_text(USER, "OK, I'll write in English from now on.")
+
+
+async def test_commands_are_registered_in_each_language(bot: Running) -> None:
+    calls = await bot.api.wait_for_calls("setMyCommands", count=2)
+    assert {c.params.get("language_code") for c in calls} == {None, "en"}
+    commands = [c["command"] for c in calls[0].params["commands"]]
+    assert commands == ["start", "menu", "back", "language", "human", "help", "forget", "clear"]
+
+
+async def test_long_node_is_split_into_valid_messages(tmp_path: Path) -> None:
+    flows = tmp_path / "flows"
+    flows.mkdir()
+    for path in FLOWS.glob("*.yaml"):
+        (flows / path.name).write_text(path.read_text())
+    long_text = " ".join(f"word{i}" for i in range(3000))
+    (flows / "testing.yaml").write_text((FLOWS / "testing.yaml").read_text().replace(
+        'say: "What would you like to know?"', f'say: "{long_text}"'))
+    async with FakeBotAPI() as api:
+        store = await Store.open(tmp_path / "bot.sqlite3")
+        transport = TelegramTransport(Conversations(load_content(flows, REPO / "locales"), store, Keyring(b"k" * 32)), STAFF)
+        application = build_application(transport, api.token, api.base_url, api.base_file_url)
+        stop = asyncio.Event()
+        task = asyncio.create_task(serve(application, transport, stop, poll_timeout=1))
+        api.user_sends_text(USER, "/start")
+        api.user_sends_text(USER, "1")
+        await api.wait_for(lambda: any("word2999" in t for t in api.texts_to(USER)), timeout=10)
+        pieces = [t for t in api.texts_to(USER) if "word" in t]
+        assert len(pieces) >= 2 and all(len(p) <= 4096 for p in pieces)
+        assert " ".join(pieces).split() == long_text.split()
+        stop.set()
+        await task
+        await store.close()
+
+
+async def test_429_storm_every_message_arrives_exactly_once(bot: Running) -> None:
+    bot.api.rate_limit("sendMessage", every_nth=3, retry_after=1)
+    for i in range(4):
+        bot.api.user_sends_text(USER + i, "/help")
+    await bot.api.wait_for(
+        lambda: all(sum("Tap a button" in t for t in bot.api.texts_to(USER + i)) == 1 for i in range(4)), timeout=20
+    )
+    assert bot.api.failed_calls, "the storm should have refused some calls"
+    await asyncio.sleep(0.5)  # nothing more may arrive: each reply exactly once
+    assert all(sum("Tap a button" in t for t in bot.api.texts_to(USER + i)) == 1 for i in range(4))
+
+
+async def test_a_5xx_gets_logged_and_the_bot_keeps_running(bot: Running, caplog: pytest.LogCaptureFixture) -> None:
+    bot.api.fail_next("sendMessage", status=500)
+    bot.api.user_sends_text(USER, "/help")
+    await bot.api.wait_for_text(USER, "Sorry, something went wrong on our side")
+    bot.api.user_sends_text(USER, "/help")
+    await bot.api.wait_for_text(USER, "Tap a button, or type its number")
+    assert any("update failed" in r.getMessage() for r in caplog.records)
+    assert not any(str(USER) in r.getMessage() for r in caplog.records)
+
+
+async def test_the_bot_leaves_groups_other_than_the_staff_group(bot: Running) -> None:
+    bot.api.bot_added_to_group(-4444)
+    await bot.api.wait_for_calls("leaveChat", chat_id=-4444)
+    bot.api.group_message(-5555, "hello bot")
+    await bot.api.wait_for_calls("leaveChat", chat_id=-5555)
+    assert bot.api.calls_to("leaveChat", STAFF) == []
+
+
+async def test_restart_continues_from_the_same_node(tmp_path: Path) -> None:
+    db = tmp_path / "bot.sqlite3"
+    async with FakeBotAPI() as api:
+        async with running_bot(api, db):
+            api.user_sends_text(USER, "/start")
+            api.user_sends_text(USER, "advice and support")
+            await api.wait_for_text(USER, "What would you like advice about?")
+        async with running_bot(api, db):
+            api.user_sends_text(USER, "1")
+            await api.wait_for_text(USER, "Some things that help")
+
+
+async def test_clear_deletes_the_chats_messages_in_batches(bot: Running) -> None:
+    bot.api.user_sends_text(USER, "/start")
+    await bot.api.wait_for_text(USER, "What can I help with?")
+    bot.api.user_sends_text(USER, "/clear")
+    await bot.api.wait_for_text(USER, "I've deleted the messages")
+    (call,) = bot.api.calls_to("deleteMessages", USER)
+    # /start (1), welcome (2, 3), /clear (4): every message id so far, the user's and the bot's.
+    assert call.params["message_ids"] == [1, 2, 3, 4]
