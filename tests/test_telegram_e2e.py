@@ -239,3 +239,28 @@ async def test_clear_deletes_the_chats_messages_in_batches(bot: Running) -> None
     (call,) = bot.api.calls_to("deleteMessages", USER)
     # /start (1), welcome (2, 3), /clear (4): every message id so far, the user's and the bot's.
     assert call.params["message_ids"] == [1, 2, 3, 4]
+
+
+async def test_python_m_bot_run_answers_start_through_a_self_hosted_api_url(tmp_path: Path) -> None:
+    import os
+    import signal
+    import sys
+
+    async with FakeBotAPI() as api:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "TELEGRAM_"))}
+        env.update(TELEGRAM_BOT_TOKEN=api.token, STAFF_CHAT_ID=str(STAFF), TELEGRAM_API_URL=api.api_url,
+                   BOT_SECRET_FILE=str(tmp_path / "secret"), BOT_DB=str(tmp_path / "bot.sqlite3"), BOT_FLOWS=str(FLOWS))
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "run", cwd=tmp_path, env=env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )
+        try:
+            api.user_sends_text(USER, "/start")
+            await api.wait_for_text(USER, "What can I help with?", timeout=30)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            _, stderr = await asyncio.wait_for(process.communicate(), 30)
+        log = stderr.decode()
+        assert process.returncode == 0, log
+        assert "stopped cleanly" in log
+        assert api.token not in log and str(USER) not in log
