@@ -77,6 +77,10 @@ class FakeBotAPI:
     _changed: asyncio.Condition | None = None
     _runner: web.AppRunner | None = None
     port: int = 0
+    # Set by setWebhook: updates are then POSTed there, with the secret header, instead of polled.
+    webhook: tuple[str, str] | None = None
+    webhook_statuses: list[int] = field(default_factory=list)
+    _pusher: asyncio.Task[None] | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -92,6 +96,8 @@ class FakeBotAPI:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        if self._pusher is not None:
+            self._pusher.cancel()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -359,10 +365,40 @@ class FakeBotAPI:
         return self._updates[:limit]
 
     def m_deleteWebhook(self, params: dict[str, Any]) -> bool:
+        self.webhook = None
         return True
 
     def m_setWebhook(self, params: dict[str, Any]) -> bool:
+        self.webhook = (str(params["url"]), str(params.get("secret_token") or ""))
+        if self._pusher is None:
+            self._pusher = asyncio.get_running_loop().create_task(self._push_to_webhook())
         return True
+
+    async def _push_to_webhook(self) -> None:
+        """Like Telegram: POST each queued update to the webhook in order, retrying until it is taken."""
+        import aiohttp
+
+        assert self._changed is not None
+        async with aiohttp.ClientSession() as session:
+            while True:
+                if self.webhook is None or not self._updates:
+                    async with self._changed:
+                        try:
+                            await asyncio.wait_for(self._changed.wait(), 0.2)
+                        except asyncio.TimeoutError:
+                            pass
+                    continue
+                url, secret = self.webhook
+                update = self._updates[0]
+                try:
+                    async with session.post(url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": secret}) as r:
+                        self.webhook_statuses.append(r.status)
+                        if r.status == 200:
+                            self._updates.pop(0)
+                            continue
+                except aiohttp.ClientError:
+                    pass
+                await asyncio.sleep(0.1)
 
     def m_getWebhookInfo(self, params: dict[str, Any]) -> dict[str, Any]:
         return {"url": "", "has_custom_certificate": False, "pending_update_count": len(self._updates)}

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import socket
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
+from telegram.ext import AIORateLimiter
 
 from bot.content import load_content
-from bot.conversation import Conversations
+from bot.conversation import Conversations, utc_now
 from bot.privacy import Keyring
 from bot.store import Store
-from bot.transports.telegram import TelegramTransport, build_application, serve
+from bot.transports.telegram import TelegramTransport, Webhook, build_application, serve
 from tests.conftest import FLOWS, REPO
 from tests.fakebotapi import FakeBotAPI
 
@@ -43,13 +47,21 @@ class Running:
 
 
 @asynccontextmanager
-async def running_bot(api: FakeBotAPI, db: Path, max_retries: int = 8) -> AsyncIterator[Running]:
-    flows = load_content(FLOWS, REPO / "locales")
+async def running_bot(
+    api: FakeBotAPI,
+    db: Path,
+    rate_limiter: AIORateLimiter | None = None,
+    flows_dir: Path = FLOWS,
+    clock: Callable[[], datetime] = utc_now,
+    webhook: Webhook | None = None,
+) -> AsyncIterator[Running]:
+    flows = load_content(flows_dir, REPO / "locales")
     store = await Store.open(db)
-    transport = TelegramTransport(Conversations(flows, store, Keyring(b"k" * 32)), STAFF)
-    application = build_application(transport, api.token, api.base_url, api.base_file_url, max_retries=max_retries)
+    transport = TelegramTransport(Conversations(flows, store, Keyring(b"k" * 32), clock=clock), STAFF)
+    application = build_application(transport, api.token, api.base_url, api.base_file_url,
+                                    rate_limiter or AIORateLimiter(max_retries=8))
     stop = asyncio.Event()
-    task = asyncio.create_task(serve(application, transport, stop, poll_timeout=1))
+    task = asyncio.create_task(serve(application, transport, stop, webhook, poll_timeout=1))
     try:
         await api.wait_for_calls("setMyCommands", timeout=10)
         yield Running(api, transport)
@@ -172,21 +184,13 @@ async def test_long_node_is_split_into_valid_messages(tmp_path: Path) -> None:
     long_text = " ".join(f"word{i}" for i in range(3000))
     (flows / "testing.yaml").write_text((FLOWS / "testing.yaml").read_text().replace(
         'say: "What would you like to know?"', f'say: "{long_text}"'))
-    async with FakeBotAPI() as api:
-        store = await Store.open(tmp_path / "bot.sqlite3")
-        transport = TelegramTransport(Conversations(load_content(flows, REPO / "locales"), store, Keyring(b"k" * 32)), STAFF)
-        application = build_application(transport, api.token, api.base_url, api.base_file_url)
-        stop = asyncio.Event()
-        task = asyncio.create_task(serve(application, transport, stop, poll_timeout=1))
+    async with FakeBotAPI() as api, running_bot(api, tmp_path / "bot.sqlite3", flows_dir=flows):
         api.user_sends_text(USER, "/start")
         api.user_sends_text(USER, "1")
         await api.wait_for(lambda: any("word2999" in t for t in api.texts_to(USER)), timeout=10)
         pieces = [t for t in api.texts_to(USER) if "word" in t]
         assert len(pieces) >= 2 and all(len(p) <= 4096 for p in pieces)
         assert " ".join(pieces).split() == long_text.split()
-        stop.set()
-        await task
-        await store.close()
 
 
 async def test_429_storm_every_message_arrives_exactly_once(bot: Running) -> None:
@@ -264,3 +268,29 @@ async def test_python_m_bot_run_answers_start_through_a_self_hosted_api_url(tmp_
         assert process.returncode == 0, log
         assert "stopped cleanly" in log
         assert api.token not in log and str(USER) not in log
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def test_webhook_mode_takes_updates_only_with_the_secret_token(tmp_path: Path) -> None:
+    port = free_port()
+    hook = Webhook(f"http://127.0.0.1:{port}/telegram", "127.0.0.1", port, "s3cret-token")
+    async with FakeBotAPI() as api, running_bot(api, tmp_path / "bot.sqlite3", webhook=hook):
+        (registered,) = await api.wait_for_calls("setWebhook")
+        assert registered.params["url"] == hook.url and registered.params["secret_token"] == "s3cret-token"
+        api.user_sends_text(USER, "/start")
+        await api.wait_for_text(USER, "What can I help with?", timeout=10)
+        assert 200 in api.webhook_statuses  # it came by the webhook, not by polling
+
+        forged = {"update_id": 999, "message": {"message_id": 50, "date": 0, "chat": {"id": 555, "type": "private"},
+                                                "from": api.user(555), "text": "/start"}}
+        async with aiohttp.ClientSession() as session:
+            for headers in ({}, {"X-Telegram-Bot-Api-Secret-Token": "wrong"}):
+                async with session.post(hook.url, json=forged, headers=headers) as response:
+                    assert response.status == 403
+        await asyncio.sleep(0.3)
+        assert api.sent_to(555) == []

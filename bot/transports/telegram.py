@@ -277,15 +277,23 @@ class TelegramTransport:
 
 
 def build_application(
-    transport: TelegramTransport, token: str, base_url: str, base_file_url: str, max_retries: int = 20
+    transport: TelegramTransport,
+    token: str,
+    base_url: str,
+    base_file_url: str,
+    rate_limiter: AIORateLimiter | None = None,
 ) -> Application:
-    """Wire the handlers into a python-telegram-bot Application."""
+    """Wire the handlers into a python-telegram-bot Application.
+
+    The default limiter keeps to Telegram's published limits (30 messages a second overall, 20 a
+    minute into one group) and retries 429s up to 20 times rather than dropping a message.
+    """
     application = (
         ApplicationBuilder()
         .token(token)
         .base_url(base_url)
         .base_file_url(base_file_url)
-        .rate_limiter(AIORateLimiter(max_retries=max_retries))
+        .rate_limiter(rate_limiter or AIORateLimiter(max_retries=20))
         # Users don't wait on each other; each user's own updates stay in order via the per-user lock.
         .concurrent_updates(64)
         .build()
