@@ -13,12 +13,18 @@ from datetime import date
 from pathlib import Path
 from typing import TextIO
 
-from bot import config, flowspec
+from bot import catalogs, cli_tools, config, flowspec
+from bot.catalogs import I18nError, shown_path
 from bot.content import load_content
 from bot.conversation import Conversations
 from bot.config import ConfigError, TelegramConfig, webhook_url
-from bot.flowspec import FlowError
-from bot.i18n import CatalogError
+from bot.convtest import ScriptError, load_scripts, run_scripts
+from bot.flowspec import FlowError, FlowSet
+from bot.discretion import preview_problems
+from bot.i18n import CatalogError, load_texts
+from bot.i18n_coverage import measure
+from bot.lint import lint
+from bot.reload import POLL_SECONDS, Reloader
 from bot.logsetup import configure_logging
 from bot.privacy import Keyring, SecretError, load_secret
 from bot.store import Store, StoreError
@@ -44,8 +50,25 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--port", type=int, default=8443, help="port the webhook server listens on (default 8443)")
     run.add_argument("--db", type=Path, help="SQLite file (default ./data/bot.sqlite3 or $BOT_DB)")
     run.add_argument("--flows", type=Path, help="flows folder (default ./flows or $BOT_FLOWS)")
+    run.add_argument("--no-watch", action="store_true",
+                     help="don't reload when flows/ or locales/ change; reload only on SIGHUP or /reload")
     check = commands.add_parser("check", help="validate the flows and print every problem")
     check.add_argument("dir", nargs="?", type=Path, help="flows folder (default ./flows or $BOT_FLOWS)")
+    check.add_argument("--locales", type=Path, help="translations folder (default ./locales or $BOT_LOCALES)")
+    check.add_argument(
+        "--conversations", nargs="?", const=Path("tests/conversations"), type=Path, metavar="DIR",
+        help="also replay the conversation scripts in DIR (default tests/conversations)",
+    )
+    i18n = commands.add_parser("i18n", help="translations: extract the English, update each language's catalog, compile")
+    i18n.add_argument(
+        "action", choices=("extract", "update", "compile"),
+        help="extract: flows -> locales/messages.pot; update: extract, then create/update every language's .po; "
+        "compile: .po -> .mo (not needed to run the bot)",
+    )
+    i18n.add_argument("--locale", metavar="CODE", help="only this language, e.g. ro, pt_BR, zh_Hans (default: all)")
+    i18n.add_argument("--flows", type=Path, help="flows folder (default ./flows or $BOT_FLOWS)")
+    i18n.add_argument("--locales", type=Path, help="translations folder (default ./locales or $BOT_LOCALES)")
+    cli_tools.add_parsers(commands)
     return parser
 
 
@@ -58,10 +81,95 @@ def cmd_check(args: argparse.Namespace, env: Mapping[str, str], out: TextIO) -> 
         out.write(f"{len(report.errors)} error(s), {len(report.warnings)} warning(s): the flows were NOT loaded.\n")
         return EXIT_PROBLEMS
     flowset = report.flowset
+    linted = lint(flowset, directory)
+    for problem in linted:
+        out.write(f"{problem}\n")
+    locales = args.locales or config.locales_dir(env)
+    discreet = preview_problems(flowset.with_texts(load_texts(locales)), directory, locales)
+    for problem in discreet:
+        out.write(f"{problem}\n")
+    coverage = measure(flowset, directory, locales)
+    for problem in coverage.problems:
+        out.write(f"{problem}\n")
+    warnings = len(report.warnings) + len(linted) + len(discreet) + len(coverage.warnings)
+    languages = "".join(f"{language.summary()}\n" for language in coverage.languages)
+    if coverage.errors:
+        out.write(languages)
+        out.write(f"{len(coverage.errors)} error(s), {warnings} warning(s): an offered language is not fully translated.\n")
+        return EXIT_PROBLEMS
     out.write(
         f"OK: {len(flowset.flows)} flows, {len(flowset.nodes)} nodes, {len(flowset.triggers)} triggers, "
-        f"{len(flowset.services)} services; {len(report.warnings)} warning(s).\n"
+        f"{len(flowset.services)} services; {warnings} warning(s).\n"
     )
+    out.write(languages)
+    if args.conversations is not None:
+        return check_conversations(args.conversations, flowset.with_texts(load_texts(locales)), out)
+    return EXIT_OK
+
+
+def check_conversations(directory: Path, flowset: FlowSet, out: TextIO) -> int:
+    """Replay staff's conversation scripts; each failure names its file, line and what the bot said."""
+    scripts = load_scripts(directory)
+    failures = asyncio.run(run_scripts(scripts, flowset))
+    for failure in failures:
+        out.write(f"{failure}\n")
+    failed = len({failure.path for failure in failures})
+    if failed:
+        out.write(f"{failed} of {len(scripts)} conversation script(s) failed.\n")
+        return EXIT_PROBLEMS
+    out.write(f"conversations: {len(scripts)} script(s) passed.\n")
+    return EXIT_OK
+
+
+def cmd_i18n(args: argparse.Namespace, env: Mapping[str, str], out: TextIO) -> int:
+    flows_dir = args.flows or config.flows_dir(env)
+    locales = args.locales or config.locales_dir(env)
+    # Only a valid flow set is extracted, so the catalogs hold exactly the texts the bot looks up.
+    flowset = flowspec.load(flows_dir, date.today())
+    settings = flowset.settings
+    if args.locale:
+        codes: tuple[str, ...] = (catalogs.language_code(args.locale, settings),)
+    elif args.action == "compile":
+        codes = catalogs.present_catalogs(locales)
+    else:
+        codes = catalogs.languages_to_update(settings, locales)
+    if args.action == "compile":
+        return _i18n_compile(locales, codes, out)
+    if args.action == "update" and not codes:
+        raise I18nError(
+            f"settings.yaml offers only `{settings.default_language}`: add codes to its `languages`, "
+            "or prepare one first with --locale CODE"
+        )
+    template = catalogs.write_template(flows_dir, locales)
+    state = "updated" if template.changed else "unchanged"
+    out.write(f"{shown_path(template.path)}: {template.strings} texts from {shown_path(flows_dir)} ({state})\n")
+    if args.action == "update":
+        return _i18n_update(flowset, flows_dir, locales, codes, out)
+    return EXIT_OK
+
+
+def _i18n_update(flowset: FlowSet, flows_dir: Path, locales: Path, codes: tuple[str, ...], out: TextIO) -> int:
+    written_by_code = {code: catalogs.update_catalog(locales, code) for code in codes}
+    coverage = {language.code: language for language in measure(flowset, flows_dir, locales).languages}
+    done = True
+    for code, written in written_by_code.items():
+        state = "new" if written.created else "updated" if written.changed else "unchanged"
+        language = coverage[code]
+        done = done and not (language.missing or language.fuzzy or language.triggers_without_keywords)
+        out.write(f"{shown_path(written.path)} ({state}) {language.summary()}\n")
+    if done:
+        out.write("Every catalog is complete; `python -m bot check` confirms it.\n")
+    else:
+        out.write("Next: translate the empty and fuzzy entries in those files, then run `python -m bot check`.\n")
+    return EXIT_OK
+
+
+def _i18n_compile(locales: Path, codes: tuple[str, ...], out: TextIO) -> int:
+    if not codes:
+        raise I18nError(f"no catalogs in {shown_path(locales)}: run `python -m bot i18n update` first")
+    for code in codes:
+        written = catalogs.compile_catalog(locales, code)
+        out.write(f"{code}: wrote {shown_path(written.path)}\n")
     return EXIT_OK
 
 
@@ -93,7 +201,8 @@ async def _run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     webhook_address = webhook_url(args.webhook) if args.webhook else None
     if not 0 < args.port < 65536:
         raise CliError(f"--port must be between 1 and 65535, not {args.port}")
-    flows = load_content(args.flows or config.flows_dir(env), config.locales_dir(env), date.today())
+    flows_dir, locales_dir = args.flows or config.flows_dir(env), config.locales_dir(env)
+    flows = load_content(flows_dir, locales_dir, date.today())
     keyring = Keyring(load_secret(env, config.secret_path(env)))
     configure_logging()
     store = await Store.open(args.db or config.db_path(env))
@@ -103,7 +212,10 @@ async def _run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         loop.add_signal_handler(signum, stop.set)
     try:
         await store.purge(date.today().toordinal(), flows.settings.retention_days)
-        transport = TelegramTransport(Conversations(flows, store, keyring), settings.staff_chat_id)
+        conversations = Conversations(flows, store, keyring)
+        reloader = Reloader(conversations, flows_dir, locales_dir, poll_seconds=None if args.no_watch else POLL_SECONDS)
+        loop.add_signal_handler(signal.SIGHUP, reloader.request)
+        transport = TelegramTransport(conversations, settings.staff_chat_id, reloader=reloader)
         application = build_application(transport, settings.token, settings.base_url, settings.base_file_url)
         webhook = None
         if webhook_address:
@@ -127,15 +239,21 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     try:
         if args.command == "check":
             return cmd_check(args, env, sys.stdout)
+        if args.command == "i18n":
+            return cmd_i18n(args, env, sys.stdout)
         if args.command == "run":
             return asyncio.run(_run(args, env))
+        if args.command == "graph":
+            return cli_tools.cmd_graph(args, env, sys.stdout)
+        if args.command == "stats":
+            return cli_tools.cmd_stats(args, env, sys.stdout)
         return asyncio.run(_chat(args, env))
     except FlowError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         print("error: the flows have errors; run `python -m bot check` for details", file=sys.stderr)
         return EXIT_PROBLEMS
-    except (CliError, ConfigError, StoreError, SecretError, CatalogError) as exc:
+    except (CliError, ConfigError, StoreError, SecretError, CatalogError, I18nError, cli_tools.ToolError, ScriptError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

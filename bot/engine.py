@@ -14,6 +14,7 @@ from types import MappingProxyType
 
 from bot.flowspec import Choice, FlowSet, Node, Service
 from bot.i18n import language_name
+from bot.identifying import looks_identifying
 from bot.textmatch import normalise
 
 LANGUAGE_MENU = "@language"  # pseudo-node for the language picker; '@' never appears in flow ids
@@ -100,6 +101,8 @@ class Reply:
     parts: tuple[str, ...]
     buttons: tuple[Button, ...] = ()
     services: tuple[ServiceCard, ...] = ()
+    # A neutral line shown above the cards, so a lock-screen preview of them gives nothing away.
+    services_title: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,7 +243,8 @@ class _Step:
                 for said in (self._english_label(node, button), normalise(button.label), str(number)):
                     if said:
                         by_text[said] = button
-            view = self.flows.memo[key] = _NodeView(Reply(parts, buttons, services), MappingProxyType(by_text))
+            title = self.message("services_title") if services else ""
+            view = self.flows.memo[key] = _NodeView(Reply(parts, buttons, services, title), MappingProxyType(by_text))
         return view
 
     def render(self, node: Node) -> Reply:
@@ -251,10 +255,15 @@ class _Step:
 
     def reshow(self, lead: str) -> Reply:
         """Say `lead`, then offer the current choices again (or the menu if there are none)."""
+        self.notes.append(lead)
+        return self.reshow_notes()
+
+    def reshow_notes(self) -> Reply:
+        """Say the notes so far, then offer the current choices again (or the menu if there are none)."""
         if self.state.node == LANGUAGE_MENU:
-            return Reply((*self.notes, lead), self.language_buttons())
+            return Reply(tuple(self.notes), self.language_buttons())
         node = self.current() or self.flows.nodes[self.settings.menu]
-        return Reply((*self.notes, lead), self.view(node).reply.buttons)
+        return Reply(tuple(self.notes), self.view(node).reply.buttons)
 
     # -- moves --------------------------------------------------------------------------------
 
@@ -344,9 +353,18 @@ class _Step:
             self.events.append(("conversation", "started"))
             self.events.append(("language", self.locale))
         elif self.state.node != LANGUAGE_MENU and self.current() is None:
-            # The flows changed under this user: land on the menu with a short note.
+            # The flows changed under this user (a live reload): the nearest menu that still exists.
+            self.recover()
+            if isinstance(inbound, Pick | Text):
+                # Pressed or typed for the vanished menu, so it means nothing here; trigger words still
+                # count, and are answered as they are, without a note about menus.
+                said = normalise(inbound.text) if isinstance(inbound, Text) else ""
+                reply = self.follow_trigger(said)
+                if reply is None:
+                    self.notes.append(self.message("menu_changed"))
+                    reply = self.reshow_notes()
+                return self.outcome(reply)
             self.notes.append(self.message("menu_changed"))
-            self.state = replace(self.state, node=self.settings.menu, back=())
         if isinstance(inbound, Command):
             return self.outcome(self.command(inbound))
         if isinstance(inbound, Pick):
@@ -407,6 +425,18 @@ class _Step:
             return self.go_back()
         return self.stale()
 
+    def recover(self) -> None:
+        """Move a user whose node vanished to its flow's start, else the newest step back, else the menu."""
+        back = [node for node in self.state.back if node in self.flows.nodes]
+        flow = self.flows.flows.get((self.state.node or "").split(".", 1)[0])
+        if flow is not None and flow.start in self.flows.nodes:
+            target = flow.start
+        else:
+            target = back[-1] if back else self.settings.menu
+        if back and back[-1] == target:
+            back.pop()
+        self.state = replace(self.state, node=target, back=tuple(back))
+
     def stale(self) -> Reply:
         if self.state.node is None:
             self.notes.append(self.message("menu_changed"))
@@ -415,6 +445,11 @@ class _Step:
 
     def text(self, raw: str) -> Reply:
         said = normalise(raw)
+        if looks_identifying(raw):
+            # Nothing typed is kept anyway; the note tells them so, and words like "attacked" still count.
+            self.events.append(("discretion", "details"))
+            self.notes.append(self.message("details_not_needed"))
+            return self.follow_trigger(said) or (self.restart() if self.state.node is None else self.reshow_notes())
         if self.state.node == LANGUAGE_MENU:
             for number, button in enumerate(self.language_buttons(), start=1):
                 code = button.action.removeprefix("lang:")
@@ -426,16 +461,22 @@ class _Step:
                 button = self.view(node).by_text.get(said)
                 if button is not None:
                     return self.pick(Pick(button.node, button.action))
-        if said:
-            trigger = self.flows.trigger_index.first_match(self.locale, said)
-            if trigger is not None:
-                self.events.append(("trigger", trigger.id))
-                if trigger.goto:
-                    return self.enter(trigger.goto)
-                return self.do(trigger.do or "restart")
+        reply = self.follow_trigger(said)
+        if reply is not None:
+            return reply
         if self.state.node is None:
             return self.restart()
         return self.reshow(self.message("not_understood"))
+
+    def follow_trigger(self, said: str) -> Reply | None:
+        """The reply of the highest-priority trigger in the text, if any."""
+        trigger = self.flows.trigger_index.first_match(self.locale, said) if said else None
+        if trigger is None:
+            return None
+        self.events.append(("trigger", trigger.id))
+        if trigger.goto:
+            return self.enter(trigger.goto)
+        return self.do(trigger.do or "restart")
 
     def _english_label(self, node: Node, button: Button) -> str:
         # People often type the English words even when chatting in another language.

@@ -42,6 +42,9 @@ MESSAGE_KEYS: Mapping[str, str] = MappingProxyType(
         "media_not_supported": "answer to a photo, voice note, sticker, file… (the bot reads text only)",
         "identity_warning": "answer to a shared location or contact: don't share identifying details here",
         "error_retry": "said when something went wrong on our side",
+        "details_not_needed": "answer to a typed phone number, email or postcode: not needed, not kept",
+        "slow_down": "said once when someone sends very many messages very fast",
+        "services_title": "neutral first line above service cards (a lock screen shows it)",
         "command_start": "description of /start in the messenger's command menu",
         "command_menu": "description of /menu",
         "command_back": "description of /back",
@@ -72,6 +75,7 @@ MESSAGE_KEYS: Mapping[str, str] = MappingProxyType(
         "staff_released": "staff note after /release",
         "staff_closed": "staff note after /close",
         "staff_expired": "staff note when a quiet case closes itself",
+        "staff_link_lost": "staff note: the bot's secret changed, so the case can't reach the user and is closed",
         "staff_crisis": "staff note flagging crisis words from the user",
         "staff_unknown_command": "staff note for an unknown command in a case topic",
         "staff_queue_empty": "answer to /queue with no open cases",
@@ -79,6 +83,19 @@ MESSAGE_KEYS: Mapping[str, str] = MappingProxyType(
         "staff_queue_line": "one case in /queue; {alias}, {language}, {waiting} minutes, {state}",
         "staff_state_waiting": "in /queue: nobody has claimed the case",
         "staff_state_claimed": "in /queue: claimed by {name}",
+        "staff_stats_header": "first line of /stats; {first}, {last} (dates), {days}",
+        "staff_stats_day": "one day in /stats; {date}, {started}, {requested}, {claimed}, {crisis}",
+        "staff_stats_total": "the totals line of /stats; {started}, {requested}, {claimed}, {crisis}",
+        "staff_stats_waiting": "in /stats: time until a person answered; {median}, {p90} (minutes)",
+        "staff_stats_no_waiting": "in /stats: nobody was answered in the period",
+        "staff_stats_triggers": "in /stats: typed words that jumped to a topic (crisis is counted apart); {list}",
+        "staff_stats_languages": "in /stats: languages chosen or started in; {list}",
+        "staff_stats_nodes": "in /stats: the most visited steps; {list}",
+        "staff_stats_none": "in /stats: an empty list",
+        "staff_stats_usage": "answer to /stats with a bad number of days; {max}",
+        "staff_reload_done": "staff note: edited flows are live; {flows}, {nodes}",
+        "staff_reload_refused": "staff note: edited flows have errors and were not loaded; {count}",
+        "staff_reload_more": "staff note: more reload errors than shown; {count}",
     }
 )
 
@@ -101,6 +118,7 @@ SETTINGS_KEYS = (
     "handoff_nudge_minutes",
     "handoff_idle_minutes",
     "waiting_services",
+    "preview_words",
 )
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -196,6 +214,8 @@ class Settings:
     handoff_nudge_minutes: int = 10  # unclaimed this long: the user gets signposting to use meanwhile
     handoff_idle_minutes: int = 120  # no message either way this long: the case closes itself
     waiting_services: tuple[str, ...] = ()
+    # language -> words a lock-screen preview (a message's first line) must not show
+    preview_words: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
 
 
 @dataclass(frozen=True, slots=True)
@@ -529,6 +549,15 @@ class _Checker:
             self.error(file, data.line_of("waiting_services"), "", "`waiting_services` should be a list of service ids", "e.g. [emergency_999, samaritans]")
         else:
             values["waiting_services"] = tuple(waiting)
+        if "preview_words" in data:
+            words = data["preview_words"]
+            if not isinstance(words, dict) or not all(
+                isinstance(v, list) and all(isinstance(w, str) and w.strip() for w in v) for v in words.values()
+            ):
+                self.error(file, data.line_of("preview_words"), "", "`preview_words` should list words per language",
+                           "e.g. {en: [sex, HIV], ro: [sex, HIV]}")
+            else:
+                values["preview_words"] = MappingProxyType({str(k): tuple(v) for k, v in words.items()})
         self.settings = Settings(**values)
 
     def parse_hours(self, file: str, data: LineDict) -> Mapping[int, tuple[tuple[time, time], ...]]:

@@ -18,6 +18,7 @@ from bot.engine import Button, Command, Forget, Handoff, Inbound, Outcome, Pick,
 from bot.flowspec import FlowSet
 from bot.hours import format_opening, is_open, next_opening
 from bot.keyedlock import KeyedLock
+from bot.stats import claim_events
 from bot.textmatch import normalise
 
 log = logging.getLogger(__name__)
@@ -25,6 +26,7 @@ log = logging.getLogger(__name__)
 HANDOFF_NODE = "@handoff"  # pseudo-node for the End chat button
 END = Pick(HANDOFF_NODE, "end")
 CRISIS_TRIGGER = "crisis"  # the trigger id whose words are answered first, even mid-handoff
+FORGET_TRIGGER = "forget"  # the trigger id whose words delete the user's data, even mid-handoff
 MAX_ALIAS = 32
 TOPIC_TITLE_MAX = 128
 
@@ -125,8 +127,9 @@ class Handoffs:
                     reply = Reply((self.say("handoff_in_progress", case.locale),), (self.end_button(case.locale),))
                     await deliver(self.bare_outcome(reply))
                     return
-                crisis = isinstance(inbound, Text) and self.is_crisis(inbound.text, case.locale)
-                forgetting = isinstance(inbound, Command) and inbound.name == "forget"
+                crisis = self.triggers(inbound, case.locale, CRISIS_TRIGGER)
+                # "delete my data" is asked of the bot, even mid-chat: it is honoured, not relayed.
+                forgetting = inbound == Command("forget") or self.triggers(inbound, case.locale, FORGET_TRIGGER)
                 if not forgetting:
                     await self.user_message(case, relay_in)
                     if not crisis:
@@ -148,9 +151,12 @@ class Handoffs:
         """An outcome that is only a reply (the engine did not run)."""
         return Outcome(State(), reply)
 
-    def is_crisis(self, text: str, locale: str) -> bool:
-        trigger = self.flows.trigger_index.first_match(locale, normalise(text))
-        return trigger is not None and trigger.id == CRISIS_TRIGGER
+    def triggers(self, inbound: Inbound, locale: str, trigger_id: str) -> bool:
+        """Whether typed text fires the trigger `trigger_id` first."""
+        if not isinstance(inbound, Text):
+            return False
+        trigger = self.flows.trigger_index.first_match(locale, normalise(inbound.text))
+        return trigger is not None and trigger.id == trigger_id
 
     async def request(self, key: bytes, chat_id: int, locale: str, path: tuple[str, ...]) -> Reply:
         """Open a case and a staff topic; tell the user their place in the queue or when staff are back."""
@@ -231,8 +237,9 @@ class Handoffs:
                 return
             chat_id = self.chat_of(case)
             if chat_id is None:
+                # The secret changed since the case opened: nobody can reach the user through it any more.
                 log.warning("a case's chat link could not be opened; closing it")
-                await self.close(case, "staff_closed", None)
+                await self.close(case, "staff_link_lost", None)
                 return
             if case.claimed is None:
                 case = await self.claim(case)
@@ -241,8 +248,13 @@ class Handoffs:
 
     async def claim(self, case: Case) -> Case:
         name = case.staff_alias or self.say("staff_default_alias", case.locale)
-        case = replace(case, claimed=self.now_minutes(), staff_alias=name, active=self.now_minutes())
+        first_claim, now = case.claimed is None, self.now_minutes()
+        case = replace(case, claimed=now, staff_alias=name, active=now)
         await self.conversations.store.save_case(case)
+        if first_claim:
+            # Only the day's aggregate keeps the wait, in a coarse bucket; the case itself is deleted on close.
+            day = self.conversations.local_now().date().toordinal()
+            await self.conversations.store.count(day, claim_events(now - case.opened))
         chat_id = self.chat_of(case)
         if chat_id is not None:
             await self.desk.tell_user(chat_id, Reply((self.say("handoff_claimed", case.locale, name=name),)))
@@ -302,6 +314,6 @@ class Handoffs:
                 if chat_id is not None:
                     services = self.flows.services
                     cards = tuple(service_card(self.flows, services[sid], case.locale) for sid in settings.waiting_services)
-                    await self.desk.tell_user(
-                        chat_id, Reply((self.say("handoff_waiting", case.locale),), (self.end_button(case.locale),), cards)
-                    )
+                    title = self.say("services_title", case.locale)
+                    reply = Reply((self.say("handoff_waiting", case.locale),), (self.end_button(case.locale),), cards, title)
+                    await self.desk.tell_user(chat_id, reply)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import logging
 
+from bot import logredact
+
 
 def configure_logging(level: int = logging.INFO) -> None:
-    """Set up the root logger; httpx logs request URLs, which carry the bot token, so it stays at WARNING."""
+    """Set up the root logger with identifiers masked; httpx logs URLs with the token, so it stays at WARNING."""
+    logredact.install()
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)

@@ -170,6 +170,20 @@ class Store:
                 await self._rollback()
                 raise
 
+    async def count(self, day: int, events: Iterable[tuple[str, str]]) -> None:
+        """Add events that belong to no session (claims, waiting times) to the daily counters."""
+        rows = [(day, kind, name) for kind, name in events]
+        if not rows:
+            return
+        async with self._write:
+            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                await self._db.executemany(COUNT_EVENT, rows)
+                await self._db.execute("COMMIT")
+            except BaseException:
+                await self._rollback()
+                raise
+
     async def delete(self, key: bytes) -> None:
         """Delete a user's session."""
         async with self._write:

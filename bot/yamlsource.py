@@ -95,6 +95,11 @@ def read_yaml(path: Path) -> Any:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise YamlSyntaxError(path.name, 1, 1, f"the file is not UTF-8 text ({exc.reason})") from None
+    return parse_yaml(text, path.name)
+
+
+def parse_yaml(text: str, name: str) -> Any:
+    """Parse YAML text (from the file `name`) into LineDict/LineList/scalars, or raise YamlSyntaxError."""
     try:
         return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
     except yaml.MarkedYAMLError as exc:
@@ -106,6 +111,6 @@ def read_yaml(path: Path) -> Any:
             started = exc.context_mark
             where = f" started on line {started.line + 1}" if started and started.line != mark.line else ""
             reason = f"{reason} ({exc.context}{where})"
-        raise YamlSyntaxError(path.name, line, column, reason) from None
+        raise YamlSyntaxError(name, line, column, reason) from None
     except yaml.YAMLError as exc:
-        raise YamlSyntaxError(path.name, 1, 1, str(exc)) from None
+        raise YamlSyntaxError(name, 1, 1, str(exc)) from None

@@ -28,7 +28,7 @@ def test_scripted_walk_reaches_pep_signposting_and_exits_cleanly(tmp_path: Path)
     assert "  1. Testing and sexual health" in out
     assert "PEP is medicine that can stop HIV" in out
     assert "☎ 111" in out and "NHS sexual health clinics" in out
-    assert "call 999" in out
+    assert "Call 999" in out
     assert result.stderr == ""
     assert (tmp_path / "bot.sqlite3").exists()
 
@@ -103,7 +103,7 @@ def test_whole_handoff_journey_can_be_tried_in_the_console(tmp_path: Path) -> No
     assert "[staff #1] user: hello" in out
     assert "Sam: Hi, I'm Sam" in out and "note to self" not in out.split("[staff #1] user: hello")[1].replace("/staff !note to self", "")
     assert "The chat with our team has ended." in out
-    assert out.rstrip().endswith("5. Language")  # "1" after closing is the Main menu button
+    assert out.rstrip().endswith("6. Language")  # "1" after closing is the Main menu button
 
 
 def test_staff_command_without_an_open_case_is_explained(tmp_path: Path) -> None:

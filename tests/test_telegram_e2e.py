@@ -18,6 +18,7 @@ from telegram.ext import AIORateLimiter
 from bot.content import load_content
 from bot.conversation import Conversations, utc_now
 from bot.privacy import Keyring
+from bot.reload import Reloader
 from bot.store import Store
 from bot.transports.telegram import TelegramTransport, Webhook, build_application, serve
 from tests.conftest import FLOWS, REPO
@@ -54,10 +55,15 @@ async def running_bot(
     flows_dir: Path = FLOWS,
     clock: Callable[[], datetime] = utc_now,
     webhook: Webhook | None = None,
+    secret: bytes = b"k" * 32,
+    reload_poll: float | None = None,
 ) -> AsyncIterator[Running]:
     flows = load_content(flows_dir, REPO / "locales")
     store = await Store.open(db)
-    transport = TelegramTransport(Conversations(flows, store, Keyring(b"k" * 32), clock=clock), STAFF)
+    conversations = Conversations(flows, store, Keyring(secret), clock=clock)
+    # /reload always works; polling the folder for edits only when a test asks for it.
+    reloader = Reloader(conversations, flows_dir, REPO / "locales", poll_seconds=reload_poll)
+    transport = TelegramTransport(conversations, STAFF, reloader=reloader)
     application = build_application(transport, api.token, api.base_url, api.base_file_url,
                                     rate_limiter or AIORateLimiter(max_retries=8))
     stop = asyncio.Event()
@@ -89,7 +95,8 @@ async def test_start_shows_the_welcome_with_menu_buttons(bot: Running) -> None:
     message = await bot.api.wait_for_text(USER, "Hi, I can help you find health services")
     await bot.api.wait_for_text(USER, "What can I help with?")
     labels = [label for label, _ in bot.last_keyboard(USER)[1]]
-    assert labels == ["Testing and sexual health", "Advice and support", "Talk to a person", "Your privacy", "Language"]
+    assert labels == ["Testing and sexual health", "Advice and support", "Talk to a person", "Urgent help now", "Your privacy",
+                      "Language"]
     assert message["parse_mode"] == "HTML"
 
 
@@ -120,7 +127,7 @@ async def test_walk_by_typed_text_and_numbers(bot: Running) -> None:
     bot.api.user_sends_text(USER, "2")
     await bot.api.wait_for_text(USER, "It is not your fault")
     bot.api.user_sends_text(USER, "I think I need PEP")
-    await bot.api.wait_for_text(USER, "Urgent: PEP is medicine")
+    await bot.api.wait_for_text(USER, "PEP is medicine that can stop HIV")
 
 
 async def test_user_text_with_html_is_escaped_and_harmless(bot: Running) -> None:

@@ -39,7 +39,8 @@ def render(reply: Reply) -> str:
     """The reply as terminal text: parts, service cards, then numbered choices."""
     blocks = list(reply.parts)
     if reply.services:
-        blocks.append("\n".join(render_card(card) for card in reply.services))
+        cards = [render_card(card) for card in reply.services]
+        blocks.append("\n".join([reply.services_title, *cards] if reply.services_title else cards))
     if reply.buttons:
         blocks.append("\n".join(f"  {i}. {button.label}" for i, button in enumerate(reply.buttons, start=1)))
     return "\n\n".join(blocks)

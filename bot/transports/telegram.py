@@ -17,23 +17,29 @@ from dataclasses import dataclass, field
 from telegram import Bot, BotCommand, Chat, ChatMember, LinkPreviewOptions, Message, Update
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
+from telegram.request import BaseRequest
 from telegram.ext import (
     AIORateLimiter,
     Application,
     ApplicationBuilder,
+    ApplicationHandlerStop,
     CallbackQueryHandler,
     ChatMemberHandler,
     ContextTypes,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
 from bot.conversation import Conversations
 from bot.engine import ClearChat, Command, Inbound, Media, Outcome, Pick, Reply, Text
+from bot.floodgate import FloodGate, Verdict
 from bot.handoff import Handoffs
 from bot.i18n import negotiate
 from bot.recent import RecentMessages
-from bot.transports.telegram_render import decode_callback, node_tags, render_reply
+from bot.reload import Reloader
+from bot.staffdesk import stats_reply
+from bot.transports.telegram_render import decode_callback, node_tags, render_reply, split_text
 
 TRANSPORT = "telegram"
 log = logging.getLogger(__name__)
@@ -101,13 +107,36 @@ class TelegramTransport:
     staff_chat_id: int
     recent: RecentMessages = field(default_factory=RecentMessages)
     clock: Callable[[], float] = time.time
+    reloader: Reloader | None = None  # live reload of flows/ and locales/; /reload needs it
+    floodgate: FloodGate = field(default_factory=FloodGate)
     handoffs: Handoffs = field(init=False)
+    purged_day: int = field(default=0, init=False)
     bot: Bot = field(init=False)
 
     def __post_init__(self) -> None:
         self.handoffs = Handoffs(self.conversations, TelegramDesk(self))
+        if self.reloader is not None and self.reloader.notify is None:
+            self.reloader.notify = self.post_to_staff  # reload results and errors go to the staff group
 
     # -- private chats ------------------------------------------------------------------------
+
+    async def gate(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Runs before every handler: one private chat flooding is answered once, then ignored a while."""
+        chat = update.effective_chat
+        if chat is None or chat.type != Chat.PRIVATE:
+            return
+        verdict = self.floodgate.check(chat.id, time.monotonic())
+        if verdict is Verdict.ALLOW:
+            return
+        if update.callback_query is not None:
+            await update.callback_query.answer()
+        if verdict is Verdict.WARN:
+            log.warning("a private chat is sending too fast; slowing it down")
+            flows = self.conversations.flows
+            user = update.effective_user
+            locale = negotiate(user.language_code if user else None, flows.settings.languages, flows.settings.default_language)
+            await self.bot.send_message(chat.id, flows.texts.get(locale, flows.messages["slow_down"]))
+        raise ApplicationHandlerStop
 
     async def on_private_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Text, commands and media from a user."""
@@ -184,7 +213,7 @@ class TelegramTransport:
     # -- the staff group ----------------------------------------------------------------------
 
     async def on_staff_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """In a case topic: commands, notes and replies; in the main thread: /queue."""
+        """In a case topic: commands, notes and replies; in the main thread: /queue, /stats, /reload."""
         message = update.message
         if message is None or (message.from_user and message.from_user.is_bot):
             return
@@ -193,6 +222,12 @@ class TelegramTransport:
             if text and text.strip().split("@", 1)[0].split(" ", 1)[0] == "/queue":
                 await self.bot.send_message(self.staff_chat_id, html.escape(await self.handoffs.queue(), quote=False),
                                             parse_mode=ParseMode.HTML)
+            command, _, arg = (text or "").strip().partition(" ")
+            command = command.split("@", 1)[0]
+            if command == "/stats":
+                await self.post_to_staff(await stats_reply(self.conversations, arg))
+            elif command == "/reload" and self.reloader is not None and await self.is_staff_admin(message):
+                await self.reloader.reload("/reload")  # its notice goes to the staff group
             return
 
         async def relay_out(chat_id: int, alias: str) -> None:
@@ -213,14 +248,41 @@ class TelegramTransport:
 
         await self.handoffs.staff_input(message.message_thread_id, text, relay_out)
 
+    async def post_to_staff(self, text: str) -> None:
+        """Post a notice in the staff group's main thread, split to fit Telegram's limit."""
+        for piece in split_text(text):
+            await self.handoffs.desk.note(0, piece)
+
+    async def is_staff_admin(self, message: Message) -> bool:
+        """Whether the sender administers the staff group (asked of Telegram each time, so it is never stale)."""
+        if message.from_user is None:
+            return False
+        try:
+            admins = await self.bot.get_chat_administrators(self.staff_chat_id)
+        except TelegramError as exc:
+            log.warning("could not list the staff group's admins: %s", type(exc).__name__)
+            return False
+        return any(member.user.id == message.from_user.id for member in admins)
+
     async def tick_forever(self) -> None:
         """Look at waiting and quiet cases every TICK_SECONDS; a failure is logged and retried next time."""
         while True:
             await asyncio.sleep(TICK_SECONDS)
             try:
                 await self.handoffs.tick()
+                await self.purge_daily()
             except Exception as exc:  # noqa: BLE001 - the loop must outlive any one failure
                 log.error("case tick failed: %s", type(exc).__name__)
+
+    async def purge_daily(self) -> int:
+        """Delete sessions idle past the retention, once per local day while the bot runs."""
+        today = self.conversations.local_now().date().toordinal()
+        if today == self.purged_day:
+            return 0
+        self.purged_day = today
+        purged = await self.conversations.store.purge(today, self.conversations.flows.settings.retention_days)
+        log.info("purged %d idle session(s)", purged)
+        return purged
 
     # -- other chats --------------------------------------------------------------------------
 
@@ -282,13 +344,15 @@ def build_application(
     base_url: str,
     base_file_url: str,
     rate_limiter: AIORateLimiter | None = None,
+    request: BaseRequest | None = None,
 ) -> Application:
     """Wire the handlers into a python-telegram-bot Application.
 
     The default limiter keeps to Telegram's published limits (30 messages a second overall, 20 a
     minute into one group) and retries 429s up to 20 times rather than dropping a message.
+    `request` replaces PTB's HTTP client (the benchmark answers the bot's calls in process with it).
     """
-    application = (
+    builder = (
         ApplicationBuilder()
         .token(token)
         .base_url(base_url)
@@ -296,9 +360,12 @@ def build_application(
         .rate_limiter(rate_limiter or AIORateLimiter(max_retries=20))
         # Users don't wait on each other; each user's own updates stay in order via the per-user lock.
         .concurrent_updates(64)
-        .build()
     )
+    if request is not None:
+        builder = builder.request(request).get_updates_request(request)
+    application = builder.build()
     transport.bot = application.bot
+    application.add_handler(TypeHandler(Update, transport.gate), group=-1)
     private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
     application.add_handler(MessageHandler(private, transport.on_private_message))
     staff = filters.Chat(transport.staff_chat_id) & filters.UpdateType.MESSAGE
@@ -348,9 +415,12 @@ async def serve(
                 allowed_updates=Update.ALL_TYPES,
             )
         ticker = asyncio.create_task(transport.tick_forever())
+        watcher = asyncio.create_task(transport.reloader.watch_forever()) if transport.reloader else None
         try:
             await stop.wait()
         finally:
             ticker.cancel()
+            if watcher is not None:
+                watcher.cancel()
             await updater.stop()
             await application.stop()

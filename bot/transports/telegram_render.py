@@ -111,8 +111,9 @@ def render_reply(reply: Reply) -> list[OutMessage]:
     if reply.services:
         cards = "\n\n".join(render_card(card) for card in reply.services)
         urls = [(card.name, card.url) for card in reply.services if card.url]
-        for piece in _split_html_blocks(cards):
-            messages.append(OutMessage(piece))
+        title = f"{html.escape(reply.services_title, quote=False)}\n\n" if reply.services_title else ""
+        for piece in _split_html_blocks(cards, MAX_MESSAGE - len(title)):
+            messages.append(OutMessage(title + piece))
         last = messages[-1]
         messages[-1] = OutMessage(last.html, keyboard(reply.buttons, urls))
     elif messages:

@@ -1,0 +1,196 @@
+"""Privacy end to end: after a real conversation, nothing on disk or in the logs identifies the user."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import struct
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from bot import logredact
+from bot.content import load_content
+from bot.conversation import Conversations
+from bot.engine import State
+from bot.privacy import Keyring
+from bot.store import Store
+from bot.transports.telegram import TelegramTransport
+from tests.conftest import FLOWS, REPO
+from tests.fakebotapi import FakeBotAPI
+from tests.test_telegram_e2e import STAFF, running_bot
+
+CHAT = 987654321
+NAMES = {"first_name": "Zuzanna", "last_name": "Qwertyplanted", "username": "zq_planted_user"}
+PHONE, PHONE_INTL = "07700 900461", "+447700900461"
+WORDS = "my rent is late and I feel xylophone sad"
+LATER = "the xylophone thing again"
+
+
+@pytest.fixture
+def logs() -> Iterator[io.StringIO]:
+    """Every record of every logger at DEBUG, as the bot's own logging set-up would print it."""
+    previous = logredact.install()
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    root = logging.getLogger()
+    levels = {name: logging.getLogger(name).level for name in ("", "telegram", "httpx", "httpcore", "bot")}
+    root.addHandler(handler)
+    for name in levels:
+        logging.getLogger(name).setLevel(logging.DEBUG)
+    try:
+        yield stream
+    finally:
+        root.removeHandler(handler)
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
+        logging.setLogRecordFactory(previous)
+
+
+def planted_values(api: FakeBotAPI) -> dict[str, bytes]:
+    values = {v: v.encode() for v in (*NAMES.values(), PHONE, PHONE_INTL, PHONE.replace(" ", ""), WORDS, LATER, api.token)}
+    values["chat id as text"] = str(CHAT).encode()
+    values["chat id as a 4-byte integer"] = struct.pack(">i", CHAT)
+    values["chat id as an 8-byte integer"] = struct.pack(">q", CHAT)
+    return values
+
+
+def files_of(db: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in db.parent.glob(db.name + "*")}
+
+
+async def converse(api: FakeBotAPI, *, close_case: bool) -> None:
+    """A user with a real name and username talks, types a number, shares a contact, talks to staff."""
+    user = api.user(CHAT, "en", **NAMES)
+    api.user_sends_text(CHAT, "/start", user=user)
+    api.user_sends_text(CHAT, WORDS, user=user)
+    api.user_sends_text(CHAT, f"call me on {PHONE}", user=user)
+    api.user_sends(CHAT, "contact", user=user, contact={"phone_number": PHONE_INTL, **NAMES})
+    await api.wait_for_text(CHAT, "Please don't share your location")
+    await api.wait_for_text(CHAT, "don't need to give me a phone number")
+    api.user_sends_text(CHAT, "/human", user=user)
+    (topic,) = await api.wait_for_calls("createForumTopic")
+    api.user_sends_text(CHAT, LATER, user=user)
+    await api.wait_for_calls("copyMessage", chat_id=STAFF)
+    thread = 501
+    api.group_message(STAFF, "Hello, how can I help?", thread_id=thread)
+    await api.wait_for_text(CHAT, "Hello, how can I help?")
+    if close_case:
+        api.group_message(STAFF, "/close", thread_id=thread)
+        await api.wait_for_text(CHAT, "The chat with our team has ended")
+        api.user_sends_text(CHAT, "/forget", user=user)
+        await api.wait_for_text(CHAT, "I have deleted everything")
+    assert all(v not in topic.params["name"] for v in NAMES.values())
+
+
+def assert_nothing_planted(found_in: dict[str, bytes], planted: dict[str, bytes]) -> None:
+    for where, content in found_in.items():
+        for what, value in planted.items():
+            assert value not in content, f"{what} found in {where}"
+
+
+async def test_planted_identity_is_nowhere_on_disk_or_in_logs_after_a_closed_case_and_forget(
+    tmp_path: Path, logs: io.StringIO
+) -> None:
+    db = tmp_path / "bot.sqlite3"
+    async with FakeBotAPI() as api:
+        async with running_bot(api, db):
+            await converse(api, close_case=True)
+            during = files_of(db)  # the WAL as it is while the bot runs
+        after = files_of(db)
+        planted = planted_values(api)
+    assert "bot.sqlite3" in after and "bot.sqlite3-wal" in during
+    assert "<token>" in logs.getvalue() and "<number>" in logs.getvalue()  # they were logged, and masked
+    assert_nothing_planted({**{f"{k} (running)": v for k, v in during.items()}, **after, "logs": logs.getvalue().encode()}, planted)
+    store = await Store.open(db)
+    try:
+        assert await store.session_count() == 0 and await store.open_cases() == []
+    finally:
+        await store.close()
+
+
+async def test_with_the_case_still_open_only_the_sealed_link_exists(tmp_path: Path, logs: io.StringIO) -> None:
+    db = tmp_path / "bot.sqlite3"
+    async with FakeBotAPI() as api:
+        async with running_bot(api, db):
+            await converse(api, close_case=False)
+            during = files_of(db)
+        after = files_of(db)
+        planted = planted_values(api)
+    assert_nothing_planted({**{f"{k} (running)": v for k, v in during.items()}, **after, "logs": logs.getvalue().encode()}, planted)
+    store = await Store.open(db)
+    try:
+        (case,) = await store.open_cases()
+    finally:
+        await store.close()
+    # The one reversible link: it opens only with the secret (the tests' keyring) and the case's alias.
+    assert Keyring(b"k" * 32).unseal_chat_id(case.sealed_chat, case.alias.encode()) == CHAT
+
+
+async def test_a_flood_from_one_user_is_slowed_politely_without_slowing_anyone_else(tmp_path: Path) -> None:
+    async with FakeBotAPI() as api, running_bot(api, tmp_path / "bot.sqlite3"):
+        flooder, other = 111, 222
+        for n in range(300):
+            api.user_sends_text(flooder, f"spam {n}")
+        api.user_sends_text(other, "/start")
+        await api.wait_for_text(other, "What can I help with?", timeout=10)
+        await api.wait_for_text(flooder, "That's a lot of messages at once")
+        await asyncio.sleep(0.5)
+        texts = api.texts_to(flooder)
+        assert sum("That's a lot of messages" in t for t in texts) == 1
+        # The first burst is answered (welcome is two messages, the rest one each); the rest is not.
+        assert len(texts) <= 1 + 21 + 1
+
+
+async def test_idle_sessions_are_purged_once_a_day_while_the_bot_runs(tmp_path: Path) -> None:
+    flows = load_content(FLOWS, REPO / "locales")
+    store = await Store.open(tmp_path / "bot.sqlite3")
+    now = [datetime(2026, 11, 25, 12, tzinfo=timezone.utc)]
+    conversations = Conversations(flows, store, Keyring(b"k" * 32), clock=lambda: now[0])
+    transport = TelegramTransport(conversations, STAFF)
+    try:
+        today = date(2026, 11, 25).toordinal()
+        old, recent = b"o" * 32, b"r" * 32
+        await store.record(old, State("main.menu", "en", (), today - 31), (), today - 31)
+        await store.record(recent, State("main.menu", "en", (), today - 29), (), today - 29)
+        assert await transport.purge_daily() == 1
+        assert await store.load(old) is None and await store.load(recent) is not None
+        assert await transport.purge_daily() == 0  # once a day only
+        now[0] += timedelta(days=2)
+        assert await transport.purge_daily() == 1  # the other one is now 31 days idle
+    finally:
+        await store.close()
+
+
+async def test_a_changed_secret_orphans_an_open_case_without_crashing(tmp_path: Path) -> None:
+    db = tmp_path / "bot.sqlite3"
+    async with FakeBotAPI() as api:
+        async with running_bot(api, db, secret=b"a" * 32):
+            api.user_sends_text(CHAT, "/human")
+            await api.wait_for_calls("createForumTopic")
+        async with running_bot(api, db, secret=b"b" * 32):
+            api.group_message(STAFF, "are you still there?", thread_id=501)
+            await api.wait_for(lambda: any("can't reach the user any more" in (m.get("text") or "")
+                                           for m in api.sent_to(STAFF)))
+            assert not any("still there" in t for t in api.texts_to(CHAT))
+            api.user_sends_text(CHAT, "/start")  # the old session is orphaned: a fresh start, no error
+            await api.wait_for(lambda: api.texts_to(CHAT).count("What can I help with?") == 1)
+            assert not any("went wrong" in t for t in api.texts_to(CHAT))
+
+
+async def test_forget_mid_case_closes_it_and_tells_staff_only_that_the_user_left(tmp_path: Path) -> None:
+    async with FakeBotAPI() as api, running_bot(api, tmp_path / "bot.sqlite3") as bot:
+        api.user_sends_text(CHAT, "/human", user=api.user(CHAT, "en", **NAMES))
+        await api.wait_for_calls("createForumTopic")
+        api.user_sends_text(CHAT, "delete my data")
+        await api.wait_for_text(CHAT, "I have deleted everything")
+        await api.wait_for(lambda: any("The user has left this chat." == m.get("text") for m in api.sent_to(STAFF)))
+        await api.wait_for_calls("closeForumTopic")
+        staff_texts = [m.get("text") or "" for m in api.sent_to(STAFF)]
+        assert not any("delete" in t.lower() or "forget" in t.lower() for t in staff_texts)
+        store = bot.transport.conversations.store
+        assert await store.open_cases() == [] and await store.session_count() == 0
+

@@ -1,0 +1,206 @@
+"""Live reload: edits go live without a restart, broken edits never do, and nobody is stranded."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from bot.content import load_content
+from bot.conversation import Conversations
+from bot.engine import Command, Pick, State, Text, step
+from bot.privacy import Keyring
+from bot.reload import Reloader
+from bot.store import Store
+from tests.conftest import INFO, WriteFlows
+from tests.fakebotapi import FakeBotAPI
+from tests.test_telegram_e2e import STAFF, USER, running_bot
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
+NOT_ADMIN = FakeBotAPI.user(2002, first_name="Volunteer")
+
+
+def staff_texts(api: FakeBotAPI) -> list[str]:
+    return [m.get("text") or "" for m in api.sent_to(STAFF)]
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+# -- the engine: where a user whose node vanished lands -----------------------------------------
+
+
+def test_a_vanished_node_lands_on_its_flows_start_with_one_note(write_flows: WriteFlows, tmp_path: Path) -> None:
+    flows = load_content(write_flows(), tmp_path)
+    state = State("info.gone", "en", ("main.menu",))
+    for inbound in (Pick("info.gone", "c:0"), Pick("", "stale"), Text("2")):
+        outcome = step(flows, state, inbound, NOW)
+        assert outcome.state.node == "info.menu" and outcome.state.back == ("main.menu",)
+        assert outcome.reply.parts == (flows.messages["menu_changed"],)  # said once, then info.menu's buttons
+        assert [b.label for b in outcome.reply.buttons] == ["Clinic", "Leaving"]
+
+
+def test_a_vanished_flow_lands_on_the_newest_step_back_that_still_exists(write_flows: WriteFlows, tmp_path: Path) -> None:
+    flows = load_content(write_flows(), tmp_path)
+    outcome = step(flows, State("gone.node", "en", ("main.menu", "info.menu", "gone.start")), Pick("", "stale"), NOW)
+    assert (outcome.state.node, outcome.state.back) == ("info.menu", ("main.menu",))
+    outcome = step(flows, State("gone.node", "en", ("gone.start",)), Command("back"), NOW)
+    assert outcome.state.node == "main.menu" and outcome.reply.parts[0] == flows.messages["menu_changed"]
+
+
+def test_trigger_words_still_work_from_a_vanished_node_without_the_menu_note(write_flows: WriteFlows, tmp_path: Path) -> None:
+    flows = load_content(write_flows(), tmp_path)
+    outcome = step(flows, State("info.gone", "en"), Text("I need a person"), NOW)
+    assert outcome.reply.parts[0] == flows.messages["handoff_requested"]
+    assert flows.messages["menu_changed"] not in outcome.reply.parts
+
+
+# -- the reloader on its own --------------------------------------------------------------------
+
+
+async def test_a_broken_catalog_is_refused_like_a_broken_flow(write_flows: WriteFlows, tmp_path: Path) -> None:
+    directory = write_flows()
+    flows = load_content(directory, tmp_path / "locales")
+    store = await Store.open(":memory:")
+    notices: list[str] = []
+
+    async def notify(text: str) -> None:
+        notices.append(text)
+
+    conversations = Conversations(flows, store, Keyring(b"k" * 32))
+    reloader = Reloader(conversations, directory, tmp_path / "locales", notify, poll_seconds=None)
+    broken = tmp_path / "locales" / "ro" / "LC_MESSAGES" / "messages.po"
+    broken.parent.mkdir(parents=True)
+    broken.write_bytes(b"\xff\xfe not a catalog \x00")
+    result = await reloader.reload("test")
+    assert not result.ok and conversations.flows is flows
+    assert notices[0].startswith("The edited flows have 1 error(s), so they were NOT loaded")
+    assert str(broken) in notices[0]
+    await store.close()
+
+
+async def test_a_long_error_list_is_cut_to_fit_one_message(write_flows: WriteFlows, tmp_path: Path) -> None:
+    bad = "".join(f"      - {{label: \"L{i}\", goto: nowhere{i}}}\n" for i in range(40))
+    directory = write_flows()
+    flows = load_content(directory, tmp_path)
+    store = await Store.open(":memory:")
+    conversations = Conversations(flows, store, Keyring(b"k" * 32))
+    reloader = Reloader(conversations, directory, tmp_path, poll_seconds=None)
+    edit(directory / "info.yaml", "    choices:\n", "    choices:\n" + bad)
+    result = await reloader.reload("test")
+    notice = reloader.notice(result)
+    assert len(result.errors) == 40 and len(notice) < 4096
+    assert notice.splitlines()[-1] == "… and 25 more. Run python -m bot check to see them all."
+    await store.close()
+
+
+# -- end to end through the fake Bot API --------------------------------------------------------
+
+
+async def test_a_broken_edit_keeps_the_old_flows_and_tells_staff(write_flows: WriteFlows, tmp_path: Path,
+                                                                caplog: pytest.LogCaptureFixture) -> None:
+    directory = write_flows()
+    async with FakeBotAPI() as api, running_bot(api, tmp_path / "bot.sqlite3", flows_dir=directory, reload_poll=1.0):
+        api.user_sends_text(USER, "/start")
+        await api.wait_for_text(USER, "Hello.")
+        edit(directory / "main.yaml", "say: Hello.", "say: Hello, edited.")
+        edit(directory / "info.yaml", "goto: clinic}", "goto: clinik}")
+        notice = await api.wait_for_text(STAFF, "NOT loaded", timeout=5)
+        assert f"{directory}/info.yaml:7: info.menu: `goto: clinik` leads nowhere" in notice["text"]
+        assert "did you mean `clinic`?" in notice["text"]
+        api.user_sends_text(USER, "/start")
+        await api.wait_for(lambda: api.texts_to(USER).count("Hello.") == 2, what="the old welcome again")
+        api.user_sends_text(USER, "Info")
+        await api.wait_for_text(USER, "Pick one.")
+        assert not any("Hello, edited." in t for t in api.texts_to(USER))
+    refused = [r.getMessage() for r in caplog.records if "reload refused" in r.getMessage()]
+    assert refused == ["reload refused (files changed): 1 error(s); still running the previous flows"]
+
+
+async def test_a_valid_edit_is_live_within_two_seconds_without_a_restart(write_flows: WriteFlows, tmp_path: Path) -> None:
+    directory = write_flows()
+    async with FakeBotAPI() as api, running_bot(api, tmp_path / "bot.sqlite3", flows_dir=directory, reload_poll=1.0):
+        api.user_sends_text(USER, "/start")
+        await api.wait_for_text(USER, "Hello.")
+        edit(directory / "main.yaml", "say: Hello.", "say: Hello, edited.")
+        saved = time.monotonic()
+        await api.wait_for_text(STAFF, "The edited flows are live: 3 flows, 5 steps.", timeout=2.0)
+        assert time.monotonic() - saved < 2.0
+        api.user_sends_text(USER, "/start")
+        await api.wait_for_text(USER, "Hello, edited.")
+
+
+async def test_a_user_on_a_removed_node_recovers_on_the_nearest_menu(write_flows: WriteFlows, tmp_path: Path) -> None:
+    directory = write_flows()
+    async with FakeBotAPI() as api, running_bot(api, tmp_path / "bot.sqlite3", flows_dir=directory) as bot:
+        api.user_sends_text(USER, "/start")
+        api.user_sends_text(USER, "Info")
+        api.user_sends_text(USER, "Clinic")
+        await api.wait_for(lambda: any("Main menu" in dict(bot.buttons(m)) for m in api.sent_to(USER)),
+                           what="info.clinic's buttons")
+        _, old_buttons = bot.last_keyboard(USER)
+        removed = INFO.replace('      - {label: "Clinic", goto: clinic}\n', "")
+        (directory / "info.yaml").write_text(removed[: removed.index("  clinic:")], encoding="utf-8")
+        api.group_message(STAFF, "/reload")
+        await api.wait_for_text(STAFF, "The edited flows are live: 3 flows, 4 steps.")
+        api.user_presses(USER, dict(old_buttons)["Main menu"], message_id=1)
+        changed = await api.wait_for_text(USER, "That menu has changed")
+        assert [label for label, _ in bot.buttons(changed)] == ["Leaving"]  # info.menu, as it is now
+        api.user_sends_text(USER, "Leaving")
+        await api.wait_for_text(USER, "Whatever you decide, we support you.")
+        assert not any("went wrong" in t for t in api.texts_to(USER))
+
+
+async def test_reload_from_a_non_admin_is_refused_silently(write_flows: WriteFlows, tmp_path: Path) -> None:
+    directory = write_flows()
+    async with FakeBotAPI() as api, running_bot(api, tmp_path / "bot.sqlite3", flows_dir=directory):
+        edit(directory / "main.yaml", "say: Hello.", "say: Hello, edited.")
+        api.group_message(STAFF, "/reload", user=NOT_ADMIN)
+        await api.wait_for_calls("getChatAdministrators")
+        api.user_sends_text(USER, "/start")
+        await api.wait_for_text(USER, "Hello.")
+        assert staff_texts(api) == [] and not any("edited" in t for t in api.texts_to(USER))
+        api.group_message(STAFF, "/reload@signpost_test_bot")  # an admin
+        await api.wait_for_text(STAFF, "The edited flows are live")
+        api.user_sends_text(USER, "/start")
+        await api.wait_for_text(USER, "Hello, edited.")
+
+
+async def test_sighup_reloads_python_m_bot_run(write_flows: WriteFlows, tmp_path: Path) -> None:
+    directory = write_flows()
+    async with FakeBotAPI() as api:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "TELEGRAM_"))}
+        env.update(TELEGRAM_BOT_TOKEN=api.token, STAFF_CHAT_ID=str(STAFF), TELEGRAM_API_URL=api.api_url,
+                   BOT_SECRET_FILE=str(tmp_path / "secret"), BOT_DB=str(tmp_path / "bot.sqlite3"),
+                   BOT_FLOWS=str(directory), BOT_LOCALES=str(tmp_path / "no-locales"))
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "run", "--no-watch", cwd=tmp_path, env=env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )
+        try:
+            api.user_sends_text(USER, "/start")
+            await api.wait_for_text(USER, "Hello.", timeout=30)
+            edit(directory / "main.yaml", "say: Hello.", "say: Hello after SIGHUP.")
+            await asyncio.sleep(1.5)  # without polling, nothing happens until the signal
+            assert staff_texts(api) == []
+            process.send_signal(signal.SIGHUP)
+            await api.wait_for_text(STAFF, "The edited flows are live", timeout=10)
+            api.user_sends_text(USER, "/start")
+            await api.wait_for_text(USER, "Hello after SIGHUP.", timeout=10)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            _, stderr = await asyncio.wait_for(process.communicate(), 30)
+        log = stderr.decode()
+        assert process.returncode == 0, log
+        assert "flows reloaded (signal): 3 flows, 5 nodes" in log
+
