@@ -269,22 +269,29 @@ class FlowError(Exception):
         super().__init__(f"{len(errors)} error(s) in flows:\n" + "\n".join(str(p) for p in errors))
 
 
-@dataclass(frozen=True, slots=True)
-class Report:
-    """What `check` found: the flow set if it has no errors, and every problem."""
+class Findings:
+    """`errors` and `warnings` of a dataclass holding `problems`."""
 
-    flowset: FlowSet | None
+    __slots__ = ()
     problems: tuple[Problem, ...]
 
     @property
     def errors(self) -> tuple[Problem, ...]:
-        """Only the problems that stop the flows from loading."""
+        """The problems that fail: flows that don't load, or a check that exits non-zero."""
         return tuple(p for p in self.problems if p.severity == "error")
 
     @property
     def warnings(self) -> tuple[Problem, ...]:
-        """Problems worth fixing that do not stop loading."""
+        """Problems worth fixing that do not fail."""
         return tuple(p for p in self.problems if p.severity == "warning")
+
+
+@dataclass(frozen=True, slots=True)
+class Report(Findings):
+    """What `check` found: the flow set if it has no errors, and every problem."""
+
+    flowset: FlowSet | None
+    problems: tuple[Problem, ...]
 
 
 def load(directory: Path, today: date | None = None) -> FlowSet:

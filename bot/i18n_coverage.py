@@ -14,7 +14,7 @@ from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
 
 from bot.catalogs import build_template, catalog_path, present_catalogs, shown_path
-from bot.flowspec import FlowSet, Problem
+from bot.flowspec import Findings, FlowSet, Problem
 from bot.i18n import CatalogError
 from bot.i18n_extract import PLACEHOLDER
 from bot.yamlsource import LineDict, LineList, YamlSyntaxError, read_yaml
@@ -57,21 +57,11 @@ class LanguageCoverage:
 
 
 @dataclass(frozen=True, slots=True)
-class CoverageReport:
+class CoverageReport(Findings):
     """Every language with a catalog or on offer, and the problems found in them."""
 
     languages: tuple[LanguageCoverage, ...]
     problems: tuple[Problem, ...]
-
-    @property
-    def errors(self) -> tuple[Problem, ...]:
-        """Problems that fail `python -m bot check`."""
-        return tuple(p for p in self.problems if p.severity == "error")
-
-    @property
-    def warnings(self) -> tuple[Problem, ...]:
-        """Problems worth fixing that do not fail the check."""
-        return tuple(p for p in self.problems if p.severity == "warning")
 
 
 def measure(flows: FlowSet, flows_dir: Path, locales_dir: Path) -> CoverageReport:

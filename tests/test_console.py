@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import FLOWS, REPO
+from tests.conftest import FLOWS
 
 
 def run_bot(args: list[str], stdin: str, tmp_path: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import logging
-import os
 import signal
-import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -21,7 +18,7 @@ from bot.reload import Reloader
 from bot.store import Store
 from tests.conftest import INFO, WriteFlows
 from tests.fakebotapi import FakeBotAPI
-from tests.test_telegram_e2e import STAFF, USER, running_bot
+from tests.test_telegram_e2e import STAFF, USER, bot_process, running_bot
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
 NOT_ADMIN = FakeBotAPI.user(2002, first_name="Volunteer")
@@ -179,28 +176,16 @@ async def test_reload_from_a_non_admin_is_refused_silently(write_flows: WriteFlo
 async def test_sighup_reloads_python_m_bot_run(write_flows: WriteFlows, tmp_path: Path) -> None:
     directory = write_flows()
     async with FakeBotAPI() as api:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "TELEGRAM_"))}
-        env.update(TELEGRAM_BOT_TOKEN=api.token, STAFF_CHAT_ID=str(STAFF), TELEGRAM_API_URL=api.api_url,
-                   BOT_SECRET_FILE=str(tmp_path / "secret"), BOT_DB=str(tmp_path / "bot.sqlite3"),
-                   BOT_FLOWS=str(directory), BOT_LOCALES=str(tmp_path / "no-locales"))
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", "--no-watch", cwd=tmp_path, env=env,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        )
-        try:
+        async with bot_process(api, tmp_path, directory, "--no-watch", locales=tmp_path / "no-locales") as bot:
             api.user_sends_text(USER, "/start")
             await api.wait_for_text(USER, "Hello.", timeout=30)
             edit(directory / "main.yaml", "say: Hello.", "say: Hello after SIGHUP.")
             await asyncio.sleep(1.5)  # without polling, nothing happens until the signal
             assert staff_texts(api) == []
-            process.send_signal(signal.SIGHUP)
+            bot.process.send_signal(signal.SIGHUP)
             await api.wait_for_text(STAFF, "The edited flows are live", timeout=10)
             api.user_sends_text(USER, "/start")
             await api.wait_for_text(USER, "Hello after SIGHUP.", timeout=10)
-        finally:
-            process.send_signal(signal.SIGTERM)
-            _, stderr = await asyncio.wait_for(process.communicate(), 30)
-        log = stderr.decode()
-        assert process.returncode == 0, log
-        assert "flows reloaded (signal): 3 flows, 5 nodes" in log
+        assert bot.process.returncode == 0, bot.log
+        assert "flows reloaded (signal): 3 flows, 5 nodes" in bot.log
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import socket
+import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -252,29 +255,44 @@ async def test_clear_deletes_the_chats_messages_in_batches(bot: Running) -> None
     assert call.params["message_ids"] == [1, 2, 3, 4]
 
 
-async def test_python_m_bot_run_answers_start_through_a_self_hosted_api_url(tmp_path: Path) -> None:
-    import os
-    import signal
-    import sys
+@dataclass
+class BotProcess:
+    """`python -m bot run` as a subprocess; `log` is its stderr once it has stopped."""
 
+    process: asyncio.subprocess.Process
+    log: str = ""
+
+
+@asynccontextmanager
+async def bot_process(api: FakeBotAPI, tmp_path: Path, flows: Path = FLOWS, *args: str,
+                      locales: Path | None = None) -> AsyncIterator[BotProcess]:
+    """Run the bot as an operator would, against the fake server, and stop it with SIGTERM."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "TELEGRAM_"))}
+    env.update(TELEGRAM_BOT_TOKEN=api.token, STAFF_CHAT_ID=str(STAFF), TELEGRAM_API_URL=api.api_url,
+               BOT_SECRET_FILE=str(tmp_path / "secret"), BOT_DB=str(tmp_path / "bot.sqlite3"), BOT_FLOWS=str(flows),
+               BOT_LOCALES=str(locales or REPO / "locales"))
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", *args, cwd=tmp_path, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    running = BotProcess(process)
+    try:
+        yield running
+    finally:
+        if process.returncode is None:
+            process.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(process.communicate(), 30)
+        running.log = stderr.decode()
+
+
+async def test_python_m_bot_run_answers_start_through_a_self_hosted_api_url(tmp_path: Path) -> None:
     async with FakeBotAPI() as api:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "TELEGRAM_"))}
-        env.update(TELEGRAM_BOT_TOKEN=api.token, STAFF_CHAT_ID=str(STAFF), TELEGRAM_API_URL=api.api_url,
-                   BOT_SECRET_FILE=str(tmp_path / "secret"), BOT_DB=str(tmp_path / "bot.sqlite3"), BOT_FLOWS=str(FLOWS))
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", cwd=tmp_path, env=env,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        )
-        try:
+        async with bot_process(api, tmp_path) as bot:
             api.user_sends_text(USER, "/start")
             await api.wait_for_text(USER, "What can I help with?", timeout=30)
-        finally:
-            process.send_signal(signal.SIGTERM)
-            _, stderr = await asyncio.wait_for(process.communicate(), 30)
-        log = stderr.decode()
-        assert process.returncode == 0, log
-        assert "stopped cleanly" in log
-        assert api.token not in log and str(USER) not in log
+        assert bot.process.returncode == 0, bot.log
+        assert "stopped cleanly" in bot.log
+        assert api.token not in bot.log and str(USER) not in bot.log
 
 
 def free_port() -> int:
