@@ -174,16 +174,31 @@ async def test_forged_callback_gets_a_friendly_menu_changed(bot: Running) -> Non
 async def test_language_from_telegram_and_the_language_menu(bot: Running) -> None:
     bot.api.user_sends_text(USER, "/language", language_code="xx")
     message = await bot.api.wait_for_text(USER, "Which language would you like?")
-    assert [label for label, _ in bot.buttons(message)] == ["English"]
-    await press(bot, USER, "English")
-    await bot.api.wait_for_text(USER, "OK, I'll write in English from now on.")
+    assert [label for label, _ in bot.buttons(message)] == [
+        "English", "Română", "Português (Brasil)", "Español", "Polski", "Български", "Magyar", "ไทย", "中文 (简体)"]
+    await press(bot, USER, "Română")
+    await bot.api.wait_for_text(USER, "Bine, de acum îți scriu în română.")
+    bot.api.user_sends_text(USER, "/menu", language_code="xx")  # the choice sticks, whatever Telegram says
+    await bot.api.wait_for(lambda: bot.api.texts_to(USER)[-1] != "Bine, de acum îți scriu în română.")
+    flows = bot.transport.conversations.flows
+    assert bot.api.texts_to(USER)[-1] == flows.texts.get("ro", flows.nodes["main.menu"].say[0])
+
+
+@pytest.mark.parametrize(("telegram_code", "locale"), [("ro", "ro"), ("pt-br", "pt_BR"), ("es-MX", "es"),
+                                                       ("zh-hans", "zh_Hans"), ("th", "th"), ("de", "en")])
+async def test_first_contact_speaks_the_users_telegram_language(bot: Running, telegram_code: str, locale: str) -> None:
+    flows = bot.transport.conversations.flows
+    bot.api.user_sends_text(USER, "/start", language_code=telegram_code)
+    await bot.api.wait_for_text(USER, flows.texts.get(locale, flows.nodes["main.menu"].say[0]))
 
 
 async def test_commands_are_registered_in_each_language(bot: Running) -> None:
-    calls = await bot.api.wait_for_calls("setMyCommands", count=2)
-    assert {c.params.get("language_code") for c in calls} == {None, "en"}
+    calls = await bot.api.wait_for_calls("setMyCommands", count=10)
+    assert {c.params.get("language_code") for c in calls} == {None, "en", "ro", "pt", "es", "pl", "bg", "hu", "th", "zh"}
     commands = [c["command"] for c in calls[0].params["commands"]]
     assert commands == ["start", "menu", "back", "language", "human", "help", "forget", "clear"]
+    (romanian,) = [c for c in calls if c.params.get("language_code") == "ro"]
+    assert romanian.params["commands"][0]["description"] != calls[0].params["commands"][0]["description"]
 
 
 async def test_long_node_is_split_into_valid_messages(tmp_path: Path) -> None:

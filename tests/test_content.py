@@ -1,0 +1,94 @@
+"""The shipped content: reachable, exit only on request, short in every language, real services, crisis everywhere."""
+
+from __future__ import annotations
+
+from collections import deque
+from datetime import datetime
+
+import pytest
+
+from bot.content import load_content
+from bot.engine import Pick, Text, start_state, step
+from bot.flowspec import FlowSet
+from bot.textmatch import normalise
+from tests.conftest import FLOWS, REPO
+
+FLOWSET = load_content(FLOWS, REPO / "locales")
+LANGUAGES = FLOWSET.settings.languages
+NOW = datetime(2026, 11, 25, 12, 0)
+MAX_MESSAGE = 600
+
+
+def reachable(flows: FlowSet) -> set[str]:
+    """Nodes a user can reach from the welcome by buttons alone."""
+    seen, queue = {flows.settings.start}, deque([flows.settings.start])
+    while queue:
+        node = flows.nodes[queue.popleft()]
+        targets = [c.goto for c in node.choices if c.goto] + ([node.next] if node.next else [])
+        for target in targets:
+            if target not in seen:
+                seen.add(target)
+                queue.append(target)
+    return seen
+
+
+def test_offers_english_and_eight_more_languages() -> None:
+    assert set(LANGUAGES) == {"en", "ro", "pt_BR", "es", "pl", "bg", "hu", "th", "zh_Hans"}
+
+
+def test_every_node_is_reachable_from_the_welcome() -> None:
+    assert set(FLOWSET.nodes) - reachable(FLOWSET) == set()
+
+
+def test_exit_support_is_only_entered_by_a_users_own_choice_or_words() -> None:
+    on_request = {n.id for n in FLOWSET.nodes.values() if n.on_request or FLOWSET.flows[n.flow].on_request}
+    assert on_request, "the exit flow should exist"
+    first_menus = {FLOWSET.settings.start, FLOWSET.settings.menu}
+    for node in FLOWSET.nodes.values():
+        assert node.next not in on_request, f"{node.id} moves on into exit support by itself"
+        if node.id in first_menus:
+            assert not {c.goto for c in node.choices} & on_request, f"{node.id} offers exit support unasked"
+    assert FLOWSET.settings.start not in on_request and FLOWSET.settings.menu not in on_request
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_no_message_is_over_600_characters(language: str) -> None:
+    texts = [part for node in FLOWSET.nodes.values() for part in node.say] + list(FLOWSET.messages.values())
+    too_long = [t[:40] for t in texts if len(FLOWSET.texts.get(language, t)) > MAX_MESSAGE]
+    assert too_long == []
+
+
+def test_every_service_used_exists_with_a_source_and_a_checked_date() -> None:
+    used = {sid for node in FLOWSET.nodes.values() for sid in node.services} | set(FLOWSET.settings.waiting_services)
+    assert used <= set(FLOWSET.services)
+    for service in FLOWSET.services.values():
+        assert service.source and service.source.startswith("https://"), service.id
+        assert service.checked is not None, service.id
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_crisis_word_of_every_language_finds_the_crisis_page(language: str) -> None:
+    (crisis,) = [t for t in FLOWSET.triggers if t.id == "crisis"]
+    words = crisis.keywords.get(language, ())
+    assert words, f"no crisis words in {language}"
+    for word in words:
+        found = FLOWSET.trigger_index.first_match(language, normalise(f"please {word} now"))
+        assert found is crisis, (language, word)
+
+
+@pytest.mark.parametrize("language", [code for code in LANGUAGES if code != FLOWSET.settings.default_language])
+def test_a_walk_in_each_language_is_in_that_language(language: str) -> None:
+    english = {part for node in FLOWSET.nodes.values() for part in node.say}
+    english |= {c.label for node in FLOWSET.nodes.values() for c in node.choices} | set(FLOWSET.messages.values())
+    state = start_state(FLOWSET, language)
+    outcome = step(FLOWSET, state, Text("hello"), NOW)
+    shown = list(outcome.reply.parts) + [b.label for b in outcome.reply.buttons]
+    menu = FLOWSET.nodes[FLOWSET.settings.start]
+    for index, choice in enumerate(menu.choices):
+        if not choice.goto:
+            continue
+        page = step(FLOWSET, outcome.state, Pick(menu.id, f"c:{index}"), NOW)
+        shown += list(page.reply.parts) + [b.label for b in page.reply.buttons]
+        shown += [card.about for card in page.reply.services]
+    untranslated = [text for text in shown if text in english and any(ch.isalpha() for ch in text)]
+    assert untranslated == []

@@ -1,0 +1,48 @@
+"""Crisis words, in every offered language, answer first: from the middle of a flow and of a chat with staff."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.content import load_content
+from tests.conftest import FLOWS, REPO
+from tests.fakebotapi import FakeBotAPI
+from tests.test_telegram_e2e import STAFF, running_bot
+
+CHAT = 987654321
+
+
+def crisis_words() -> list[tuple[str, str]]:
+    """(language, a crisis keyword in it) for every offered language, from the shipped flows."""
+    try:
+        flows = load_content(FLOWS, REPO / "locales")
+    except Exception:  # noqa: BLE001 - a broken flow set fails its own tests; here it just means no cases
+        return []
+    (crisis,) = [t for t in flows.triggers if t.id == "crisis"]
+    return [(lang, crisis.keywords[lang][0]) for lang in flows.settings.languages if crisis.keywords.get(lang)]
+
+
+def test_crisis_words_exist_in_at_least_two_offered_languages() -> None:
+    assert len(crisis_words()) >= 2
+
+
+@pytest.mark.parametrize(("language", "words"), crisis_words())
+async def test_crisis_words_answer_first_mid_flow_and_mid_case_in_each_language(
+    tmp_path: Path, language: str, words: str
+) -> None:
+    flows = load_content(FLOWS, REPO / "locales")
+    crisis_text = flows.texts.get(language, flows.nodes["crisis.start"].say[0])
+    async with FakeBotAPI() as api, running_bot(api, tmp_path / "bot.sqlite3"):
+        api.user_sends_text(CHAT, "/start", language_code=language)
+        api.user_sends_text(CHAT, "1", language_code=language)  # into the first menu's first topic
+        api.user_sends_text(CHAT, f"please help, {words}", language_code=language)
+        await api.wait_for_text(CHAT, crisis_text.split("\n", 1)[0])
+        api.user_sends_text(CHAT, "/human", language_code=language)
+        await api.wait_for_calls("createForumTopic")
+        api.user_sends_text(CHAT, words, language_code=language)
+        await api.wait_for(lambda: sum(crisis_text.split("\n", 1)[0] in t for t in api.texts_to(CHAT)) == 2)
+        await api.wait_for(lambda: any("crisis words" in (m.get("text") or "") for m in api.sent_to(STAFF)))
+        # Staff still see what the user wrote, so they can help.
+        await api.wait_for_calls("copyMessage", chat_id=STAFF)
