@@ -109,3 +109,14 @@ def test_whole_handoff_journey_can_be_tried_in_the_console(tmp_path: Path) -> No
 def test_staff_command_without_an_open_case_is_explained(tmp_path: Path) -> None:
     result = run_bot(["chat", "--db", str(tmp_path / "bot.sqlite3"), "--flows", str(FLOWS)], "/staff hello\n", tmp_path)
     assert "[staff] no open case" in result.stdout
+
+
+def test_output_cut_short_by_a_pager_is_not_a_traceback(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BOT_")}
+    graph = subprocess.Popen([sys.executable, "-m", "bot", "graph", "--flows", str(FLOWS)], cwd=tmp_path, env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert graph.stdout is not None and graph.stderr is not None
+    graph.stdout.close()  # like `| head`, before anything was read: every write meets a closed pipe
+    stderr = graph.stderr.read().decode()
+    assert graph.wait(timeout=60) == 0
+    assert "Traceback" not in stderr and "BrokenPipe" not in stderr
