@@ -108,7 +108,7 @@ async def test_the_staff_text_is_formatted_with_babel(bench: Bench) -> None:
         "Wed, Nov 25: 3 new · 2 asked for a person · 2 answered · 1 crisis",
         "Thu, Nov 26: 1 new · 1 asked for a person · 1 answered · 0 crisis",
     ]
-    assert "In total: 4 new conversations · 3 asked for a person · 3 answered · 1 crisis" in lines
+    assert "In total: 4 new · 3 asked for a person · 3 answered · 1 crisis" in lines
     assert "Waiting for a person: half were answered within 10 min, 9 in 10 within 45 min." in lines
     assert "Typed words that opened a topic: help 1" in lines
     assert "Languages: English 3, Română 1" in lines
