@@ -97,7 +97,10 @@ async def test_a_long_error_list_is_cut_to_fit_one_message(write_flows: WriteFlo
     result = await reloader.reload("test")
     notice = reloader.notice(result)
     assert len(result.errors) == 40 and len(notice) < 4096
-    assert notice.splitlines()[-1] == "… and 25 more. Run python -m bot check to see them all."
+    # How many fit depends on the length of the temporary folder's path, so count what was shown.
+    shown = sum(1 for line in notice.splitlines() if "nowhere" in line)
+    assert 0 < shown < 40
+    assert notice.splitlines()[-1] == f"… and {40 - shown} more. Run python -m bot check to see them all."
     await store.close()
 
 
