@@ -29,12 +29,14 @@ class FloodGate:
     burst: int = 20
     per_second: float = 1.0
     _buckets: dict[Hashable, _Bucket] = field(default_factory=dict)
+    _pruned: float = float("-inf")
 
     def check(self, sender: Hashable, now: float) -> Verdict:
         """Take one token for `sender` at time `now` (seconds, monotonic)."""
         bucket = self._buckets.get(sender)
         if bucket is None:
-            if len(self._buckets) > 10_000:
+            # At most once per refill time, so thousands of senders at once don't make every check a scan.
+            if len(self._buckets) > 10_000 and now - self._pruned >= self.burst / self.per_second:
                 self._forget_full(now)
             bucket = self._buckets[sender] = _Bucket(float(self.burst), now)
         bucket.tokens = min(float(self.burst), bucket.tokens + (now - bucket.updated) * self.per_second)
@@ -52,3 +54,4 @@ class FloodGate:
         # A bucket that has refilled holds nothing worth keeping, so memory stays bounded by active senders.
         refill = self.burst / self.per_second
         self._buckets = {k: b for k, b in self._buckets.items() if now - b.updated < refill}
+        self._pruned = now

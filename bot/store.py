@@ -1,6 +1,11 @@
 """The only module that touches SQLite: sessions keyed by pseudonymous keys, and daily counters.
 
 Stored per session: key, node, locale, back-stack, last-seen day. Nothing else, by design.
+
+Calls run on the event loop's own thread. Each is a point read or a one-row write to a local WAL
+file (no fsync per commit), which takes microseconds; handing every call to a worker thread, as
+aiosqlite does, cost several times the work and serialised all users behind it (bench/README.md).
+Only the purge, which may delete many rows, yields to other users between batches.
 """
 
 from __future__ import annotations
@@ -12,8 +17,6 @@ import sqlite3
 import stat
 from collections.abc import Iterable
 from pathlib import Path
-
-import aiosqlite
 
 from bot.cases import Case
 from bot.engine import State
@@ -63,6 +66,7 @@ UPSERT_SESSION = (
     "ON CONFLICT (key) DO UPDATE SET node = excluded.node, locale = excluded.locale, "
     "back = excluded.back, day = excluded.day"
 )
+PURGE_BATCH = 2_000  # rows deleted per statement; other users are served between batches
 COUNT_EVENT = (
     "INSERT INTO counters (day, kind, name, count) VALUES (?, ?, ?, 1) "
     "ON CONFLICT (day, kind, name) DO UPDATE SET count = count + 1"
@@ -89,12 +93,13 @@ def _prepare_file(path: Path) -> None:
 
 
 class Store:
-    """Sessions and counters on one aiosqlite connection (calls are serialised on its thread)."""
+    """Sessions and counters on one SQLite connection, used only from the event loop's thread.
 
-    def __init__(self, db: aiosqlite.Connection) -> None:
+    No method awaits between BEGIN and COMMIT, so transactions of different users never interleave.
+    """
+
+    def __init__(self, db: sqlite3.Connection) -> None:
         self._db = db
-        # One connection is shared by every user, so write transactions must not interleave.
-        self._write = asyncio.Lock()
 
     @classmethod
     async def open(cls, path: Path | str) -> Store:
@@ -103,23 +108,23 @@ class Store:
             path = Path(path)
             _prepare_file(path)
         try:
-            db = await aiosqlite.connect(str(path), isolation_level=None)
+            db = sqlite3.connect(str(path), isolation_level=None)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open the database {path}: {exc}") from None
         store = cls(db)
         try:
             for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "secure_delete=ON"):
-                await db.execute(f"PRAGMA {pragma}")
-            await store._migrate(path)
+                db.execute(f"PRAGMA {pragma}")
+            store._migrate(path)
         except BaseException as exc:
-            await db.close()  # else its worker thread keeps the process alive
+            db.close()
             if isinstance(exc, sqlite3.Error):
                 raise StoreError(f"cannot open the database {path}: {exc}") from None
             raise
         return store
 
-    async def _migrate(self, path: Path | str) -> None:
-        version = await self._scalar("PRAGMA user_version")
+    def _migrate(self, path: Path | str) -> None:
+        version = self._scalar("PRAGMA user_version")
         if version > len(MIGRATIONS):
             raise StoreError(
                 f"cannot open the database {path}: its schema (version {version}) is newer than this code "
@@ -127,26 +132,24 @@ class Store:
             )
         for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
             try:
-                await self._db.executescript(f"BEGIN IMMEDIATE;\n{script}\n;PRAGMA user_version = {number};\nCOMMIT;")
+                self._db.executescript(f"BEGIN IMMEDIATE;\n{script}\n;PRAGMA user_version = {number};\nCOMMIT;")
             except BaseException:
-                await self._rollback()
+                self._rollback()
                 raise
 
-    async def _scalar(self, sql: str) -> int:
-        async with self._db.execute(sql) as cursor:
-            row = await cursor.fetchone()
+    def _scalar(self, sql: str) -> int:
+        row = self._db.execute(sql).fetchone()
         return int(row[0]) if row else 0
 
-    async def _rollback(self) -> None:
+    def _rollback(self) -> None:
         try:
-            await self._db.execute("ROLLBACK")
+            self._db.execute("ROLLBACK")
         except sqlite3.Error:
             pass  # no transaction was open: the failure came before BEGIN or after COMMIT
 
     async def load(self, key: bytes) -> State | None:
         """The saved state for a user key, or None."""
-        async with self._db.execute("SELECT node, locale, back, day FROM sessions WHERE key = ?", (key,)) as cursor:
-            row = await cursor.fetchone()
+        row = self._db.execute("SELECT node, locale, back, day FROM sessions WHERE key = ?", (key,)).fetchone()
         if row is None:
             return None
         node, locale, back, day = row
@@ -156,56 +159,60 @@ class Store:
         """In one transaction: save the state (or delete it when None) and count the events for `day`."""
         rows = [(day, kind, name) for kind, name in events]
         db = self._db
-        async with self._write:
-            await db.execute("BEGIN IMMEDIATE")
-            try:
-                if state is None:
-                    await db.execute("DELETE FROM sessions WHERE key = ?", (key,))
-                else:
-                    await db.execute(UPSERT_SESSION, (key, state.node, state.locale, " ".join(state.back), state.day))
-                if rows:
-                    await db.executemany(COUNT_EVENT, rows)
-                await db.execute("COMMIT")
-            except BaseException:
-                await self._rollback()
-                raise
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            if state is None:
+                db.execute("DELETE FROM sessions WHERE key = ?", (key,))
+            else:
+                db.execute(UPSERT_SESSION, (key, state.node, state.locale, " ".join(state.back), state.day))
+            if rows:
+                db.executemany(COUNT_EVENT, rows)
+            db.execute("COMMIT")
+        except BaseException:
+            self._rollback()
+            raise
 
     async def count(self, day: int, events: Iterable[tuple[str, str]]) -> None:
         """Add events that belong to no session (claims, waiting times) to the daily counters."""
         rows = [(day, kind, name) for kind, name in events]
         if not rows:
             return
-        async with self._write:
-            await self._db.execute("BEGIN IMMEDIATE")
-            try:
-                await self._db.executemany(COUNT_EVENT, rows)
-                await self._db.execute("COMMIT")
-            except BaseException:
-                await self._rollback()
-                raise
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.executemany(COUNT_EVENT, rows)
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._rollback()
+            raise
 
     async def delete(self, key: bytes) -> None:
         """Delete a user's session."""
-        async with self._write:
-            await self._db.execute("DELETE FROM sessions WHERE key = ?", (key,))
+        self._db.execute("DELETE FROM sessions WHERE key = ?", (key,))
 
     async def purge(self, today: int, retention_days: int) -> int:
-        """Delete sessions idle for more than `retention_days`; returns how many went."""
-        async with self._write:
-            async with self._db.execute("DELETE FROM sessions WHERE day < ?", (today - retention_days,)) as cursor:
-                return cursor.rowcount
+        """Delete sessions idle for more than `retention_days`, a batch at a time; returns how many went."""
+        purged = 0
+        while True:
+            gone = self._db.execute(
+                "DELETE FROM sessions WHERE key IN (SELECT key FROM sessions WHERE day < ? LIMIT ?)",
+                (today - retention_days, PURGE_BATCH),
+            ).rowcount
+            purged += gone
+            if gone < PURGE_BATCH:
+                return purged
+            await asyncio.sleep(0)
 
     async def counters(self, first_day: int, last_day: int) -> list[tuple[int, str, str, int]]:
         """Daily counters between two days (inclusive), ordered by day, kind, name."""
-        async with self._db.execute(
+        rows = self._db.execute(
             "SELECT day, kind, name, count FROM counters WHERE day BETWEEN ? AND ? ORDER BY day, kind, name",
             (first_day, last_day),
-        ) as cursor:
-            return [(int(day), str(kind), str(name), int(count)) for day, kind, name, count in await cursor.fetchall()]
+        ).fetchall()
+        return [(int(day), str(kind), str(name), int(count)) for day, kind, name, count in rows]
 
     async def session_count(self) -> int:
         """How many sessions are stored."""
-        return await self._scalar("SELECT count(*) FROM sessions")
+        return self._scalar("SELECT count(*) FROM sessions")
 
     # -- handoff cases ------------------------------------------------------------------------
 
@@ -226,40 +233,35 @@ class Store:
             case.alias, case.user_key, case.sealed_chat, case.locale, " ".join(case.path), case.opened,
             case.active, case.thread_id, case.claimed, case.staff_alias, int(case.nudged),
         )
-        async with self._write:
-            await self._db.execute(f"INSERT OR REPLACE INTO cases ({self._CASE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)", values)
+        self._db.execute(f"INSERT OR REPLACE INTO cases ({self._CASE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)", values)
 
-    async def _find_case(self, column: str, value: object) -> Case | None:
-        async with self._db.execute(f"SELECT {self._CASE_COLUMNS} FROM cases WHERE {column} = ?", (value,)) as cursor:
-            row = await cursor.fetchone()
+    def _find_case(self, column: str, value: object) -> Case | None:
+        row = self._db.execute(f"SELECT {self._CASE_COLUMNS} FROM cases WHERE {column} = ?", (value,)).fetchone()
         return self._case(row) if row else None
 
     async def case_for_user(self, key: bytes) -> Case | None:
         """The open case of a user, if any."""
-        return await self._find_case("user_key", key)
+        return self._find_case("user_key", key)
 
     async def case_for_thread(self, thread_id: int) -> Case | None:
         """The open case whose staff topic is `thread_id`, if any."""
-        return await self._find_case("thread_id", thread_id)
+        return self._find_case("thread_id", thread_id)
 
     async def case_by_alias(self, alias: str) -> Case | None:
         """The open case called `alias`, if any."""
-        return await self._find_case("alias", alias)
+        return self._find_case("alias", alias)
 
     async def open_cases(self) -> list[Case]:
         """Every open case, oldest first."""
-        async with self._db.execute(f"SELECT {self._CASE_COLUMNS} FROM cases ORDER BY opened, alias") as cursor:
-            return [self._case(row) for row in await cursor.fetchall()]
+        return [self._case(row) for row in self._db.execute(f"SELECT {self._CASE_COLUMNS} FROM cases ORDER BY opened, alias")]
 
     async def remove_case(self, alias: str) -> None:
         """Delete a case, and with it the sealed chat link."""
-        async with self._write:
-            await self._db.execute("DELETE FROM cases WHERE alias = ?", (alias,))
+        self._db.execute("DELETE FROM cases WHERE alias = ?", (alias,))
 
     async def close(self) -> None:
         """Fold the WAL into the main file and close."""
-        async with self._write:
-            try:
-                await self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            finally:
-                await self._db.close()
+        try:
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            self._db.close()

@@ -26,3 +26,15 @@ def test_memory_is_bounded_by_active_senders() -> None:
         gate.check(sender, 0.0)
     gate.check("late", 100.0)
     assert len(gate._buckets) == 1
+
+
+def test_many_active_senders_are_not_rescanned_on_every_new_one() -> None:
+    gate = FloodGate(burst=2, per_second=1.0)
+    for sender in range(10_001):
+        gate.check(sender, 0.0)
+    gate.check("first over the limit", 0.5)  # prunes: nobody has refilled yet, so all stay
+    pruned_at = gate._pruned
+    for sender in range(100):
+        gate.check(("more", sender), 0.6)
+    assert gate._pruned == pruned_at  # no second scan within the refill time
+    assert len(gate._buckets) == 10_102

@@ -14,6 +14,7 @@ import pytest
 
 from bot.engine import State
 from bot.privacy import Keyring
+from bot import store as store_module
 from bot.store import MIGRATIONS, Store, StoreError
 
 KEY = bytes(range(32))
@@ -104,6 +105,20 @@ async def test_purge_removes_only_sessions_idle_past_retention(store: Store) -> 
     assert await store.load(OTHER) is None
     assert await store.purge(today=100, retention_days=30) == 0
     assert await store.session_count() == 2
+
+
+async def test_a_large_purge_goes_in_batches_and_lets_other_users_write_meanwhile(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store_module, "PURGE_BATCH", 3)
+    for i in range(10):
+        await store.record(bytes([i + 1]) * 32, State(node="a.b", locale="en", day=1), [], 1)
+    purging = asyncio.ensure_future(store.purge(today=100, retention_days=30))
+    await asyncio.sleep(0)  # the first batch is gone and the purge has stepped aside
+    await store.record(KEY, State(node="c.d", locale="en", day=100), [], 100)
+    assert not purging.done()
+    assert await purging == 10
+    assert await store.session_count() == 1 and await store.load(KEY) is not None
 
 
 async def test_purge_keeps_the_counters(store: Store) -> None:

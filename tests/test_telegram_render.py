@@ -66,6 +66,12 @@ def test_services_become_cards_with_url_buttons_and_the_choices_come_last() -> N
     assert rows[1][0].text == "Back" and rows[1][0].callback_data.startswith("v1:")
 
 
+def test_a_menu_shown_again_reuses_its_rendered_messages() -> None:
+    first = render_reply(Reply(("Pick one.",), (Button("Clinic", "info.menu", "c:0"),)))
+    again = render_reply(Reply(("Pick one.",), (Button("Clinic", "info.menu", "c:0"),)))
+    assert again is first and again[0].keyboard is not None
+
+
 def test_each_part_is_its_own_message_and_only_the_last_has_buttons() -> None:
     messages = render_reply(Reply(("One.", "Two."), (Button("Menu", "main.menu", "menu"),)))
     assert [m.html for m in messages] == ["One.", "Two."]

@@ -51,6 +51,7 @@ MEDIA_KINDS = (
 )
 MENU_COMMANDS = ("start", "menu", "back", "language", "human", "help", "forget", "clear")
 DELETE_BATCH = 100  # deleteMessages takes at most 100 ids
+CONNECTIONS = 16  # HTTP connections to the Bot API for sends (getUpdates has its own)
 TICK_SECONDS = 30.0  # how often waiting and quiet cases are looked at
 
 
@@ -363,6 +364,11 @@ def build_application(
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
+    else:
+        # httpcore looks at every pooled connection for every waiting request, so PTB's default of
+        # 256 connections cost more CPU than the sends themselves under load (bench/README.md);
+        # at Telegram's 30 messages a second a few connections are plenty.
+        builder = builder.connection_pool_size(CONNECTIONS)
     application = builder.build()
     transport.bot = application.bot
     application.add_handler(TypeHandler(Update, transport.gate), group=-1)

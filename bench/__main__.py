@@ -1,0 +1,244 @@
+"""Throughput, latency, memory and start-up of the bot against a plain PTB bot, by stored sessions.
+
+Run from the repository root: python -m bench [--quick] [--out DIR]
+Each configuration (bot × mode × stored sessions) runs in a fresh worker process; see bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bench import report
+from bench.population import seed_pickle, seed_store, walkers
+from bench.walk import Walk, WalkError, plan
+from bench.worker import percentile
+from bot.content import load_content
+from bot.flowspec import FlowError
+from bot.i18n import CatalogError
+
+REPO = Path(__file__).resolve().parent.parent
+READY_TIMEOUT = 120.0
+RESULT_TIMEOUT = 300.0
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """Sizes and how many users walk at each; `ours_only` sizes are too big for the baseline."""
+
+    sizes: tuple[int, ...]
+    ours_only: tuple[int, ...]
+    users: int  # direct mode: users one at a time, then as many again `inflight` at a time
+    http_users: int
+    warmup: int  # users walked first and not measured
+    inflight: int
+    http_inflight: int
+    latency_ms: float = 0.0  # HTTP mode: added by the fake server to each send and callback answer
+
+
+FULL = Plan(sizes=(1_000, 10_000, 100_000), ours_only=(1_000_000,), users=1_500, http_users=600, warmup=100,
+            inflight=16, http_inflight=32)
+QUICK = Plan(sizes=(200,), ours_only=(1_000,), users=30, http_users=30, warmup=5, inflight=4, http_inflight=4)
+
+
+class BenchError(Exception):
+    """The benchmark cannot run or a worker failed; the message says what to do."""
+
+
+def _worker_env() -> dict[str, str]:
+    # Loopback only: no proxy may see or divert the traffic to the fake server.
+    env = {k: v for k, v in os.environ.items() if k.lower() not in ("http_proxy", "https_proxy", "all_proxy")}
+    env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, (str(REPO), env.get("PYTHONPATH"))))
+    return env
+
+
+def _worker_args(bot: str, mode: str, state: Path, sessions: int, flows: Path, locales: Path) -> list[str]:
+    return [sys.executable, "-m", "bench.worker", "--bot", bot, "--mode", mode, "--state", str(state),
+            "--sessions", str(sessions), "--flows", str(flows), "--locales", str(locales)]
+
+
+def _parse_result(output: str, what: str) -> dict[str, Any]:
+    for line in reversed(output.splitlines()):
+        if line.startswith("RESULT "):
+            result: dict[str, Any] = json.loads(line[len("RESULT "):])
+            return result
+    raise BenchError(f"{what}: the worker printed no result")
+
+
+async def _run_direct(bot: str, state: Path, sessions: int, walk: Walk, plan_: Plan, content: tuple[Path, Path]) -> dict[str, Any]:
+    steps = json.dumps([asdict(step) for step in walk.steps])
+    args = _worker_args(bot, "direct", state, sessions, *content) + [
+        "--users", str(plan_.users), "--warmup", str(plan_.warmup), "--inflight", str(plan_.inflight), "--steps", steps]
+    process = await asyncio.create_subprocess_exec(*args, env=_worker_env(), cwd=REPO,
+                                                   stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    try:
+        out, err = await asyncio.wait_for(process.communicate(), RESULT_TIMEOUT)
+    except asyncio.TimeoutError:
+        process.kill()
+        await process.wait()
+        raise BenchError(f"{bot} direct at {sessions:,}: no result within {RESULT_TIMEOUT:.0f} s") from None
+    if process.returncode != 0:
+        raise BenchError(f"{bot} direct at {sessions:,}: the worker failed: {_last_line(err)}")
+    return _parse_result(out.decode(), f"{bot} direct at {sessions:,}")
+
+
+def _last_line(stderr: bytes) -> str:
+    lines = [line for line in stderr.decode(errors="replace").splitlines() if line.strip()]
+    return lines[-1] if lines else "(no message)"
+
+
+async def _run_http(bot: str, state: Path, sessions: int, walk: Walk, plan_: Plan, content: tuple[Path, Path]) -> dict[str, Any]:
+    from bench.httpdriver import BenchBotAPI, drive
+
+    steps = list(walk.steps)
+    ids = walkers(sessions, plan_.warmup + plan_.http_users, seed=9)
+    async with BenchBotAPI() as api:
+        for method in ("sendMessage", "answerCallbackQuery"):
+            api.delay(method, plan_.latency_ms / 1000)
+        args = _worker_args(bot, "http", state, sessions, *content) + [
+            "--api-url", api.base_url, "--warmup", str(plan_.warmup * len(steps))]
+        process = await asyncio.create_subprocess_exec(*args, env=_worker_env(), cwd=REPO, stdin=asyncio.subprocess.PIPE,
+                                                       stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        assert process.stdin is not None and process.stdout is not None
+        what = f"{bot} http at {sessions:,}"
+        try:
+            line = await asyncio.wait_for(process.stdout.readline(), READY_TIMEOUT)
+            if line.strip() != b"READY":
+                raise BenchError(f"{what}: the worker did not start polling")
+            warm = await drive(api, steps, ids[: plan_.warmup], plan_.http_inflight)
+            measured = await drive(api, steps, ids[plan_.warmup :], plan_.http_inflight)
+            process.stdin.write(b"STOP\n")
+            await process.stdin.drain()
+            out, err = await asyncio.wait_for(process.communicate(), RESULT_TIMEOUT)
+        except (asyncio.TimeoutError, BenchError) as exc:
+            process.kill()
+            await process.wait()
+            raise BenchError(f"{what}: {exc or 'timed out'}") from None
+        if process.returncode != 0:
+            raise BenchError(f"{what}: the worker failed: {_last_line(err)}")
+    result = _parse_result(out.decode(), what)
+    trips = measured.round_trips
+    # Over HTTP the comparable latency is the user's: from the update queued to the menu received.
+    # Bot-side time is kept in detail; with many updates in flight it includes waiting on the others.
+    result["detail"].update({
+        "bot_p50_ms": result["p50_ms"], "bot_p99_ms": result["p99_ms"], "bot_mean_ms": result["mean_ms"],
+        "measured_updates": measured.updates, "inflight": plan_.http_inflight, "latency_ms": plan_.latency_ms,
+    })
+    result.update({
+        "updates_per_s": measured.updates / measured.seconds if measured.seconds else 0.0,
+        "errors": warm.errors + measured.errors,
+        "p50_ms": percentile(trips, 50) * 1000, "p99_ms": percentile(trips, 99) * 1000,
+        "mean_ms": sum(trips) / len(trips) * 1000 if trips else 0.0,
+    })
+    return result
+
+
+def _with_writes(row: dict[str, Any]) -> float:
+    """Updates/s once the baseline's deferred pickle writes are paid for; ours writes in-line already."""
+    ups, per_update, write_ms = row["updates_per_s"], row["writes_per_update"], row["persist_ms"] or 0.0
+    if not ups:
+        return 0.0
+    return 1 / (1 / ups + per_update * write_ms / 1000)
+
+
+async def run(plan_: Plan, content: tuple[Path, Path], work: Path, log: Any) -> list[dict[str, Any]]:
+    flows = load_content(*content)
+    walk = plan(flows)
+    node, locale = flows.settings.menu, flows.settings.default_language
+    day = datetime.now(ZoneInfo(flows.settings.time_zone)).date().toordinal()
+    rows: list[dict[str, Any]] = []
+    for sessions in sorted({*plan_.sizes, *plan_.ours_only}):
+        bots = ["ours"] + (["baseline"] if sessions in plan_.sizes else [])
+        began = time.perf_counter()
+        templates = {"ours": work / f"ours-{sessions}.sqlite3", "baseline": work / f"baseline-{sessions}.pickle"}
+        await seed_store(templates["ours"], sessions, node, locale, day)
+        if "baseline" in bots:
+            seed_pickle(templates["baseline"], sessions, node)
+        log(f"seeded {sessions:,} sessions in {time.perf_counter() - began:.1f} s")
+        for bot in bots:
+            for mode, runner in (("direct", _run_direct), ("http", _run_http)):
+                state = work / f"run-{templates[bot].name}"
+                shutil.copyfile(templates[bot], state)
+                row = await runner(bot, state, sessions, walk, plan_, content)
+                row["with_writes_per_s"] = _with_writes(row)
+                if row["errors"]:
+                    raise BenchError(f"{bot} {mode} at {sessions:,}: {row['errors']} step(s) got no menu back; "
+                                     "run `python -m bot check` and see bench/README.md")
+                rows.append(row)
+                log(f"{bot:8} {mode:6} {sessions:>9,}: {row['updates_per_s']:,.0f} updates/s, p99 {row['p99_ms']:.2f} ms")
+                for leftover in work.glob("run-*"):
+                    leftover.unlink()
+        for template in templates.values():
+            template.unlink(missing_ok=True)
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="a few seconds at small sizes (the CI smoke run)")
+    parser.add_argument("--out", type=Path, default=REPO / "bench" / "results", help="where latest.json and latest.png go")
+    parser.add_argument("--latency-ms", type=float, default=0.0,
+                        help="HTTP mode: delay the fake server adds to each send and callback answer, like Telegram's")
+    parser.add_argument("--flows", type=Path, default=REPO / "flows")
+    parser.add_argument("--locales", type=Path, default=REPO / "locales")
+    args = parser.parse_args(argv)
+    plan_ = replace(QUICK if args.quick else FULL, latency_ms=args.latency_ms)
+
+    def log(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    started = time.perf_counter()
+    try:
+        with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+            rows = asyncio.run(run(plan_, (args.flows, args.locales), Path(tmp), log))
+    except (FlowError, CatalogError):
+        print("error: the flows or translations have errors; run `python -m bot check` for details", file=sys.stderr)
+        return 1
+    except (BenchError, WalkError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except ModuleNotFoundError as exc:
+        print(f"error: {exc.name} is not installed: pip install -e '.[bench]'", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted: no results written", file=sys.stderr)
+        return 130
+    command = "python -m bench" + (" --quick" if args.quick else "") + (f" --latency-ms {args.latency_ms:g}" if args.latency_ms else "")
+    result = {
+        "generated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "command": command,
+        "quick": args.quick,
+        "seconds": round(time.perf_counter() - started, 1),
+        "machine": report.machine(),
+        "plan": asdict(plan_),
+        "walk": [asdict(step) for step in plan(load_content(args.flows, args.locales)).steps],
+        "results": rows,
+        "ratios": report.ratios(rows),
+        "targets": [asdict(target) for target in report.targets(rows)],
+    }
+    report.write_json(args.out / "latest.json", result)
+    plotted = report.plot(args.out / "latest.png", rows)
+    print(report.table(rows))
+    print()
+    for target in result["targets"]:
+        print(f"{'met    ' if target['met'] else 'NOT MET'}  {target['name']}: {target['detail']}")
+    print(f"\nwrote {args.out / 'latest.json'}" + (f" and {args.out / 'latest.png'}" if plotted else
+          " (no plot: matplotlib is not installed; pip install -e '.[bench]')"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

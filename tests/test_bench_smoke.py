@@ -1,0 +1,34 @@
+"""The benchmark still runs: `python -m bench --quick` end to end, checked for shape, never for speed."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import REPO
+
+ROW_KEYS = {"bot", "mode", "sessions", "updates_per_s", "p50_ms", "p99_ms", "mean_ms", "peak_rss_mb", "start_ms",
+            "persist_ms", "writes_per_update", "with_writes_per_s", "errors", "detail"}
+
+
+def test_quick_benchmark_writes_a_result_for_every_bot_mode_and_size(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "bench", "--quick", "--out", str(tmp_path)], cwd=REPO,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads((tmp_path / "latest.json").read_text(encoding="utf-8"))
+    assert report["quick"] is True and report["command"] == "python -m bench --quick"
+    assert {"cpu", "cores", "python"} <= set(report["machine"])
+    assert [step["kind"] for step in report["walk"]] == ["command", "press", "press", "press", "text", "command"]
+    plan = report["plan"]
+    expected = {(bot, mode, size) for size in plan["sizes"] for bot in ("ours", "baseline") for mode in ("direct", "http")}
+    expected |= {("ours", mode, size) for size in plan["ours_only"] for mode in ("direct", "http")}
+    rows = report["results"]
+    assert {(r["bot"], r["mode"], r["sessions"]) for r in rows} == expected
+    for row in rows:
+        assert ROW_KEYS <= set(row) and row["errors"] == 0
+        assert row["updates_per_s"] > 0 and row["peak_rss_mb"] > 0 and row["start_ms"] > 0
+        assert (row["persist_ms"] is None) == (row["bot"] == "ours")
+    assert {t["name"].split(" (")[0] for t in report["targets"]} >= {"p99 bot-side time per update < 5 ms"}
+    assert "bot" in done.stdout and "updates/s" in done.stdout  # the table was printed
