@@ -194,3 +194,22 @@ async def test_forget_mid_case_closes_it_and_tells_staff_only_that_the_user_left
         store = bot.transport.conversations.store
         assert await store.open_cases() == [] and await store.session_count() == 0
 
+
+
+async def test_a_button_pressed_by_someone_else_only_ever_moves_their_own_conversation(tmp_path: Path) -> None:
+    async with FakeBotAPI() as api, running_bot(api, tmp_path / "bot.sqlite3") as bot:
+        alice, bob = 401, 402
+        api.user_sends_text(alice, "/start")
+        await api.wait_for_text(alice, "What can I help with?")
+        api.user_sends_text(alice, "advice and support")
+        await api.wait_for_text(alice, "What would you like advice about?")
+        _, alices_buttons = bot.last_keyboard(alice)
+        api.user_presses(bob, dict(alices_buttons)["Staying safe at work"], message_id=3)  # Alice's data, Bob's chat
+        await api.wait_for_text(bob, "Some things that help")
+        conversations = bot.transport.conversations
+        store, keyring = conversations.store, conversations.keyring
+        alice_state = await store.load(keyring.user_key("telegram", alice))
+        bob_state = await store.load(keyring.user_key("telegram", bob))
+        assert alice_state is not None and alice_state.node == "advice.menu"
+        assert bob_state is not None and bob_state.node == "advice.safety"
+        assert not any("Some things that help" in t for t in api.texts_to(alice))
