@@ -92,3 +92,12 @@ def test_a_walk_in_each_language_is_in_that_language(language: str) -> None:
         shown += [card.about for card in page.reply.services]
     untranslated = [text for text in shown if text in english and any(ch.isalpha() for ch in text)]
     assert untranslated == []
+
+
+def test_every_page_offers_a_person_and_a_way_back() -> None:
+    for node in FLOWSET.nodes.values():
+        actions = {c.do for c in node.choices}
+        targets = {c.goto for c in node.choices} | {node.next}
+        assert "handoff" in actions, f"{node.id} has no way to a person"
+        if node.id not in (FLOWSET.settings.start, FLOWSET.settings.menu):
+            assert targets - {None}, f"{node.id} has no way on or back"
