@@ -14,7 +14,7 @@ from bot.content import load_content
 from bot.conversation import Conversations
 from bot.engine import Command, Pick, State, Text, step
 from bot.privacy import Keyring
-from bot.reload import Reloader
+from bot.reload import POLL_SECONDS, Reloader
 from bot.store import Store
 from tests.conftest import INFO, WriteFlows
 from tests.fakebotapi import FakeBotAPI
@@ -110,7 +110,7 @@ async def test_a_long_error_list_is_cut_to_fit_one_message(write_flows: WriteFlo
 async def test_a_broken_edit_keeps_the_old_flows_and_tells_staff(write_flows: WriteFlows, tmp_path: Path,
                                                                 caplog: pytest.LogCaptureFixture) -> None:
     directory = write_flows()
-    async with FakeBotAPI() as api, running_bot(api, tmp_path / "bot.sqlite3", flows_dir=directory, reload_poll=1.0):
+    async with FakeBotAPI() as api, running_bot(api, tmp_path / "bot.sqlite3", flows_dir=directory, reload_poll=POLL_SECONDS):
         api.user_sends_text(USER, "/start")
         await api.wait_for_text(USER, "Hello.")
         edit(directory / "main.yaml", "say: Hello.", "say: Hello, edited.")
@@ -129,7 +129,7 @@ async def test_a_broken_edit_keeps_the_old_flows_and_tells_staff(write_flows: Wr
 
 async def test_a_valid_edit_is_live_within_two_seconds_without_a_restart(write_flows: WriteFlows, tmp_path: Path) -> None:
     directory = write_flows()
-    async with FakeBotAPI() as api, running_bot(api, tmp_path / "bot.sqlite3", flows_dir=directory, reload_poll=1.0):
+    async with FakeBotAPI() as api, running_bot(api, tmp_path / "bot.sqlite3", flows_dir=directory, reload_poll=POLL_SECONDS):
         api.user_sends_text(USER, "/start")
         await api.wait_for_text(USER, "Hello.")
         edit(directory / "main.yaml", "say: Hello.", "say: Hello, edited.")

@@ -220,12 +220,11 @@ class TelegramTransport:
             return
         text = message.text if message.text is not None else message.caption
         if not message.is_topic_message or not message.message_thread_id:
-            if text and text.strip().split("@", 1)[0].split(" ", 1)[0] == "/queue":
-                await self.bot.send_message(self.staff_chat_id, html.escape(await self.handoffs.queue(), quote=False),
-                                            parse_mode=ParseMode.HTML)
             command, _, arg = (text or "").strip().partition(" ")
             command = command.split("@", 1)[0]
-            if command == "/stats":
+            if command == "/queue":
+                await self.post_to_staff(await self.handoffs.queue())
+            elif command == "/stats":
                 await self.post_to_staff(await stats_reply(self.conversations, arg))
             elif command == "/reload" and self.reloader is not None and await self.is_staff_admin(message):
                 await self.reloader.reload("/reload")  # its notice goes to the staff group
