@@ -14,7 +14,8 @@ from bot import config
 from bot.content import load_content
 from bot.flowspec import FlowSet, suggest
 from bot.graph import mermaid
-from bot.staffdesk import load_stats, staff_text
+from bot.handoff import staff_text
+from bot.staffdesk import load_stats
 from bot.stats import MAX_DAYS, render_csv, render_text
 from bot.store import Store
 

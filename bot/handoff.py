@@ -58,6 +58,16 @@ def fill(template: str, **values: object) -> str:
         return template
 
 
+def message_text(flows: FlowSet, key: str, locale: str, /, **values: object) -> str:
+    """A message from flows/messages.yaml in `locale`, filled in."""
+    return fill(flows.texts.get(locale, flows.messages[key]), **values)
+
+
+def staff_text(flows: FlowSet, key: str, /, **values: object) -> str:
+    """A staff message from flows/messages.yaml, in the default language (staff read it), filled in."""
+    return message_text(flows, key, flows.settings.default_language, **values)
+
+
 def path_label(path: tuple[str, ...]) -> str:
     """`testing › pep` for the last node of the path taken."""
     return " › ".join(path[-1].split(".", 1)) if path else "start"
@@ -85,12 +95,11 @@ class Handoffs:
 
     def say(self, key: str, locale: str, **values: object) -> str:
         """A message from flows/messages.yaml in `locale`, filled in."""
-        flows = self.flows
-        return fill(flows.texts.get(locale, flows.messages[key]), **values)
+        return message_text(self.flows, key, locale, **values)
 
     def staff_say(self, key: str, **values: object) -> str:
         """A staff note (staff read the default language)."""
-        return self.say(key, self.flows.settings.default_language, **values)
+        return staff_text(self.flows, key, **values)
 
     def end_button(self, locale: str) -> Button:
         return Button(self.say("button_end_chat", locale), END.node, END.action)

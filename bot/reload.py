@@ -17,8 +17,8 @@ from pathlib import Path
 from bot.content import load_content
 from bot.conversation import Conversations
 from bot.flowspec import FlowError, FlowSet
+from bot.handoff import staff_text
 from bot.i18n import CatalogError
-from bot.staffdesk import staff_text
 
 log = logging.getLogger(__name__)
 

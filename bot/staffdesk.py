@@ -5,18 +5,11 @@ from __future__ import annotations
 from datetime import date
 
 from bot.conversation import Conversations
-from bot.flowspec import FlowSet
-from bot.handoff import fill
+from bot.handoff import staff_text
 from bot.stats import MAX_DAYS, Stats, period, render_text, summarise
 from bot.store import Store
 
 DEFAULT_DAYS = 7
-
-
-def staff_text(flows: FlowSet, key: str, /, **values: object) -> str:
-    """A staff message from flows/messages.yaml, in the default language, filled in."""
-    locale = flows.settings.default_language
-    return fill(flows.texts.get(locale, flows.messages[key]), **values)
 
 
 def parse_days(arg: str) -> int | None:

@@ -17,7 +17,8 @@ from bot.conversation import Conversations
 from bot.engine import Command, State, Text
 from bot.handoff import Handoffs
 from bot.privacy import Keyring
-from bot.staffdesk import load_stats, parse_days, staff_text
+from bot.handoff import staff_text
+from bot.staffdesk import load_stats, parse_days
 from bot.stats import Formatter, Tally, render_csv, render_text, summarise, wait_bucket
 from bot.store import Store
 from tests.conftest import TRIGGERS, WriteFlows

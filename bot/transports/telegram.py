@@ -34,7 +34,7 @@ from telegram.ext import (
 from bot.conversation import Conversations
 from bot.engine import ClearChat, Command, Inbound, Media, Outcome, Pick, Reply, Text
 from bot.floodgate import FloodGate, Verdict
-from bot.handoff import Handoffs
+from bot.handoff import Handoffs, message_text
 from bot.i18n import negotiate
 from bot.recent import RecentMessages
 from bot.reload import Reloader
@@ -133,11 +133,15 @@ class TelegramTransport:
             await update.callback_query.answer()
         if verdict is Verdict.WARN:
             log.warning("a private chat is sending too fast; slowing it down")
-            flows = self.conversations.flows
-            user = update.effective_user
-            locale = negotiate(user.language_code if user else None, flows.settings.languages, flows.settings.default_language)
-            await self.bot.send_message(chat.id, flows.texts.get(locale, flows.messages["slow_down"]))
+            await self.bot.send_message(chat.id, self.say_outside_a_step(update, "slow_down"))
         raise ApplicationHandlerStop
+
+    def say_outside_a_step(self, update: Update, key: str) -> str:
+        """A message in the user's Telegram language, for replies sent without loading their state."""
+        flows = self.conversations.flows
+        user = update.effective_user
+        locale = negotiate(user.language_code if user else None, flows.settings.languages, flows.settings.default_language)
+        return message_text(flows, key, locale)
 
     async def on_private_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Text, commands and media from a user."""
@@ -314,11 +318,8 @@ class TelegramTransport:
         chat = update.effective_chat
         if chat.type != Chat.PRIVATE:
             return
-        flows = self.conversations.flows
-        user = update.effective_user
-        locale = negotiate(user.language_code if user else None, flows.settings.languages, flows.settings.default_language)
         try:
-            await self.bot.send_message(chat.id, flows.texts.get(locale, flows.messages["error_retry"]))
+            await self.bot.send_message(chat.id, self.say_outside_a_step(update, "error_retry"))
         except TelegramError as exc:
             log.warning("could not send the retry message: %s", type(exc).__name__)
 
