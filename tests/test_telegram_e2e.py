@@ -218,6 +218,23 @@ async def test_long_node_is_split_into_valid_messages(tmp_path: Path) -> None:
         assert " ".join(pieces).split() == long_text.split()
 
 
+async def test_link_previews_are_switched_off_where_a_link_could_show_one(tmp_path: Path) -> None:
+    flows = tmp_path / "flows"
+    flows.mkdir()
+    for path in FLOWS.glob("*.yaml"):
+        (flows / path.name).write_text(path.read_text())
+    (flows / "testing.yaml").write_text((FLOWS / "testing.yaml").read_text().replace(
+        'say: "What would you like to know?"', 'say: "Read more at nhs.uk/sexual-health."'))
+    async with FakeBotAPI() as api, running_bot(api, tmp_path / "bot.sqlite3", flows_dir=flows):
+        api.user_sends_text(USER, "/start")
+        api.user_sends_text(USER, "1")
+        await api.wait_for_text(USER, "nhs.uk/sexual-health", timeout=10)
+        sends = api.calls_to("sendMessage", USER)
+        (linked,) = [c for c in sends if "nhs.uk" in c.params["text"]]
+        assert linked.params["link_preview_options"] == {"is_disabled": True}
+        assert all("link_preview_options" not in c.params for c in sends if c is not linked)
+
+
 async def test_429_storm_every_message_arrives_exactly_once(bot: Running) -> None:
     bot.api.rate_limit("sendMessage", every_nth=3, retry_after=1)
     for i in range(4):

@@ -76,3 +76,12 @@ def test_each_part_is_its_own_message_and_only_the_last_has_buttons() -> None:
     messages = render_reply(Reply(("One.", "Two."), (Button("Menu", "main.menu", "menu"),)))
     assert [m.html for m in messages] == ["One.", "Two."]
     assert messages[0].keyboard is None and messages[1].keyboard is not None
+
+
+def test_only_text_with_a_url_or_domain_may_show_a_link_preview() -> None:
+    for text in ("Visit https://example.org", "Book at sexualhealth.nhs.uk today", "See NCII.org"):
+        (message,) = render_reply(Reply((text,)))
+        assert message.may_preview, text
+    for text in ("Tests are free. Results in a week.", "Call 0808 802 0000, 10:00 to 16:00.", "£1,000 a year"):
+        (message,) = render_reply(Reply((text,)))
+        assert not message.may_preview, text

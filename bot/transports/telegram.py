@@ -53,6 +53,8 @@ MENU_COMMANDS = ("start", "menu", "back", "language", "human", "help", "forget",
 DELETE_BATCH = 100  # deleteMessages takes at most 100 ids
 CONNECTIONS = 16  # HTTP connections to the Bot API for sends (getUpdates has its own)
 TICK_SECONDS = 30.0  # how often waiting and quiet cases are looked at
+# A preview card would show a site's name and picture large in the chat, for anyone glancing at the screen.
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 
 def inbound_for(message: Message) -> Inbound:
@@ -201,7 +203,7 @@ class TelegramTransport:
                 out.html,
                 parse_mode=ParseMode.HTML,
                 reply_markup=out.keyboard,
-                link_preview_options=LinkPreviewOptions(is_disabled=True),
+                link_preview_options=NO_PREVIEW if out.may_preview else None,
                 protect_content=protect or None,
             )
             self.recent.add(chat_id, sent.message_id, self.clock())
