@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import shutil
 import sys
@@ -23,7 +24,7 @@ from zoneinfo import ZoneInfo
 from bench import report
 from bench.population import seed_pickle, seed_store, walkers
 from bench.walk import Walk, WalkError, plan
-from bench.worker import percentile
+from bench.worker import peak_rss_mb, percentile
 from bot.content import load_content
 from bot.flowspec import FlowError
 from bot.i18n import CatalogError
@@ -45,11 +46,16 @@ class Plan:
     inflight: int
     http_inflight: int
     latency_ms: float = 0.0  # HTTP mode: added by the fake server to each send and callback answer
+    sustain_s: float = 120.0  # sustained mode: the window, long enough to include the baseline's persistence runs
+    persist_interval_s: float = 60.0  # sustained mode: the baseline's update_interval (PTB's default)
 
 
 FULL = Plan(sizes=(1_000, 10_000, 100_000), ours_only=(1_000_000,), users=1_500, http_users=600, warmup=100,
             inflight=16, http_inflight=32)
-QUICK = Plan(sizes=(200,), ours_only=(1_000,), users=30, http_users=30, warmup=5, inflight=4, http_inflight=4)
+# The smoke run shortens the baseline's interval so its persistence runs inside a window of seconds.
+QUICK = Plan(sizes=(200,), ours_only=(1_000,), users=30, http_users=30, warmup=5, inflight=4, http_inflight=4,
+             sustain_s=4.0, persist_interval_s=1.0)
+TIMELINE_BUCKET_S = 5.0  # sustained mode: answers are counted per this many seconds for the timeline
 
 
 class BenchError(Exception):
@@ -145,8 +151,64 @@ async def _run_http(bot: str, state: Path, sessions: int, walk: Walk, plan_: Pla
     return result
 
 
+async def _run_sustained(bot: str, state: Path, sessions: int, walk: Walk, plan_: Plan, content: tuple[Path, Path]) -> dict[str, Any]:
+    """Users walk without pause for `plan_.sustain_s` seconds over HTTP, past the baseline's persistence interval.
+
+    What the users got in the window is the measurement, taken here in the parent. The worker is then
+    killed: the baseline may be minutes into its pickle writes, and ours has committed every step already.
+    """
+    from bench.httpdriver import BenchBotAPI, drive_for, timeline
+
+    steps = list(walk.steps)
+    # More users than the window can take, so no lane runs out; half come back, half are new.
+    ids = walkers(sessions, max(1_000, int(plan_.sustain_s * 500)), seed=10)
+    bucket = min(TIMELINE_BUCKET_S, plan_.sustain_s / 4)
+    server_log = logging.getLogger("aiohttp.server")
+    level = server_log.level
+    with tempfile.TemporaryFile() as stderr:  # not a pipe: one nobody reads during the window could fill and stall it
+        async with BenchBotAPI() as api:
+            for method in ("sendMessage", "answerCallbackQuery"):
+                api.delay(method, plan_.latency_ms / 1000)
+            args = _worker_args(bot, "http", state, sessions, *content) + [
+                "--api-url", api.base_url, "--persist-interval", str(plan_.persist_interval_s)]
+            process = await asyncio.create_subprocess_exec(*args, env=_worker_env(), cwd=REPO, stdin=asyncio.subprocess.PIPE,
+                                                           stdout=asyncio.subprocess.PIPE, stderr=stderr)
+            assert process.stdout is not None
+            what = f"{bot} sustained at {sessions:,}"
+            try:
+                line = await asyncio.wait_for(process.stdout.readline(), READY_TIMEOUT)
+                if line.strip() != b"READY":
+                    await process.wait()
+                    stderr.seek(0)
+                    raise BenchError(f"{what}: the worker did not start polling: {_last_line(stderr.read())}")
+                measured = await drive_for(api, steps, ids, plan_.http_inflight, plan_.sustain_s)
+                peak = peak_rss_mb(process.pid)
+            except asyncio.TimeoutError:
+                raise BenchError(f"{what}: the worker did not start within {READY_TIMEOUT:.0f} s") from None
+            finally:
+                if process.returncode is None:
+                    # Requests in flight die with the worker; aiohttp would print each one as an error.
+                    server_log.setLevel(logging.CRITICAL)
+                    process.kill()
+                await process.wait()
+        server_log.setLevel(level)
+    trips = measured.round_trips
+    per_s = measured.updates / measured.seconds if measured.seconds else 0.0
+    return {
+        "bot": bot, "mode": "sustained", "sessions": sessions, "updates_per_s": per_s,
+        "p50_ms": percentile(trips, 50) * 1000, "p99_ms": percentile(trips, 99) * 1000,
+        "mean_ms": sum(trips) / len(trips) * 1000 if trips else 0.0, "peak_rss_mb": peak, "start_ms": None,
+        "persist_ms": None, "writes_per_update": 0.0, "errors": measured.errors,
+        "detail": {"window_s": round(measured.seconds, 1), "persist_interval_s": plan_.persist_interval_s,
+                   "inflight": plan_.http_inflight, "answered": measured.updates, "bucket_s": bucket,
+                   "answered_per_bucket": timeline(measured, bucket), "latency_ms": plan_.latency_ms},
+    }
+
+
 def _with_writes(row: dict[str, Any]) -> float:
     """Updates/s once the baseline's deferred pickle writes are paid for; ours writes in-line already."""
+    if row["mode"] == "sustained":
+        return float(row["updates_per_s"])  # measured with the writes in the window
     ups, per_update, write_ms = row["updates_per_s"], row["writes_per_update"], row["persist_ms"] or 0.0
     if not ups:
         return 0.0
@@ -168,7 +230,7 @@ async def run(plan_: Plan, content: tuple[Path, Path], work: Path, log: Any) -> 
             seed_pickle(templates["baseline"], sessions, node)
         log(f"seeded {sessions:,} sessions in {time.perf_counter() - began:.1f} s")
         for bot in bots:
-            for mode, runner in (("direct", _run_direct), ("http", _run_http)):
+            for mode, runner in (("direct", _run_direct), ("http", _run_http), ("sustained", _run_sustained)):
                 state = work / f"run-{templates[bot].name}"
                 shutil.copyfile(templates[bot], state)
                 row = await runner(bot, state, sessions, walk, plan_, content)

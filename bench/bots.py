@@ -95,8 +95,12 @@ async def start_bot(
     locales_dir: Path,
     request: BaseRequest | None = None,
     api_url: str = "http://127.0.0.1:9/bot",
+    persist_interval: float = 60,
 ) -> BotUnderTest:
-    """Build and initialise a bot: what 'time to start' measures (imports excluded)."""
+    """Build and initialise a bot: what 'time to start' measures (imports excluded).
+
+    `persist_interval` is how often the baseline's PicklePersistence writes (PTB's default, 60 s).
+    """
     if name == "ours":
         flows = load_content(flows_dir, locales_dir)
         store = await Store.open(state)
@@ -105,6 +109,6 @@ async def start_bot(
                                         AIORateLimiter(**UNLIMITED), request=request)
         await application.initialize()
         return BotUnderTest(name, application, transport, store)
-    application = build_baseline_application(load_menus(flows_dir), TOKEN, state, api_url, request)
+    application = build_baseline_application(load_menus(flows_dir), TOKEN, state, api_url, request, persist_interval)
     await application.initialize()
     return BotUnderTest(name, application)

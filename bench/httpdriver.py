@@ -7,6 +7,7 @@ user queues an update, waits until a menu reaches their chat, then takes the nex
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -59,9 +60,11 @@ class Drive:
     errors: int = 0
     seconds: float = 0.0
     round_trips: list[float] = field(default_factory=list)
+    answered_at: list[float] = field(default_factory=list)  # perf_counter() of each answer
+    began: float = field(default_factory=time.perf_counter)
 
 
-async def _walk(api: BenchBotAPI, chat_id: int, steps: list[Step], drive: Drive) -> None:
+async def _walk(api: BenchBotAPI, chat_id: int, steps: list[Step], drive: Drive, timeout: float | None = STEP_TIMEOUT) -> None:
     for step in steps:
         waiter = api.expect_menu(chat_id)
         try:
@@ -70,11 +73,13 @@ async def _walk(api: BenchBotAPI, chat_id: int, steps: list[Step], drive: Drive)
             else:
                 api.user_sends_text(chat_id, f"/{step.command}" if step.kind == "command" else step.text)
             began = time.perf_counter()
-            await asyncio.wait_for(waiter, STEP_TIMEOUT)
+            await asyncio.wait_for(waiter, timeout)
         except (StepError, asyncio.TimeoutError):
             drive.errors += 1
             break
-        drive.round_trips.append(time.perf_counter() - began)
+        answered = time.perf_counter()
+        drive.round_trips.append(answered - began)
+        drive.answered_at.append(answered)
         drive.updates += 1
     api.forget(chat_id)
 
@@ -92,3 +97,32 @@ async def drive(api: BenchBotAPI, steps: list[Step], ids: list[int], inflight: i
     await asyncio.gather(*(lane() for _ in range(inflight)))
     result.seconds = time.perf_counter() - began
     return result
+
+
+async def drive_for(api: BenchBotAPI, steps: list[Step], ids: list[int], inflight: int, seconds: float) -> Drive:
+    """Walk users from `ids`, `inflight` at a time, for `seconds` of wall time, then stop wherever they are.
+
+    No step times out: a user whose reply is late waits, as a real one would, until the window ends.
+    """
+    result = Drive()
+    queue: Iterator[int] = iter(ids)
+
+    async def lane() -> None:
+        for chat_id in queue:
+            await _walk(api, chat_id, steps, result, timeout=None)
+
+    result.began = time.perf_counter()
+    try:
+        await asyncio.wait_for(asyncio.gather(*(lane() for _ in range(inflight))), seconds)
+    except asyncio.TimeoutError:
+        pass  # the window is over: every lane is cancelled mid-walk
+    result.seconds = time.perf_counter() - result.began
+    return result
+
+
+def timeline(drive: Drive, bucket: float) -> list[int]:
+    """Answers per `bucket` seconds over the window, in order (a stall shows as a run of zeros)."""
+    counts = [0] * max(1, math.ceil(drive.seconds / bucket))
+    for answered in drive.answered_at:
+        counts[min(len(counts) - 1, max(0, int((answered - drive.began) / bucket)))] += 1
+    return counts

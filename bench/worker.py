@@ -59,18 +59,20 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered), max(1, math.ceil(q / 100 * len(ordered)))) - 1]
 
 
-def peak_rss_mb() -> float:
-    """This process's peak resident set size, in MB.
+def peak_rss_mb(pid: int | str = "self") -> float:
+    """A process's peak resident set size in MB; this process's by default.
 
     Linux keeps ru_maxrss across exec, so a worker would report its parent's peak (the parent seeds
-    a million rows); the kernel's high-water mark for this process's own memory is read instead.
+    a million rows); the kernel's high-water mark for the process's own memory is read instead.
     """
     try:
-        for line in Path("/proc/self/status").read_text().splitlines():
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
     except OSError:
         pass
+    if pid != "self":
+        return 0.0  # another process, and no /proc to read it from
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kilobytes on Linux, bytes on macOS
 
 
@@ -171,10 +173,13 @@ async def run_direct(
     )
 
 
-async def run_http(bot_name: BotName, state: Path, content: tuple[Path, Path], sessions: int, api_url: str, skip: int) -> Measured:
+async def run_http(
+    bot_name: BotName, state: Path, content: tuple[Path, Path], sessions: int, api_url: str, skip: int,
+    persist_interval: float = 60,
+) -> Measured:
     """Poll the fake Bot API server on loopback until the parent says STOP; it measures throughput."""
     started = time.perf_counter()
-    bot = await start_bot(bot_name, state, *content, api_url=api_url)
+    bot = await start_bot(bot_name, state, *content, api_url=api_url, persist_interval=persist_interval)
     start_ms = (time.perf_counter() - started) * 1000
     stopwatch = Stopwatch(skip=skip)
     stopwatch.attach(bot)
@@ -222,6 +227,8 @@ def main() -> None:
     parser.add_argument("--inflight", type=int, default=16, help="direct mode: users walking at once for updates/s")
     parser.add_argument("--steps", default="[]", help="the walk, as JSON")
     parser.add_argument("--api-url", default="", help="http mode: the fake server's base URL")
+    parser.add_argument("--persist-interval", type=float, default=60,
+                        help="http mode: seconds between the baseline's persistence runs (PTB's default: 60)")
     args = parser.parse_args()
     # The baseline's ConversationHandler warns about per_message, exactly as PTB's examples do.
     warnings.filterwarnings("ignore", message="If 'per_message=False'")
@@ -230,7 +237,8 @@ def main() -> None:
         steps = [Step(**raw) for raw in json.loads(args.steps)]
         result = asyncio.run(run_direct(args.bot, args.state, content, args.sessions, args.users, args.warmup, args.inflight, steps))
     else:
-        result = asyncio.run(run_http(args.bot, args.state, content, args.sessions, args.api_url, args.warmup))
+        result = asyncio.run(run_http(args.bot, args.state, content, args.sessions, args.api_url, args.warmup,
+                                      args.persist_interval))
     print("RESULT " + json.dumps(asdict(result)), flush=True)
 
 

@@ -160,9 +160,14 @@ def build_application(
     persistence_path: Path,
     base_url: str = "https://api.telegram.org/bot",
     request: BaseRequest | None = None,
+    update_interval: float = 60,
 ) -> Application:
-    """The Application as the examples build it: persistence, one persistent ConversationHandler."""
-    builder = Application.builder().token(token).base_url(base_url).persistence(PicklePersistence(filepath=persistence_path))
+    """The Application as the examples build it: persistence, one persistent ConversationHandler.
+
+    `update_interval` is PTB's default (60 s); only the benchmark's smoke run shortens it.
+    """
+    persistence = PicklePersistence(filepath=persistence_path, update_interval=update_interval)
+    builder = Application.builder().token(token).base_url(base_url).persistence(persistence)
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     application = builder.build()
