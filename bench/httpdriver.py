@@ -93,9 +93,9 @@ async def drive(api: BenchBotAPI, steps: list[Step], ids: list[int], inflight: i
         for chat_id in queue:  # one iterator shared by every lane: each user walks once
             await _walk(api, chat_id, steps, result)
 
-    began = time.perf_counter()
+    result.began = time.perf_counter()
     await asyncio.gather(*(lane() for _ in range(inflight)))
-    result.seconds = time.perf_counter() - began
+    result.seconds = time.perf_counter() - result.began
     return result
 
 
