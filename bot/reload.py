@@ -28,6 +28,7 @@ ERRORS_SHOWN = 15
 NOTICE_MAX = 3500  # under Telegram's 4096 characters, with room for the header line
 
 Notify = Callable[[str], Awaitable[None]]
+Loaded = Callable[[FlowSet], Awaitable[None]]
 Snapshot = frozenset[tuple[str, int, int]]
 
 
@@ -65,6 +66,7 @@ class Reloader:
     locales_dir: Path
     notify: Notify | None = None  # posts a notice to staff
     poll_seconds: float | None = POLL_SECONDS  # None: no polling, only requests
+    on_loaded: Loaded | None = None  # what else must follow new flows (the transport's command menu)
     _seen: Snapshot = field(init=False)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _wanted: asyncio.Event = field(default_factory=asyncio.Event)
@@ -93,6 +95,11 @@ class Reloader:
                 result = ReloadResult(flows)
         if result.flows is not None:
             log.info("flows reloaded (%s): %d flows, %d nodes", reason, len(result.flows.flows), len(result.flows.nodes))
+            if self.on_loaded is not None:
+                try:
+                    await self.on_loaded(result.flows)
+                except Exception as exc:  # noqa: BLE001 - the new flows are live; only this follow-up failed
+                    log.warning("could not update what follows a reload: %s", type(exc).__name__)
         else:
             log.warning("reload refused (%s): %d error(s); still running the previous flows", reason, len(result.errors))
         if self.notify is not None:

@@ -16,7 +16,8 @@ from bot.engine import Command, Pick, State, Text, step
 from bot.privacy import Keyring
 from bot.reload import POLL_SECONDS, Reloader
 from bot.store import Store
-from tests.conftest import INFO, WriteFlows
+from bot.transports.telegram import telegram_language
+from tests.conftest import INFO, REPO, WriteFlows
 from tests.fakebotapi import FakeBotAPI
 from tests.test_telegram_e2e import STAFF, USER, bot_process, running_bot
 
@@ -86,6 +87,25 @@ async def test_a_broken_catalog_is_refused_like_a_broken_flow(write_flows: Write
     await store.close()
 
 
+async def test_new_flows_stay_live_when_what_follows_a_reload_fails(write_flows: WriteFlows, tmp_path: Path) -> None:
+    directory = write_flows()
+    conversations = Conversations(load_content(directory, tmp_path), await Store.open(":memory:"), Keyring(b"k" * 32))
+    notices: list[str] = []
+
+    async def notify(text: str) -> None:
+        notices.append(text)
+
+    async def menu_update_fails(flows: object) -> None:
+        raise RuntimeError("the Bot API is down")
+
+    reloader = Reloader(conversations, directory, tmp_path, notify, poll_seconds=None, on_loaded=menu_update_fails)
+    edit(directory / "main.yaml", "say: Hello.", "say: Hello, edited.")
+    result = await reloader.reload("test")
+    assert result.ok and conversations.flows is result.flows
+    assert notices == ["The edited flows are live: 3 flows, 5 steps."]
+    await conversations.store.close()
+
+
 async def test_a_long_error_list_is_cut_to_fit_one_message(write_flows: WriteFlows, tmp_path: Path) -> None:
     bad = "".join(f"      - {{label: \"L{i}\", goto: nowhere{i}}}\n" for i in range(40))
     directory = write_flows()
@@ -138,6 +158,22 @@ async def test_a_valid_edit_is_live_within_two_seconds_without_a_restart(write_f
         assert time.monotonic() - saved < 2.0
         api.user_sends_text(USER, "/start")
         await api.wait_for_text(USER, "Hello, edited.")
+
+
+async def test_an_edited_command_description_reaches_the_command_menu_after_a_reload(write_flows: WriteFlows,
+                                                                                       tmp_path: Path) -> None:
+    directory = write_flows()
+    languages = load_content(directory, REPO / "locales").settings.languages
+    menus = 1 + len({telegram_language(code) for code in languages})  # the default menu and each language's
+    async with FakeBotAPI() as api, running_bot(api, tmp_path / "bot.sqlite3", flows_dir=directory):
+        edit(directory / "messages.yaml", 'command_help: "How to use this chat"', 'command_help: "What this chat can do"')
+        api.group_message(STAFF, "/reload")
+        await api.wait_for_text(STAFF, "The edited flows are live")
+        calls = await api.wait_for_calls("setMyCommands", count=2 * menus)
+        again = calls[menus:]
+        assert {c.params.get("language_code") for c in again} == {c.params.get("language_code") for c in calls[:menus]}
+        (default,) = [c for c in again if c.params.get("language_code") is None]
+        assert {"command": "help", "description": "What this chat can do"} in default.params["commands"]
 
 
 async def test_a_user_on_a_removed_node_recovers_on_the_nearest_menu(write_flows: WriteFlows, tmp_path: Path) -> None:

@@ -34,6 +34,7 @@ from telegram.ext import (
 from bot.conversation import Conversations
 from bot.engine import ClearChat, Command, Inbound, Media, Outcome, Pick, Reply, Text
 from bot.floodgate import FloodGate, Verdict
+from bot.flowspec import FlowSet
 from bot.handoff import Handoffs, message_text
 from bot.i18n import negotiate
 from bot.recent import RecentMessages
@@ -118,8 +119,11 @@ class TelegramTransport:
 
     def __post_init__(self) -> None:
         self.handoffs = Handoffs(self.conversations, TelegramDesk(self))
-        if self.reloader is not None and self.reloader.notify is None:
-            self.reloader.notify = self.post_to_staff  # reload results and errors go to the staff group
+        if self.reloader is not None:
+            if self.reloader.notify is None:
+                self.reloader.notify = self.post_to_staff  # reload results and errors go to the staff group
+            if self.reloader.on_loaded is None:
+                self.reloader.on_loaded = self.register_commands  # edited command descriptions go live too
 
     # -- private chats ------------------------------------------------------------------------
 
@@ -327,18 +331,17 @@ class TelegramTransport:
 
     # -- start-up -----------------------------------------------------------------------------
 
-    async def register_commands(self, application: Application) -> None:
-        """The command menu, in each offered language and a default."""
-        flows = self.conversations.flows
+    async def register_commands(self, flows: FlowSet) -> None:
+        """The command menu, in each offered language and a default, worded from `flows`."""
         settings = flows.settings
 
         def commands(locale: str) -> list[BotCommand]:
             return [BotCommand(name, flows.texts.get(locale, flows.messages[f"command_{name}"])) for name in MENU_COMMANDS]
 
-        await application.bot.set_my_commands(commands(settings.default_language))
+        await self.bot.set_my_commands(commands(settings.default_language))
         for code in dict.fromkeys(telegram_language(c) for c in settings.languages):
             locale = next(c for c in settings.languages if telegram_language(c) == code)
-            await application.bot.set_my_commands(commands(locale), language_code=code)
+            await self.bot.set_my_commands(commands(locale), language_code=code)
 
 
 def build_application(
@@ -405,7 +408,7 @@ async def serve(
 ) -> None:
     """Run until `stop` is set, then shut down cleanly (state is written on every step)."""
     async with application:
-        await transport.register_commands(application)
+        await transport.register_commands(transport.conversations.flows)
         await application.start()
         updater = application.updater
         assert updater is not None  # built with the default updater
