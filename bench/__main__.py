@@ -252,12 +252,19 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="a few seconds at small sizes (the CI smoke run)")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results", help="where latest.json and latest.png go")
+    parser.add_argument("--window-s", type=float, default=None,
+                        help="sustained mode: seconds users keep arriving (default 120; --quick: 4)")
     parser.add_argument("--latency-ms", type=float, default=0.0,
                         help="HTTP mode: delay the fake server adds to each send and callback answer, like Telegram's")
     parser.add_argument("--flows", type=Path, default=REPO / "flows")
     parser.add_argument("--locales", type=Path, default=REPO / "locales")
     args = parser.parse_args(argv)
     plan_ = replace(QUICK if args.quick else FULL, latency_ms=args.latency_ms)
+    if args.window_s is not None:
+        if args.window_s <= plan_.persist_interval_s:
+            parser.error(f"--window-s must be longer than the baseline's persistence interval ({plan_.persist_interval_s:g} s), "
+                         "or the window never sees a persistence run")
+        plan_ = replace(plan_, sustain_s=args.window_s)
 
     def log(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
@@ -278,7 +285,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted: no results written", file=sys.stderr)
         return 130
-    command = "python -m bench" + (" --quick" if args.quick else "") + (f" --latency-ms {args.latency_ms:g}" if args.latency_ms else "")
+    command = ("python -m bench" + (" --quick" if args.quick else "") + (f" --window-s {args.window_s:g}" if args.window_s else "")
+               + (f" --latency-ms {args.latency_ms:g}" if args.latency_ms else ""))
     result = {
         "generated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "command": command,
