@@ -182,6 +182,9 @@ async def _run_sustained(bot: str, state: Path, sessions: int, walk: Walk, plan_
                     stderr.seek(0)
                     raise BenchError(f"{what}: the worker did not start polling: {_last_line(stderr.read())}")
                 measured = await drive_for(api, steps, ids, plan_.http_inflight, plan_.sustain_s)
+                if process.returncode is not None:  # a worker that died mid-window is a failure, not a slow bot
+                    stderr.seek(0)
+                    raise BenchError(f"{what}: the worker stopped during the window: {_last_line(stderr.read())}")
                 peak = peak_rss_mb(process.pid)
             except asyncio.TimeoutError:
                 raise BenchError(f"{what}: the worker did not start within {READY_TIMEOUT:.0f} s") from None

@@ -5,9 +5,16 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
-from tests.conftest import REPO
+import pytest
+
+import bench.__main__ as bench_main
+from bench.walk import plan
+from bot.content import load_content
+from tests.conftest import FLOWS, REPO
 
 ROW_KEYS = {"bot", "mode", "sessions", "updates_per_s", "p50_ms", "p99_ms", "mean_ms", "peak_rss_mb", "start_ms",
             "persist_ms", "writes_per_update", "with_writes_per_s", "errors", "detail"}
@@ -41,3 +48,17 @@ def test_quick_benchmark_writes_a_result_for_every_bot_mode_and_size(tmp_path: P
     assert "p99 bot-side time per update < 5 ms" in names
     assert "updates/s at least the baseline's at every size, sustained past its persistence interval" in names
     assert "bot" in done.stdout and "updates/s" in done.stdout  # the table was printed
+
+
+async def test_a_worker_that_dies_mid_window_fails_the_sustained_run_with_its_last_words(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    def dying_worker(*args: Any) -> list[str]:
+        return [sys.executable, "-c", "import sys, time; print('READY', flush=True); time.sleep(0.5); "
+                "print('worker crashed', file=sys.stderr); sys.exit(3)"]
+
+    monkeypatch.setattr(bench_main, "_worker_args", dying_worker)
+    content = (FLOWS, REPO / "locales")
+    with pytest.raises(bench_main.BenchError, match="ours sustained at 10: the worker stopped during the window: worker crashed"):
+        await bench_main._run_sustained("ours", tmp_path / "state", 10, plan(load_content(*content)),
+                                        replace(bench_main.QUICK, sustain_s=2.0), content)
