@@ -105,18 +105,24 @@ def _last_line(stderr: bytes) -> str:
     return lines[-1] if lines else "(no message)"
 
 
+async def _start_http_worker(api: Any, bot: str, state: Path, sessions: int, plan_: Plan, content: tuple[Path, Path],
+                             extra: list[str], stderr: Any) -> asyncio.subprocess.Process:
+    """Give the fake server the plan's latency, then start a worker polling it (it prints READY when polling)."""
+    for method in ("sendMessage", "answerCallbackQuery"):
+        api.delay(method, plan_.latency_ms / 1000)
+    args = _worker_args(bot, "http", state, sessions, *content) + ["--api-url", api.base_url, *extra]
+    return await asyncio.create_subprocess_exec(*args, env=_worker_env(), cwd=REPO, stdin=asyncio.subprocess.PIPE,
+                                                stdout=asyncio.subprocess.PIPE, stderr=stderr)
+
+
 async def _run_http(bot: str, state: Path, sessions: int, walk: Walk, plan_: Plan, content: tuple[Path, Path]) -> dict[str, Any]:
     from bench.httpdriver import BenchBotAPI, drive
 
     steps = list(walk.steps)
     ids = walkers(sessions, plan_.warmup + plan_.http_users, seed=9)
     async with BenchBotAPI() as api:
-        for method in ("sendMessage", "answerCallbackQuery"):
-            api.delay(method, plan_.latency_ms / 1000)
-        args = _worker_args(bot, "http", state, sessions, *content) + [
-            "--api-url", api.base_url, "--warmup", str(plan_.warmup * len(steps))]
-        process = await asyncio.create_subprocess_exec(*args, env=_worker_env(), cwd=REPO, stdin=asyncio.subprocess.PIPE,
-                                                       stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        process = await _start_http_worker(api, bot, state, sessions, plan_, content,
+                                           ["--warmup", str(plan_.warmup * len(steps))], asyncio.subprocess.PIPE)
         assert process.stdin is not None and process.stdout is not None
         what = f"{bot} http at {sessions:,}"
         try:
@@ -167,12 +173,8 @@ async def _run_sustained(bot: str, state: Path, sessions: int, walk: Walk, plan_
     level = server_log.level
     with tempfile.TemporaryFile() as stderr:  # not a pipe: one nobody reads during the window could fill and stall it
         async with BenchBotAPI() as api:
-            for method in ("sendMessage", "answerCallbackQuery"):
-                api.delay(method, plan_.latency_ms / 1000)
-            args = _worker_args(bot, "http", state, sessions, *content) + [
-                "--api-url", api.base_url, "--persist-interval", str(plan_.persist_interval_s)]
-            process = await asyncio.create_subprocess_exec(*args, env=_worker_env(), cwd=REPO, stdin=asyncio.subprocess.PIPE,
-                                                           stdout=asyncio.subprocess.PIPE, stderr=stderr)
+            process = await _start_http_worker(api, bot, state, sessions, plan_, content,
+                                               ["--persist-interval", str(plan_.persist_interval_s)], stderr)
             assert process.stdout is not None
             what = f"{bot} sustained at {sessions:,}"
             try:

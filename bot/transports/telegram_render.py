@@ -9,7 +9,7 @@ import hashlib
 import html
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
@@ -58,11 +58,11 @@ class OutMessage:
 
     html: str
     keyboard: InlineKeyboardMarkup | None = None
+    may_preview: bool = field(init=False)  # a URL or domain in the text: Telegram could show a preview
 
-    @property
-    def may_preview(self) -> bool:
-        """Whether Telegram could show a link preview for this text (a URL or a domain in it)."""
-        return _MAY_LINK.search(self.html) is not None
+    def __post_init__(self) -> None:
+        # Worked out once: rendered messages are cached and sent many times.
+        object.__setattr__(self, "may_preview", _MAY_LINK.search(self.html) is not None)
 
 
 def split_text(text: str, limit: int = MAX_MESSAGE) -> list[str]:
