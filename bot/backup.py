@@ -84,8 +84,13 @@ def snapshot(db: Path) -> tuple[bytes, int]:
     """
     if not db.is_file():
         raise BackupError(f"there is no database at {db}: pass --db or set BOT_DB as the bot has it")
+    # While the bot runs its -wal and -shm files exist, and a read-only connection uses them as they
+    # are. Without them a read-only connection would create them and leave them behind, owned by
+    # whoever ran the backup (root, say), which would lock the bot out; a plain connection removes
+    # them when it closes.
+    running = db.with_name(db.name + "-shm").exists()
     try:
-        source = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True, timeout=10)
+        source = sqlite3.connect(f"{db.resolve().as_uri()}{'?mode=ro' if running else ''}", uri=True, timeout=10)
         try:
             copy = sqlite3.connect(":memory:")
             try:
@@ -136,11 +141,18 @@ def unseal(blob: bytes, passphrase: str) -> Contents:
 
 
 def _write_private(path: Path, data: bytes) -> None:
-    """Write `data` under a temporary name with mode 0600 and rename it into place."""
+    """Write `data` under a temporary name with mode 0600 and rename it into place.
+
+    Run as root (restoring into a service's state folder), the file takes the folder's owner, so
+    the service's own user can open it.
+    """
     make_private_dir(path.parent)
     temp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
+        if os.geteuid() == 0:
+            folder = path.parent.stat()
+            os.fchown(fd, folder.st_uid, folder.st_gid)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()

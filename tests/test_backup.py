@@ -180,3 +180,20 @@ async def backup_of_a_small_database(tmp_path: Path) -> Path:
     made = tmp_path / "small.backup"
     backup.backup(tmp_path / "bot.sqlite3", b"s" * 32, made, PASSPHRASE, backup.utc_now())
     return made
+
+
+async def test_a_backup_of_a_stopped_bot_leaves_no_files_beside_its_database(tmp_path: Path) -> None:
+    await backup_of_a_small_database(tmp_path)
+    # A -shm or -wal left behind by a backup run as root would lock the bot's own user out.
+    assert sorted(path.name for path in tmp_path.glob("bot.sqlite3*")) == ["bot.sqlite3"]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can restore files for another user")
+async def test_restored_as_root_the_database_belongs_to_its_folders_owner(tmp_path: Path) -> None:
+    made = await backup_of_a_small_database(tmp_path)
+    state = tmp_path / "state"
+    state.mkdir()
+    os.chown(state, 4321, 4321)  # the service's user owns its state folder
+    done = backup.restore(made, PASSPHRASE, state / "bot.sqlite3", tmp_path / "etc" / "secret", force=False)
+    assert (done.db.stat().st_uid, done.db.stat().st_gid) == (4321, 4321)
+    assert done.secret.stat().st_uid == os.geteuid()
