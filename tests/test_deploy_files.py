@@ -48,9 +48,9 @@ def test_the_service_runs_as_its_own_user_with_state_and_secret_apart() -> None:
     assert one(unit, "Service.StateDirectory") == "signpost-bot"
     assert one(unit, "Service.StateDirectoryMode") == "0700"
     name, _, source = one(unit, "Service.LoadCredential").partition(":")
-    assert name == "secret" and not source.startswith("/var/lib/signpost-bot")  # never beside the database
+    assert name == "bot-secret" and not source.startswith("/var/lib/signpost-bot")  # never beside the database
     environment = dict(value.partition("=")[::2] for value in unit["Service.Environment"])
-    assert environment["BOT_SECRET_FILE"] == "%d/secret"
+    assert environment["BOT_SECRET_FILE"] == "%d/bot-secret"
     assert environment["BOT_DB"].startswith("%S/signpost-bot/")
 
 
