@@ -114,7 +114,11 @@ def seal(contents: Contents, passphrase: str) -> bytes:
         "secret_bytes": len(contents.secret), "database_bytes": len(contents.database),
     }).encode()
     plain = struct.pack(">I", len(manifest)) + manifest + contents.secret + contents.database
-    return header + AESGCM(_key(passphrase, salt, SCRYPT_LOG_N, SCRYPT_R, SCRYPT_P)).encrypt(nonce, plain, header)
+    try:
+        sealed = AESGCM(_key(passphrase, salt, SCRYPT_LOG_N, SCRYPT_R, SCRYPT_P)).encrypt(nonce, plain, header)
+    except OverflowError:
+        raise BackupError("the database is too large for one backup file (2 GiB): copy it with the bot stopped") from None
+    return header + sealed
 
 
 def unseal(blob: bytes, passphrase: str) -> Contents:
@@ -203,8 +207,10 @@ def _in_use(db: Path) -> bool:
         probe.execute("BEGIN EXCLUSIVE")
         probe.execute("ROLLBACK")
         return False
-    except sqlite3.OperationalError:
-        return True
+    except sqlite3.OperationalError as exc:
+        return "locked" in str(exc) or "busy" in str(exc)
+    except sqlite3.DatabaseError:
+        return False  # not an SQLite database at all, so nothing has it open as one
     finally:
         probe.close()
 

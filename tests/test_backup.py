@@ -197,3 +197,14 @@ async def test_restored_as_root_the_database_belongs_to_its_folders_owner(tmp_pa
     done = backup.restore(made, PASSPHRASE, state / "bot.sqlite3", tmp_path / "etc" / "secret", force=False)
     assert (done.db.stat().st_uid, done.db.stat().st_gid) == (4321, 4321)
     assert done.secret.stat().st_uid == os.geteuid()
+
+
+async def test_a_file_that_is_not_a_database_is_replaced_only_with_force(tmp_path: Path) -> None:
+    made = await backup_of_a_small_database(tmp_path)
+    target = tmp_path / "junk" / "bot.sqlite3"
+    target.parent.mkdir()
+    target.write_bytes(b"not a database at all, but someone's file" * 10)
+    with pytest.raises(BackupError, match="add --force"):
+        backup.restore(made, PASSPHRASE, target, tmp_path / "junk" / "secret", force=False)
+    done = backup.restore(made, PASSPHRASE, target, tmp_path / "junk" / "secret", force=True)
+    assert rows(done.db, "sessions") == rows(tmp_path / "bot.sqlite3", "sessions")
