@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 import shutil
 import subprocess
@@ -190,3 +191,23 @@ def test_the_readme_stands_alone() -> None:
     for target in ("docs/deploy.md", "docs/operations.md", "docs/flows.md", "docs/privacy.md", "bench/README.md"):
         assert f"]({target}" in readme, target
     assert "| ours | sustained | 1,000,000 |" in (REPO / "bench" / "README.md").read_text()
+
+
+def test_a_fresh_copy_follows_the_deploy_guide_as_far_as_it_goes_without_telegram(tmp_path: Path) -> None:
+    """deploy.md step 5 on a copy of the repository: `check` in the code's folder, `chat` from a home folder."""
+    code, home = tmp_path / "opt" / "signpost-bot", tmp_path / "home"
+    shutil.copytree(REPO, code, ignore=shutil.ignore_patterns(".git", "data", ".venv", "*cache*", "__pycache__", "results"))
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "TELEGRAM_", "STAFF_"))}
+    env["PYTHONPATH"] = str(code)  # what `pip install -e .` in that folder does
+
+    check = subprocess.run([sys.executable, "-m", "bot", "check"], cwd=code, env=env, capture_output=True, text=True,
+                           check=False, timeout=120)
+    assert check.returncode == 0 and "OK:" in check.stdout, check.stdout + check.stderr
+
+    chat = subprocess.run([sys.executable, "-m", "bot", "chat"], cwd=home, env=env, input="1\n/quit\n",
+                          capture_output=True, text=True, check=False, timeout=120)
+    assert chat.returncode == 0, chat.stderr
+    assert "What can I help with?" in chat.stdout
+    assert (home / "data" / "bot.sqlite3").is_file()  # the console's own test data, in the folder it ran from
+    assert not (code / "data").exists()
