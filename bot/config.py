@@ -34,7 +34,12 @@ def db_path(env: Mapping[str, str]) -> Path:
 
 def secret_path(env: Mapping[str, str]) -> Path:
     """`BOT_SECRET_FILE`, else ./data/secret (created on first run)."""
-    return Path(env["BOT_SECRET_FILE"]) if env.get("BOT_SECRET_FILE") else Path.cwd() / "data" / "secret"
+    return Path(env["BOT_SECRET_FILE"]) if env.get("BOT_SECRET_FILE") else data_secret_path()
+
+
+def data_secret_path() -> Path:
+    """./data/secret: the console's easy default, beside the database; `run` wants the secret elsewhere."""
+    return Path.cwd() / "data" / "secret"
 
 
 class ConfigError(Exception):
