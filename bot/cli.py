@@ -258,7 +258,7 @@ async def _run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     except InvalidToken:
         raise CliError("Telegram refused TELEGRAM_BOT_TOKEN: check it with BotFather") from None
     except NetworkError as exc:
-        raise CliError(f"cannot reach the Bot API at {settings.api_url}: {type(exc).__name__}") from None
+        raise CliError(f"cannot reach the Bot API at {settings.shown_api_url}: {type(exc).__name__}") from None
     finally:
         await store.close()
     return EXIT_OK

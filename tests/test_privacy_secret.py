@@ -75,7 +75,8 @@ def run_bot(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
     """`python -m bot run` as an operator starts it (it stops before reaching Telegram in these tests)."""
     base = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "TELEGRAM_", "CREDENTIALS_"))}
     base.update(PYTHONPATH=str(REPO), TELEGRAM_BOT_TOKEN="123456:ABCdef_ghi-JKLmnop", STAFF_CHAT_ID="-1001234567890",
-                TELEGRAM_API_URL="http://127.0.0.1:9", BOT_FLOWS=str(FLOWS), BOT_LOCALES=str(REPO / "locales"), **env)
+                TELEGRAM_API_URL="http://127.0.0.1:9", BOT_FLOWS=str(FLOWS), BOT_LOCALES=str(REPO / "locales"))
+    base.update(env)
     return subprocess.run([sys.executable, "-m", "bot", "run"], capture_output=True, text=True, timeout=60,
                           cwd=tmp_path, env=base)
 
@@ -99,3 +100,10 @@ def test_run_refuses_a_secret_file_others_can_read_and_a_weak_secret(tmp_path: P
     result = run_bot(tmp_path, BOT_SECRET="aaaaaaaaaaaaaaaa")
     assert result.returncode == 2 and "too easy to guess" in result.stderr
     assert "aaaaaaaa" not in result.stderr
+
+
+def test_an_unreachable_api_url_is_named_without_its_password(tmp_path: Path) -> None:
+    result = run_bot(tmp_path, BOT_SECRET=STRONG, TELEGRAM_API_URL="http://charity:hunter2pass@127.0.0.1:9")
+    assert result.returncode == 2, result.stderr
+    assert "cannot reach the Bot API at http://<credentials>@127.0.0.1:9" in result.stderr
+    assert "hunter2pass" not in result.stderr + result.stdout and "charity" not in result.stderr
