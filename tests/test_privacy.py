@@ -8,7 +8,18 @@ from pathlib import Path
 
 import pytest
 
-from bot.privacy import Keyring, SecretError, load_secret
+from bot.privacy import (
+    Binding,
+    Finding,
+    Keyring,
+    Secret,
+    SecretError,
+    bind_secret,
+    diagnose_secret,
+    estimated_bits,
+    find_secret,
+    load_secret,
+)
 
 SECRET = b"0123456789abcdef0123456789abcdef"
 STRONG = "q8Zt-3vKpX_m0RwL7yNcB2hJfD9sGaE4uT6iOeWk1xY"  # as secrets.token_urlsafe(32) makes them
@@ -148,10 +159,6 @@ def test_keyring_never_shows_the_secret() -> None:
 
 
 # -- the secret apart from the data: private, strong, and the one the database was used with ------
-
-from bot.privacy import (  # noqa: E402
-    Binding, Finding, Secret, bind_secret, diagnose_secret, estimated_bits, find_secret,
-)
 
 
 @pytest.mark.parametrize("weak", ["aaaaaaaaaaaaaaaa", "0123456789abcdef0123", "abcdefghijklmnopqrstuvwxyz", "password12345678"])
