@@ -16,6 +16,7 @@ import hmac
 import math
 import os
 import secrets
+import sqlite3
 import stat
 from collections import Counter
 from collections.abc import Mapping
@@ -190,14 +191,38 @@ class Finding:
     text: str
 
 
-def diagnose_secret(env: Mapping[str, str], default_path: Path, recorded: bytes | None) -> list[Finding]:
-    """For `doctor`: the secret is present, private, strong and matches the database (never creates one)."""
+def recorded_check(db: Path) -> bytes | None:
+    """The secret's check value recorded in the database at `db`, read without changing anything; None if none."""
+    try:
+        reader = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return None
+    try:
+        row = reader.execute("SELECT value FROM secret_check WHERE id = 1").fetchone()
+    except sqlite3.Error:
+        return None  # no database there yet, or one from before the check was recorded
+    finally:
+        reader.close()
+    return bytes(row[0]) if row else None
+
+
+def secret_findings(env: Mapping[str, str], db: Path, default_path: Path) -> list[Finding]:
+    """For `doctor`: `diagnose_secret` against the database at `db`."""
+    return diagnose_secret(env, default_path, recorded_check(db), db.parent)
+
+
+def diagnose_secret(
+    env: Mapping[str, str], default_path: Path, recorded: bytes | None, data_dir: Path | None = None
+) -> list[Finding]:
+    """For `doctor`: the secret is present, private, strong, kept apart from the data and matches the
+    database's record (`recorded`); never creates one."""
     try:
         secret = find_secret(env, default_path, create_default=False)
     except SecretError as exc:
         return [Finding(False, str(exc))]
     findings = [Finding(True, f"the secret is in {secret.where}, private and strong")]
-    if secret.path is not None and secret.path.parent == default_path.parent and not env.get("CREDENTIALS_DIRECTORY"):
+    data_dirs = {default_path.parent.resolve(), *((data_dir.resolve(),) if data_dir else ())}
+    if secret.path is not None and secret.path.parent.resolve() in data_dirs and secret.where.startswith("the secret file"):
         findings.append(Finding(False, f"{secret.where} is in the data folder: move it elsewhere and set BOT_SECRET_FILE"))
     matches = secret_matches(Keyring(secret.value), recorded)
     if matches is None:

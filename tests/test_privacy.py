@@ -277,3 +277,27 @@ def test_doctor_reports_a_good_secret_and_each_problem(tmp_path: Path) -> None:
     beside.write_text(STRONG)
     beside.chmod(0o600)
     assert any(not f.ok and "in the data folder" in f.text for f in diagnose_secret({}, beside, check))
+
+
+async def test_doctor_reads_the_databases_check_value_without_changing_the_database(tmp_path: Path) -> None:
+    from bot.privacy import secret_findings
+    from bot.store import Store
+
+    db = tmp_path / "data" / "bot.sqlite3"
+    kept = tmp_path / "etc-secret"
+    kept.write_text(STRONG)
+    kept.chmod(0o600)
+    env = {"BOT_SECRET_FILE": str(kept)}
+    assert [f.ok for f in secret_findings(env, db, tmp_path / "data" / "secret")] == [True, True]  # no database yet
+    assert not db.exists()
+    store = await Store.open(db)
+    await store.set_secret_check(Keyring(STRONG.encode()).check_value())
+    await store.close()
+    before = db.read_bytes()
+    findings = secret_findings(env, db, tmp_path / "data" / "secret")
+    assert Finding(True, "the secret matches the database") in findings and all(f.ok for f in findings)
+    assert db.read_bytes() == before
+    beside = tmp_path / "data" / "secret"
+    beside.write_text(STRONG)
+    beside.chmod(0o600)
+    assert any("in the data folder" in f.text for f in secret_findings({"BOT_SECRET_FILE": str(beside)}, db, beside))

@@ -107,3 +107,13 @@ def test_an_unreachable_api_url_is_named_without_its_password(tmp_path: Path) ->
     assert result.returncode == 2, result.stderr
     assert "cannot reach the Bot API at http://<credentials>@127.0.0.1:9" in result.stderr
     assert "hunter2pass" not in result.stderr + result.stdout and "charity" not in result.stderr
+
+
+def test_run_with_the_secret_beside_the_database_warns_to_move_it(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "secret").write_text(STRONG)
+    (data / "secret").chmod(0o600)
+    result = run_bot(tmp_path)  # an older set-up: ./data/secret, found by default
+    assert "warning: the secret file" in result.stderr and "is in the same folder as the database" in result.stderr
+    assert "cannot reach the Bot API" in result.stderr  # it did start
