@@ -26,15 +26,47 @@ from bot.i18n_coverage import measure
 from bot.lint import lint
 from bot.reload import POLL_SECONDS, Reloader
 from bot.logsetup import configure_logging
-from bot.privacy import Keyring, SecretError, load_secret
+from bot.privacy import Binding, Keyring, SecretError, bind_secret, find_secret
 from bot.store import Store, StoreError
 from bot.transports.console import ConsoleChat
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
 
+NEW_SECRET_HELP = ("use this secret although the database was used with another (lost) one: its sessions and open "
+                   "cases are deleted, the anonymous counters kept")
+
+
 class CliError(Exception):
     """A problem the operator can fix; printed as one line."""
+
+
+async def open_with_secret(args: argparse.Namespace, env: Mapping[str, str], *, console: bool) -> tuple[Keyring, Store]:
+    """Find the secret (the console may make one in ./data), open the database and check they belong together."""
+    db = Path(args.db or config.db_path(env))
+    secret = find_secret(env, config.data_secret_path(), create_default=console)
+    if not console and secret.path is not None and secret.path.parent.resolve() == db.parent.resolve():
+        print(f"warning: {secret.where} is in the same folder as the database, so one copy of that folder unlocks "
+              "it: move it elsewhere and set BOT_SECRET_FILE (see docs/privacy.md).", file=sys.stderr)
+    keyring = Keyring(secret.value)
+    store = await Store.open(db)
+    try:
+        check = keyring.check_value()
+        binding = bind_secret(secret, check, await store.secret_check(), await store.holds_people(), args.new_secret)
+        if binding is Binding.RECORD:
+            await store.set_secret_check(check)
+        elif binding is Binding.START_OVER:
+            await store.start_over(check)
+            print("note: started over with a new secret: the saved sessions and open cases were deleted.", file=sys.stderr)
+    except BaseException:
+        await store.close()
+        if secret.created and secret.path is not None:
+            secret.path.unlink(missing_ok=True)  # else the next start would take it for the right one
+        raise
+    if console and secret.created and not env.get("BOT_SECRET_FILE"):
+        print(f"note: made a new secret in {secret.path}, beside the database. That is fine for trying the bot here; "
+              "for a real service keep it apart from the data (see docs/privacy.md).", file=sys.stderr)
+    return keyring, store
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--lang", help="language code to start in, e.g. en or ro")
     chat.add_argument("--db", type=Path, help="SQLite file (default ./data/bot.sqlite3 or $BOT_DB)")
     chat.add_argument("--flows", type=Path, help="flows folder (default ./flows or $BOT_FLOWS)")
+    chat.add_argument("--new-secret", action="store_true", help=NEW_SECRET_HELP)
     run = commands.add_parser("run", help="run the Telegram bot (settings from the environment; see README)")
     run.add_argument("--webhook", metavar="URL", help="receive updates on this public URL instead of polling")
     run.add_argument("--listen", default="127.0.0.1", help="address the webhook server listens on (default 127.0.0.1)")
@@ -52,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--flows", type=Path, help="flows folder (default ./flows or $BOT_FLOWS)")
     run.add_argument("--no-watch", action="store_true",
                      help="don't reload when flows/ or locales/ change; reload only on SIGHUP or /reload")
+    run.add_argument("--new-secret", action="store_true", help=NEW_SECRET_HELP)
     check = commands.add_parser("check", help="validate the flows and print every problem")
     check.add_argument("dir", nargs="?", type=Path, help="flows folder (default ./flows or $BOT_FLOWS)")
     check.add_argument("--locales", type=Path, help="translations folder (default ./locales or $BOT_LOCALES)")
@@ -179,8 +213,7 @@ async def _chat(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     if args.lang and args.lang not in flows.settings.languages:
         offered = ", ".join(flows.settings.languages)
         raise CliError(f"language `{args.lang}` is not offered (offered: {offered}; see flows/settings.yaml)")
-    keyring = Keyring(load_secret(env, config.secret_path(env)))
-    store = await Store.open(args.db or config.db_path(env))
+    keyring, store = await open_with_secret(args, env, console=True)
     try:
         today = date.today().toordinal()
         await store.purge(today, flows.settings.retention_days)
@@ -204,9 +237,8 @@ async def _run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         raise CliError(f"--port must be between 1 and 65535, not {args.port}")
     flows_dir, locales_dir = args.flows or config.flows_dir(env), config.locales_dir(env)
     flows = load_content(flows_dir, locales_dir, date.today())
-    keyring = Keyring(load_secret(env, config.secret_path(env)))
     configure_logging()
-    store = await Store.open(args.db or config.db_path(env))
+    keyring, store = await open_with_secret(args, env, console=False)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -227,7 +259,7 @@ async def _run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     except InvalidToken:
         raise CliError("Telegram refused TELEGRAM_BOT_TOKEN: check it with BotFather") from None
     except NetworkError as exc:
-        raise CliError(f"cannot reach the Bot API at {settings.api_url}: {type(exc).__name__}") from None
+        raise CliError(f"cannot reach the Bot API at {settings.shown_api_url}: {type(exc).__name__}") from None
     finally:
         await store.close()
     return EXIT_OK

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from bot.logredact import redact_url
+
 _REPO = Path(__file__).resolve().parent.parent
 
 
@@ -34,7 +36,12 @@ def db_path(env: Mapping[str, str]) -> Path:
 
 def secret_path(env: Mapping[str, str]) -> Path:
     """`BOT_SECRET_FILE`, else ./data/secret (created on first run)."""
-    return Path(env["BOT_SECRET_FILE"]) if env.get("BOT_SECRET_FILE") else Path.cwd() / "data" / "secret"
+    return Path(env["BOT_SECRET_FILE"]) if env.get("BOT_SECRET_FILE") else data_secret_path()
+
+
+def data_secret_path() -> Path:
+    """./data/secret: the console's easy default, beside the database; `run` wants the secret elsewhere."""
+    return Path.cwd() / "data" / "secret"
 
 
 class ConfigError(Exception):
@@ -51,7 +58,12 @@ class TelegramConfig:
 
     token: str = field(repr=False)
     staff_chat_id: int
-    api_url: str = DEFAULT_API_URL
+    api_url: str = field(default=DEFAULT_API_URL, repr=False)  # may carry user:password@
+
+    @property
+    def shown_api_url(self) -> str:
+        """The Bot API address as it may be printed: any user name and password hidden."""
+        return redact_url(self.api_url)
 
     @property
     def base_url(self) -> str:
@@ -84,7 +96,8 @@ class TelegramConfig:
         api_url = env.get("TELEGRAM_API_URL", "").strip() or DEFAULT_API_URL
         parts = urlsplit(api_url)
         if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
-            raise ConfigError(f"TELEGRAM_API_URL must be an http(s) address like {DEFAULT_API_URL}, not `{api_url}`")
+            shown = redact_url(api_url)
+            raise ConfigError(f"TELEGRAM_API_URL must be an http(s) address like {DEFAULT_API_URL}, not `{shown}`")
         api_url = api_url.rstrip("/")
         api_url = api_url.removesuffix("/bot")  # accept PTB-style `…/bot` too
         return cls(token=token, staff_chat_id=staff_chat_id, api_url=api_url)
@@ -94,5 +107,5 @@ def webhook_url(value: str) -> str:
     """Check a `--webhook` address: Telegram posts only to https (a local Bot API server may use http)."""
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ConfigError(f"--webhook must be a full address like https://bot.example.org/telegram, not `{value}`")
+        raise ConfigError(f"--webhook must be a full address like https://bot.example.org/telegram, not `{redact_url(value)}`")
     return value

@@ -14,6 +14,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 _TOKEN = re.compile(r"\d{5,}:[A-Za-z0-9_-]{20,}")
+# user:password@ (or user@) in any URL, e.g. a self-hosted Bot API behind basic authentication.
+_URL_CREDENTIALS = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)[^/\s@]+@")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _USERNAME = re.compile(r"(?<![\w.])@[A-Za-z][A-Za-z0-9_]{3,31}\b")
 # Fields of Telegram objects and API calls that carry names or words people wrote.
@@ -28,11 +30,17 @@ _NUMBER = re.compile(r"[+-]?\d(?:[ -]?\d){4,}")
 
 def mask(text: str) -> str:
     """The text with every identifier pattern replaced by a placeholder."""
+    text = redact_url(text)
     text = _TOKEN.sub("<token>", text)
     text = _FIELD_VALUE.sub(lambda m: f"{m.group('key')}<hidden>", text)
     text = _EMAIL.sub("<email>", text)
     text = _USERNAME.sub("@<user>", text)
     return _NUMBER.sub("<number>", text)
+
+
+def redact_url(text: str) -> str:
+    """The text with the user name and password of every URL in it replaced (`https://<credentials>@host`)."""
+    return _URL_CREDENTIALS.sub(lambda m: f"{m.group('scheme')}<credentials>@", text)
 
 
 def _safe_arg(value: Any) -> Any:

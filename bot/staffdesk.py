@@ -6,7 +6,7 @@ from datetime import date
 
 from bot.conversation import Conversations
 from bot.handoff import staff_text
-from bot.stats import MAX_DAYS, Stats, period, render_text, summarise
+from bot.stats import MAX_DAYS, Stats, load, render_text
 from bot.store import Store
 
 DEFAULT_DAYS = 7
@@ -24,8 +24,7 @@ def parse_days(arg: str) -> int | None:
 
 async def load_stats(store: Store, today: date, days: int) -> Stats:
     """The counters of the last `days` days (today included), summed per day."""
-    first, last = period(today, days)
-    return summarise(await store.counters(first.toordinal(), last.toordinal()), first, last)
+    return await load(store, today, days)
 
 
 async def stats_reply(conversations: Conversations, arg: str) -> str:

@@ -2,6 +2,11 @@
 
 Waiting times are counted per day in coarse buckets (never per case), so a median and a 90th
 percentile can be read off as "within N minutes" while no single wait is kept.
+
+What is shown can't single anyone out either (bot/disclosure.py): counts under 5 show as "<5", a
+cell that would give one away is hidden too, a language, step or trigger seen fewer than 5 times in
+the period is left out, and so are waiting times when fewer than 5 people waited. Days older than
+the store keeps daily are shown per month.
 """
 
 from __future__ import annotations
@@ -16,7 +21,9 @@ from datetime import date, timedelta
 from babel.dates import format_date, format_skeleton
 from babel.numbers import format_decimal
 
+from bot.disclosure import HIDDEN, THRESHOLD, Group, protect
 from bot.i18n import language_name
+from bot.store import DAILY_DAYS, Store, month_of, month_start
 
 # Upper bounds, in minutes, of the waiting-time buckets; a wait over the last one counts as OVER.
 WAIT_BUCKETS = (1, 2, 3, 5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 240, 360, 480, 720, 1080, 1440, 2880, 4320, 10080)
@@ -95,27 +102,62 @@ def tally(rows: Iterable[tuple[str, str, int]]) -> Tally:
 
 @dataclass(frozen=True, slots=True)
 class Stats:
-    """A period of days, each day's tally and the total."""
+    """A period: whole months rolled up (oldest first), then each day's tally, and the total."""
 
     first: date
     last: date
     days: tuple[tuple[date, Tally], ...]
     total: Tally
+    months: tuple[tuple[date, Tally], ...] = ()  # keyed by the month's first day
 
 
-def summarise(rows: Iterable[tuple[int, str, str, int]], first: date, last: date) -> Stats:
-    """Stats from store counter rows (day ordinal, kind, name, count) for every day first..last."""
+def summarise(
+    rows: Iterable[tuple[int, str, str, int]],
+    first: date,
+    last: date,
+    monthly: Iterable[tuple[int, str, str, int]] = (),
+    daily_from: date | None = None,
+) -> Stats:
+    """Stats from store counter rows (day ordinal, kind, name, count) for every day first..last.
+
+    `monthly` rows (month number, kind, name, count) are shown per month; so are daily rows before
+    `daily_from` (the purge has yet to roll them up).
+    """
+    daily_from = daily_from or first
     per_day: dict[int, list[tuple[str, str, int]]] = {}
+    per_month: dict[int, list[tuple[str, str, int]]] = {}
     everything: list[tuple[str, str, int]] = []
     for day, kind, name, count in rows:
-        per_day.setdefault(day, []).append((kind, name, count))
+        if day < daily_from.toordinal():
+            per_month.setdefault(month_of(day), []).append((kind, name, count))
+        else:
+            per_day.setdefault(day, []).append((kind, name, count))
         everything.append((kind, name, count))
+    for month, kind, name, count in monthly:
+        per_month.setdefault(month, []).append((kind, name, count))
+        everything.append((kind, name, count))
+    if first < daily_from:  # every month before the daily ones, a quiet one too, as days are
+        for month in range(month_of(first.toordinal()), month_of(daily_from.toordinal() - 1) + 1):
+            per_month.setdefault(month, [])
     days = []
-    current = first
+    current = max(first, daily_from)
     while current <= last:
         days.append((current, tally(per_day.get(current.toordinal(), []))))
         current += timedelta(days=1)
-    return Stats(first, last, tuple(days), tally(everything))
+    months = tuple((month_start(month), tally(per_month[month])) for month in sorted(per_month))
+    start = min(first, months[0][0]) if months else first
+    return Stats(start, last, tuple(days), tally(everything), months)
+
+
+async def load(store: Store, today: date, days: int) -> Stats:
+    """The last `days` days (today included): daily where the store still keeps days, else by month."""
+    first, last = period(today, days)
+    daily_from = today - timedelta(days=DAILY_DAYS)
+    monthly: list[tuple[int, str, str, int]] = []
+    if first < daily_from:
+        monthly = await store.monthly_counters(month_of(first.toordinal()), month_of(daily_from.toordinal()))
+    rows = await store.counters(first.toordinal(), last.toordinal())
+    return summarise(rows, first, last, monthly, max(first, daily_from))
 
 
 def period(today: date, days: int) -> tuple[date, date]:
@@ -140,6 +182,9 @@ class Formatter:
     def day(self, value: date) -> str:
         return format_skeleton("MMMEd", value, locale=self.locale)
 
+    def month(self, value: date) -> str:
+        return format_skeleton("yMMM", value, locale=self.locale)
+
     def date(self, value: date) -> str:
         return format_date(value, "medium", locale=self.locale)
 
@@ -153,26 +198,90 @@ class Formatter:
         return ", ".join(f"{label(name)} {self.number(count)}" for name, count in shown)
 
 
+# -- what may be shown ------------------------------------------------------------------------
+
+COUNTS = ("started", "requested", "claimed", "crisis")
+BREAKDOWNS = (("trigger", "triggers"), ("language", "languages"), ("node", "nodes"))
+Row = tuple[str, date]  # ("month", its first day), ("day", the day) or TOTAL
+Column = tuple[str, str]  # ("count", one of COUNTS) or (breakdown prefix, name)
+TOTAL: Row = ("total", date.min)
+
+
+@dataclass(frozen=True, slots=True)
+class Shown:
+    """The period as a table of cells, and the cells that must be shown as "<5" or "5+" instead."""
+
+    rows: tuple[tuple[Row, Tally], ...]  # months, days, then TOTAL
+    marks: Mapping[tuple[Row, Column], str]
+
+    def count(self, row: Row, counts: Tally, number: Callable[[int], str] = str) -> dict[str, str]:
+        """The fixed counts of a row as they may be shown, by name."""
+        return {name: self.marks.get((row, ("count", name))) or number(getattr(counts, name)) for name in COUNTS}
+
+    def cell(self, row: Row, column: Column, counts: Tally) -> str:
+        return self.marks.get((row, column)) or str(_value(counts, column))
+
+    def visible(self, row: Row, prefix: str, items: Mapping[str, int]) -> dict[str, int]:
+        """The breakdown items that may be named for this row (seen often enough, not hidden)."""
+        return {name: count for name, count in items.items() if (row, (prefix, name)) not in self.marks}
+
+
+def shown(stats: Stats) -> Shown:
+    """Work out which cells of the period's table must be suppressed."""
+    rows: tuple[tuple[Row, Tally], ...] = (
+        *((("month", month), counts) for month, counts in stats.months),
+        *((("day", day), counts) for day, counts in stats.days),
+        (TOTAL, stats.total),
+    )
+    columns: list[Column] = [("count", name) for name in COUNTS]
+    for prefix, attribute in BREAKDOWNS:
+        columns.extend((prefix, name) for name in getattr(stats.total, attribute))
+    cells = {(row, column): _value(counts, column) for row, counts in rows for column in columns}
+    groups = [Group(tuple((row, column) for row, _ in rows[:-1]), (TOTAL, column)) for column in columns]
+    # A day's languages add up to about its new conversations: one hidden language must not be their difference.
+    languages = [column for column in columns if column[0] == "language"]
+    groups.extend(Group(tuple((row, column) for column in languages), (row, ("count", "started"))) for row, _ in rows)
+    return Shown(rows, protect(cells, groups))
+
+
+def _value(counts: Tally, column: Column) -> int:
+    prefix, name = column
+    if prefix == "count":
+        return int(getattr(counts, name))
+    return int(getattr(counts, dict(BREAKDOWNS)[prefix]).get(name, 0))
+
+
+def _waits_shown(counts: Tally) -> bool:
+    # A percentile over fewer than 5 waits is close to one person's wait.
+    return sum(counts.waits.values()) >= THRESHOLD
+
+
+# -- text for staff ---------------------------------------------------------------------------
+
+
 def render_text(stats: Stats, say: Say, locale: str) -> str:
-    """The answer to /stats and `python -m bot stats`: a line per day, then totals and breakdowns."""
+    """The answer to /stats and `python -m bot stats`: a line per month and day, then totals and breakdowns."""
     f = Formatter(locale)
-    lines = [say("staff_stats_header", first=f.date(stats.first), last=f.date(stats.last), days=f.number(len(stats.days)))]
-    for day, counts in stats.days:
-        lines.append(say("staff_stats_day", date=f.day(day), started=f.number(counts.started),
-                         requested=f.number(counts.requested), claimed=f.number(counts.claimed),
-                         crisis=f.number(counts.crisis)))
+    table = shown(stats)
+    lines = [say("staff_stats_header", first=f.date(stats.first), last=f.date(stats.last),
+                 days=f.number((stats.last - stats.first).days + 1))]
+    for row, counts in table.rows[:-1]:
+        kind, moment = row
+        label = f.month(moment) if kind == "month" else f.day(moment)
+        lines.append(say("staff_stats_day", date=label, **table.count(row, counts, f.number)))
     total = stats.total
     lines.append("")
-    lines.append(say("staff_stats_total", started=f.number(total.started), requested=f.number(total.requested),
-                     claimed=f.number(total.claimed), crisis=f.number(total.crisis)))
+    lines.append(say("staff_stats_total", **table.count(TOTAL, total, f.number)))
     if total.median is None:
         lines.append(say("staff_stats_no_waiting"))
-    else:
+    elif _waits_shown(total):
         lines.append(say("staff_stats_waiting", median=f.wait(total.median), p90=f.wait(total.p90 or OVER)))
     none = say("staff_stats_none")
-    lines.append(say("staff_stats_triggers", list=f.counts(total.triggers) or none))
-    lines.append(say("staff_stats_languages", list=f.counts(total.languages, language_name) or none))
-    lines.append(say("staff_stats_nodes", list=f.counts(total.nodes, _node_label, TOP_NODES) or none))
+    lines.append(say("staff_stats_triggers", list=f.counts(table.visible(TOTAL, "trigger", total.triggers)) or none))
+    lines.append(say("staff_stats_languages",
+                     list=f.counts(table.visible(TOTAL, "language", total.languages), language_name) or none))
+    lines.append(say("staff_stats_nodes",
+                     list=f.counts(table.visible(TOTAL, "node", total.nodes), _node_label, TOP_NODES) or none))
     return "\n".join(lines)
 
 
@@ -189,23 +298,31 @@ FIXED_COLUMNS = (
 
 
 def render_csv(stats: Stats) -> str:
-    """One row per day: fixed columns, then `trigger:ID`, `language:CODE` and `node:ID` columns."""
+    """One row per month and day: fixed columns, then `trigger:ID`, `language:CODE` and `node:ID` columns
+    for those seen at least 5 times in the period; small counts as "<5", cells that would give one away "5+"."""
+    table = shown(stats)
     extra: dict[str, None] = {}
-    for prefix, attribute in (("trigger", "triggers"), ("language", "languages"), ("node", "nodes")):
-        for name in sorted(getattr(stats.total, attribute)):
+    for prefix, attribute in BREAKDOWNS:
+        for name in sorted(table.visible(TOTAL, prefix, getattr(stats.total, attribute))):
             extra[f"{prefix}:{name}"] = None
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow((*FIXED_COLUMNS, *extra))
-    for day, counts in stats.days:
-        row: list[object] = [
-            day.isoformat(), counts.started, counts.requested, counts.claimed,
-            _csv_wait(counts.median), _csv_wait(counts.p90), counts.crisis,
+    for row, counts in table.rows[:-1]:
+        kind, moment = row
+        waits = _waits_shown(counts)
+        shown_counts = table.count(row, counts)
+        line: list[object] = [
+            moment.strftime("%Y-%m") if kind == "month" else moment.isoformat(),
+            *(shown_counts[name] for name in COUNTS[:3]),
+            _csv_wait(counts.median) if waits or counts.median is None else HIDDEN,
+            _csv_wait(counts.p90) if waits or counts.p90 is None else HIDDEN,
+            shown_counts["crisis"],
         ]
         for column in extra:
             prefix, name = column.split(":", 1)
-            row.append({"trigger": counts.triggers, "language": counts.languages, "node": counts.nodes}[prefix].get(name, 0))
-        writer.writerow(row)
+            line.append(table.cell(row, (prefix, name), counts))
+        writer.writerow(line)
     return out.getvalue()
 
 

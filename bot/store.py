@@ -6,16 +6,22 @@ Calls run on the event loop's own thread. Each is a point read or a one-row writ
 file (no fsync per commit), which takes microseconds; handing every call to a worker thread, as
 aiosqlite does, cost several times the work and serialised all users behind it (bench/README.md).
 Only the purge, which may delete many rows, yields to other users between batches.
+
+A deleted row lives on in older WAL frames (`secure_delete` scrubs only the database pages), so every
+deletion schedules a checkpoint that truncates the WAL a moment later, on a worker thread with its
+own connection; deletions close together share one.
 """
 
 from __future__ import annotations
 
 import asyncio
 import errno
+import logging
 import os
 import sqlite3
 import stat
 from collections.abc import Iterable
+from datetime import date
 from pathlib import Path
 
 from bot.cases import Case
@@ -56,6 +62,19 @@ MIGRATIONS: tuple[str, ...] = (
         nudged INTEGER NOT NULL DEFAULT 0
     ) WITHOUT ROWID;
     """,
+    """
+    CREATE TABLE monthly_counters (
+        month INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        name TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        PRIMARY KEY (month, kind, name)
+    ) WITHOUT ROWID;
+    CREATE TABLE secret_check (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        value BLOB NOT NULL
+    );
+    """,
 )
 
 MEMORY = ":memory:"
@@ -71,6 +90,42 @@ COUNT_EVENT = (
     "INSERT INTO counters (day, kind, name, count) VALUES (?, ?, ?, 1) "
     "ON CONFLICT (day, kind, name) DO UPDATE SET count = count + 1"
 )
+ADD_TO_MONTH = (
+    "INSERT INTO monthly_counters (month, kind, name, count) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (month, kind, name) DO UPDATE SET count = count + excluded.count"
+)
+DAILY_DAYS = 90  # daily counters older than this are added into their month, then deleted
+SCRUB_DELAY = 1.0  # seconds between a deletion and the WAL checkpoint that removes its old frames
+SCRUB_BUSY_MS = 2_000  # how long the checkpoint waits for a writer to finish before trying again
+SCRUB_ATTEMPTS = 30
+
+log = logging.getLogger(__name__)
+
+
+def month_of(day: int) -> int:
+    """A day ordinal's month as one number (year * 12 + month - 1), the key of the monthly counters."""
+    moment = date.fromordinal(day)
+    return moment.year * 12 + moment.month - 1
+
+
+def month_start(month: int) -> date:
+    """The first day of a month numbered as `month_of` numbers them."""
+    return date(month // 12, month % 12 + 1, 1)
+
+
+def truncate_wal(path: Path) -> bool:
+    """Checkpoint every WAL frame into the database and truncate the WAL to nothing; False if a reader held on.
+
+    Runs on its own connection so it can run on a worker thread. PASSIVE first copies the frames without
+    holding writers up, so the TRUNCATE that follows (which does) has next to nothing left to do.
+    """
+    db = sqlite3.connect(str(path), timeout=SCRUB_BUSY_MS / 1000, isolation_level=None)
+    try:
+        db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        busy, _, _ = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        return int(busy) == 0
+    finally:
+        db.close()
 
 
 class StoreError(Exception):
@@ -98,11 +153,16 @@ class Store:
     No method awaits between BEGIN and COMMIT, so transactions of different users never interleave.
     """
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: sqlite3.Connection, path: Path | None = None, scrub_delay: float = SCRUB_DELAY) -> None:
         self._db = db
+        self._path = path  # None in memory: there is no WAL to scrub
+        self._scrub_delay = scrub_delay
+        self._deleted = False  # a deletion since the last checkpoint began
+        self._scrubber: asyncio.Task[None] | None = None
+        self.scrubs = 0  # checkpoints that truncated the WAL, for tests and `doctor`
 
     @classmethod
-    async def open(cls, path: Path | str) -> Store:
+    async def open(cls, path: Path | str, *, scrub_delay: float = SCRUB_DELAY) -> Store:
         """Open (creating if needed) and migrate; raises StoreError with a one-line reason."""
         if str(path) != MEMORY:
             path = Path(path)
@@ -111,11 +171,13 @@ class Store:
             db = sqlite3.connect(str(path), isolation_level=None)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open the database {path}: {exc}") from None
-        store = cls(db)
+        store = cls(db, path if isinstance(path, Path) else None, scrub_delay)
         try:
             for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "secure_delete=ON"):
                 db.execute(f"PRAGMA {pragma}")
             store._migrate(path)
+            # After a crash the WAL may still hold deleted rows: fold it in and empty it before anyone is served.
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
         except BaseException as exc:
             db.close()
             if isinstance(exc, sqlite3.Error):
@@ -171,6 +233,8 @@ class Store:
         except BaseException:
             self._rollback()
             raise
+        if state is None:
+            self.note_deletion()
 
     async def count(self, day: int, events: Iterable[tuple[str, str]]) -> None:
         """Add events that belong to no session (claims, waiting times) to the daily counters."""
@@ -188,9 +252,11 @@ class Store:
     async def delete(self, key: bytes) -> None:
         """Delete a user's session."""
         self._db.execute("DELETE FROM sessions WHERE key = ?", (key,))
+        self.note_deletion()
 
     async def purge(self, today: int, retention_days: int) -> int:
-        """Delete sessions idle for more than `retention_days`, a batch at a time; returns how many went."""
+        """Delete sessions idle for more than `retention_days`, a batch at a time, and roll old daily
+        counters up into months; returns how many sessions went."""
         purged = 0
         while True:
             gone = self._db.execute(
@@ -199,8 +265,103 @@ class Store:
             ).rowcount
             purged += gone
             if gone < PURGE_BATCH:
-                return purged
+                break
             await asyncio.sleep(0)
+        rolled = await self.roll_up_counters(today - DAILY_DAYS)
+        if purged or rolled:
+            self.note_deletion()
+        return purged
+
+    async def roll_up_counters(self, before_day: int) -> int:
+        """Add daily counters of days before `before_day` into their months and delete them; returns the rows."""
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            rows = db.execute("SELECT day, kind, name, count FROM counters WHERE day < ?", (before_day,)).fetchall()
+            db.executemany(ADD_TO_MONTH, [(month_of(day), kind, name, count) for day, kind, name, count in rows])
+            db.execute("DELETE FROM counters WHERE day < ?", (before_day,))
+            db.execute("COMMIT")
+        except BaseException:
+            self._rollback()
+            raise
+        return len(rows)
+
+    async def monthly_counters(self, first_month: int, last_month: int) -> list[tuple[int, str, str, int]]:
+        """Rolled-up counters between two months (inclusive, numbered as `month_of`), ordered by month, kind, name."""
+        rows = self._db.execute(
+            "SELECT month, kind, name, count FROM monthly_counters WHERE month BETWEEN ? AND ? ORDER BY month, kind, name",
+            (first_month, last_month),
+        ).fetchall()
+        return [(int(month), str(kind), str(name), int(count)) for month, kind, name, count in rows]
+
+    # -- the check value of the secret ----------------------------------------------------------
+
+    async def secret_check(self) -> bytes | None:
+        """The keyed check value of the secret this database was used with, if one was recorded."""
+        row = self._db.execute("SELECT value FROM secret_check WHERE id = 1").fetchone()
+        return bytes(row[0]) if row else None
+
+    async def set_secret_check(self, value: bytes) -> None:
+        """Record the check value of the secret now in use."""
+        self._db.execute(
+            "INSERT INTO secret_check (id, value) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET value = excluded.value",
+            (value,),
+        )
+
+    async def holds_people(self) -> bool:
+        """Whether any session or open case is stored (they are tied to the secret they were made with)."""
+        return bool(self._scalar("SELECT EXISTS (SELECT 1 FROM sessions) OR EXISTS (SELECT 1 FROM cases)"))
+
+    async def start_over(self, check: bytes) -> None:
+        """Delete every session and case (unreachable under a new secret) and record the new secret's check."""
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute("DELETE FROM sessions")
+            db.execute("DELETE FROM cases")
+            db.execute(
+                "INSERT INTO secret_check (id, value) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET value = excluded.value",
+                (check,),
+            )
+            db.execute("COMMIT")
+        except BaseException:
+            self._rollback()
+            raise
+        self.note_deletion()
+
+    # -- scrubbing the WAL after deletions ------------------------------------------------------
+
+    def note_deletion(self) -> None:
+        """Have the WAL checkpointed and truncated shortly, so deleted rows leave every file; cheap to call often."""
+        if self._path is None:
+            return
+        self._deleted = True
+        if self._scrubber is None or self._scrubber.done():
+            self._scrubber = asyncio.get_running_loop().create_task(self._scrub_soon())
+
+    async def _scrub_soon(self) -> None:
+        path = self._path
+        assert path is not None
+        failures = 0
+        while self._deleted and failures < SCRUB_ATTEMPTS:
+            await asyncio.sleep(self._scrub_delay)  # deletions meanwhile share this checkpoint
+            self._deleted = False
+            try:
+                truncated = await asyncio.to_thread(truncate_wal, path)
+            except sqlite3.Error as exc:
+                log.warning("checkpointing the WAL after a deletion failed: %s", type(exc).__name__)
+                truncated = False
+            if truncated:
+                self.scrubs, failures = self.scrubs + 1, 0
+            else:
+                self._deleted, failures = True, failures + 1  # a reader held on: try again after a pause
+        if failures:
+            log.warning("the WAL could not be truncated after %d attempts; the next deletion or a stop will", failures)
+
+    async def scrubbed(self) -> None:
+        """Wait until every deletion so far has been checkpointed out of the WAL (or the attempts ran out)."""
+        while self._scrubber is not None and not self._scrubber.done():
+            await asyncio.shield(self._scrubber)
 
     async def counters(self, first_day: int, last_day: int) -> list[tuple[int, str, str, int]]:
         """Daily counters between two days (inclusive), ordered by day, kind, name."""
@@ -258,9 +419,16 @@ class Store:
     async def remove_case(self, alias: str) -> None:
         """Delete a case, and with it the sealed chat link."""
         self._db.execute("DELETE FROM cases WHERE alias = ?", (alias,))
+        self.note_deletion()
 
     async def close(self) -> None:
         """Fold the WAL into the main file and close."""
+        if self._scrubber is not None and not self._scrubber.done():
+            self._scrubber.cancel()  # the TRUNCATE below does its work
+            try:
+                await self._scrubber
+            except asyncio.CancelledError:
+                pass
         try:
             self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         finally:

@@ -49,3 +49,14 @@ def test_webhook_url_must_be_a_full_address() -> None:
     assert webhook_url("https://bot.example.org/telegram") == "https://bot.example.org/telegram"
     with pytest.raises(ConfigError, match="--webhook"):
         webhook_url("bot.example.org")
+
+
+def test_credentials_in_the_api_url_are_never_shown() -> None:
+    with pytest.raises(ConfigError) as raised:
+        TelegramConfig.from_env({**GOOD, "TELEGRAM_API_URL": "ftp://charity:hunter2pass@api.example.org"})
+    assert "hunter2pass" not in str(raised.value) and "charity" not in str(raised.value)
+    assert "ftp://<credentials>@api.example.org" in str(raised.value)
+    config = TelegramConfig.from_env({**GOOD, "TELEGRAM_API_URL": "https://charity:hunter2pass@api.example.org/"})
+    assert config.base_url == "https://charity:hunter2pass@api.example.org/bot"  # still used to connect
+    assert config.shown_api_url == "https://<credentials>@api.example.org"
+    assert "hunter2pass" not in repr(config)

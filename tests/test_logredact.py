@@ -83,3 +83,9 @@ def test_ordinary_lines_stay_readable() -> None:
     assert logredact.mask("purged 3 idle session(s); case tick failed: TimeoutError") == \
         "purged 3 idle session(s); case tick failed: TimeoutError"
     assert logredact.mask("update failed: KeyError at step:120 < handle:44") == "update failed: KeyError at step:120 < handle:44"
+
+
+def test_user_names_and_passwords_in_urls_are_masked() -> None:
+    line = logredact.mask("POST https://charity:hunter2pass@api.example.org/bot/getMe failed; also http://ops@10.0.0.5:8081/x")
+    assert "hunter2pass" not in line and "charity" not in line and "ops@" not in line
+    assert "https://<credentials>@api.example.org/bot/getMe" in line

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+import sqlite3
 import struct
+import time
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -21,7 +23,7 @@ from bot.store import Store
 from bot.transports.telegram import TelegramTransport
 from tests.conftest import FLOWS, REPO
 from tests.fakebotapi import FakeBotAPI
-from tests.test_telegram_e2e import STAFF, running_bot
+from tests.test_telegram_e2e import STAFF, bot_process, running_bot
 
 CHAT = 987654321
 NAMES = {"first_name": "Zuzanna", "last_name": "Qwertyplanted", "username": "zq_planted_user"}
@@ -213,3 +215,88 @@ async def test_a_button_pressed_by_someone_else_only_ever_moves_their_own_conver
         assert alice_state is not None and alice_state.node == "advice.menu"
         assert bob_state is not None and bob_state.node == "advice.safety"
         assert not any("Some things that help" in t for t in api.texts_to(alice))
+
+
+# -- nothing left after a deletion: the raw database, WAL and SHM files --------------------------
+
+
+@pytest.fixture
+def this_checkout(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`python -m bot` in a subprocess runs this checkout's code, not whichever one the venv has installed."""
+    monkeypatch.setenv("PYTHONPATH", str(REPO))
+
+
+def case_traces(db: Path) -> dict[str, bytes]:
+    """The bytes an open case leaves in the database: its alias, sealed chat id and the user's key."""
+    reader = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        ((alias, sealed, key),) = reader.execute("SELECT alias, sealed_chat, user_key FROM cases").fetchall()
+    finally:
+        reader.close()
+    return {"the case alias": alias.encode(), "the sealed chat id": bytes(sealed), "the user key": bytes(key)}
+
+
+def found(db: Path, traces: dict[str, bytes]) -> list[str]:
+    return [f"{what} in {where}" for where, content in files_of(db).items() for what, value in traces.items()
+            if value in content]
+
+
+async def test_a_forgotten_case_leaves_the_database_wal_and_shm_within_seconds_while_the_bot_runs(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "bot.sqlite3"
+    async with FakeBotAPI() as api, running_bot(api, db) as bot:
+        api.user_sends_text(CHAT, "/human", user=api.user(CHAT, "en", **NAMES))
+        await api.wait_for_calls("sendMessage", chat_id=STAFF)  # the note in the new topic: the case is saved
+        traces = case_traces(db)
+        assert found(db, traces)  # the search finds the case while it is open
+        api.user_sends_text(CHAT, "delete my data")
+        await api.wait_for_text(CHAT, "I have deleted everything")
+        started = time.monotonic()
+        await bot.transport.conversations.store.scrubbed()
+        assert time.monotonic() - started < 5
+        assert found(db, traces) == []
+        assert (tmp_path / "bot.sqlite3-wal").stat().st_size == 0
+
+
+@pytest.mark.usefixtures("this_checkout")
+async def test_after_forget_and_a_sigkill_the_restarted_bot_leaves_no_trace_of_the_case(tmp_path: Path) -> None:
+    db = tmp_path / "bot.sqlite3"
+    async with FakeBotAPI() as api:
+        async with bot_process(api, tmp_path) as first:
+            api.user_sends_text(CHAT, "/human", user=api.user(CHAT, "en", **NAMES))
+            await api.wait_for_calls("sendMessage", chat_id=STAFF, timeout=30)
+            traces = case_traces(db)
+            api.user_sends_text(CHAT, "delete my data")
+            await api.wait_for_text(CHAT, "I have deleted everything", timeout=10)
+            first.process.kill()  # no clean stop: whatever the files hold now stays there
+            await first.process.wait()
+        registered = len(api.calls_to("setMyCommands"))
+        async with bot_process(api, tmp_path):
+            await api.wait_for_calls("setMyCommands", count=registered + 1, timeout=30)  # the second start is up
+            assert found(db, traces) == []
+            assert (tmp_path / "bot.sqlite3-wal").stat().st_size == 0
+        planted = planted_values(api)
+    assert_nothing_planted(files_of(db), planted)
+
+
+@pytest.mark.usefixtures("this_checkout")
+async def test_python_m_bot_run_scrubs_a_forgotten_case_from_every_file_within_seconds(tmp_path: Path) -> None:
+    db = tmp_path / "bot.sqlite3"
+    async with FakeBotAPI() as api:
+        async with bot_process(api, tmp_path) as bot:
+            api.user_sends_text(CHAT, "/human")
+            await api.wait_for_calls("sendMessage", chat_id=STAFF, timeout=30)
+            traces = case_traces(db)
+            for n in range(5):  # the user keeps the WAL busy with the case in it
+                api.user_sends_text(CHAT, f"message {n}")
+            await api.wait_for_calls("copyMessage", count=5, chat_id=STAFF, timeout=10)
+            api.user_sends_text(CHAT, "delete my data")
+            await api.wait_for_text(CHAT, "I have deleted everything", timeout=10)
+            started = time.monotonic()
+            while found(db, traces) and time.monotonic() - started < 10:
+                await asyncio.sleep(0.05)  # watching another process's files: there is no event to wait on
+            took = time.monotonic() - started
+            assert found(db, traces) == [], f"still there after {took:.1f}s"
+            assert took < 5
+        assert bot.process.returncode == 0, bot.log

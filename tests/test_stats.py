@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import sqlite3
 from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta, timezone
@@ -19,6 +20,7 @@ from bot.handoff import Handoffs
 from bot.privacy import Keyring
 from bot.handoff import staff_text
 from bot.staffdesk import load_stats, parse_days
+from bot.disclosure import HIDDEN, SMALL, Group, protect
 from bot.stats import Formatter, Tally, render_csv, render_text, summarise, wait_bucket
 from bot.store import Store
 from tests.conftest import TRIGGERS, WriteFlows
@@ -100,21 +102,33 @@ async def test_the_counters_hold_no_per_user_rows(bench: Bench, tmp_path: Path) 
     assert not any(str(chat) in everything for chat in (101, 102, 103, 104))
 
 
-async def test_the_staff_text_is_formatted_with_babel(bench: Bench) -> None:
-    await scripted_two_days(bench)
-    stats = await load_stats(bench.handoffs.conversations.store, date(2026, 11, 26), 2)
+def busy_two_days() -> list[tuple[int, str, str, int]]:
+    """Counter rows for two busy days, every count big enough to be shown."""
+    wednesday, thursday = date(2026, 11, 25).toordinal(), date(2026, 11, 26).toordinal()
+    return [
+        (wednesday, "conversation", "started", 1200), (wednesday, "handoff", "requested", 12),
+        (wednesday, "handoff", "claimed", 10), (wednesday, "trigger", "crisis", 6), (wednesday, "trigger", "help", 7),
+        (wednesday, "wait", "10", 6), (wednesday, "wait", "45", 4), (wednesday, "language", "en", 1190),
+        (wednesday, "language", "ro", 10), (wednesday, "node", "info.menu", 40),
+        (thursday, "conversation", "started", 30), (thursday, "handoff", "requested", 5),
+        (thursday, "handoff", "claimed", 5), (thursday, "wait", "1", 5), (thursday, "language", "en", 30),
+    ]
+
+
+def test_the_staff_text_is_formatted_with_babel(bench: Bench) -> None:
+    stats = summarise(busy_two_days(), date(2026, 11, 25), date(2026, 11, 26))
     lines = render_text(stats, say(bench), "en").splitlines()
     assert lines[:3] == [
         "Statistics from Nov 25, 2026 to Nov 26, 2026",
-        "Wed, Nov 25: 3 new · 2 asked for a person · 2 answered · 1 crisis",
-        "Thu, Nov 26: 1 new · 1 asked for a person · 1 answered · 0 crisis",
+        "Wed, Nov 25: 1,200 new · 12 asked for a person · 10 answered · 6 crisis",
+        "Thu, Nov 26: 30 new · 5 asked for a person · 5 answered · 0 crisis",
     ]
-    assert "In total: 4 new · 3 asked for a person · 3 answered · 1 crisis" in lines
+    assert "In total: 1,230 new · 17 asked for a person · 15 answered · 6 crisis" in lines
     assert "Waiting for a person: half were answered within 10 min, 9 in 10 within 45 min." in lines
-    assert "Typed words that opened a topic: help 1" in lines
-    assert "Languages: English 3, Română 1" in lines
+    assert "Typed words that opened a topic: help 7" in lines
+    assert "Languages: English 1,220, Română 10" in lines
     german = render_text(stats, say(bench), "de").splitlines()
-    assert german[1].startswith("Mi., 25. Nov.: 3 new")
+    assert german[1].startswith("Mi., 25. Nov.: 1.200 new")
 
 
 def test_numbers_dates_and_waits_follow_the_locale() -> None:
@@ -134,20 +148,22 @@ def test_waits_fall_in_buckets_and_percentiles_read_the_bucket_bound() -> None:
 
 def test_csv_has_a_row_per_day_and_a_column_per_trigger_language_and_node() -> None:
     rows = [
-        (date(2026, 1, 2).toordinal(), "conversation", "started", 2),
-        (date(2026, 1, 2).toordinal(), "language", "en", 2),
-        (date(2026, 1, 3).toordinal(), "trigger", "crisis", 1),
-        (date(2026, 1, 3).toordinal(), "trigger", "pep", 3),
-        (date(2026, 1, 3).toordinal(), "handoff", "claimed", 1),
-        (date(2026, 1, 3).toordinal(), "wait", "15", 1),
+        (date(2026, 1, 2).toordinal(), "conversation", "started", 20),
+        (date(2026, 1, 2).toordinal(), "language", "en", 20),
+        (date(2026, 1, 3).toordinal(), "conversation", "started", 6),
+        (date(2026, 1, 3).toordinal(), "language", "en", 6),
+        (date(2026, 1, 3).toordinal(), "trigger", "crisis", 5),
+        (date(2026, 1, 3).toordinal(), "trigger", "pep", 7),
+        (date(2026, 1, 3).toordinal(), "handoff", "claimed", 5),
+        (date(2026, 1, 3).toordinal(), "wait", "15", 5),
     ]
     text = render_csv(summarise(rows, date(2026, 1, 1), date(2026, 1, 3)))
     assert text.splitlines() == [
         "date,conversations_started,handoffs_requested,handoffs_claimed,wait_median_minutes,wait_p90_minutes,"
         "crisis_triggers,trigger:pep,language:en",
         "2026-01-01,0,0,0,,,0,0,0",
-        "2026-01-02,2,0,0,,,0,0,2",
-        "2026-01-03,0,0,1,15,15,1,3,0",
+        "2026-01-02,20,0,0,,,0,0,20",
+        "2026-01-03,6,0,5,15,15,5,7,6",
     ]
 
 
@@ -172,9 +188,10 @@ def test_stats_command_prints_text_or_csv(write_flows: WriteFlows, tmp_path: Pat
     env = {"BOT_LOCALES": str(tmp_path / "no-locales")}
     assert cli.main(["stats", "--db", str(db), "--flows", str(directory), "--days", "3"], env) == 0
     out = capsys.readouterr().out
-    assert out.startswith("Statistics from ") and len(out.splitlines()) == 1 + 3 + 6 and "Languages: Română 1" in out
+    assert out.startswith("Statistics from ") and len(out.splitlines()) == 1 + 3 + 6
+    assert ": <5 new ·" in out and "Languages: none" in out  # one person: nothing that singles them out
     assert cli.main(["stats", "--db", str(db), "--flows", str(directory), "--days", "1", "--csv"], env) == 0
-    assert capsys.readouterr().out.splitlines()[1].split(",")[1] == "1"
+    assert capsys.readouterr().out.splitlines()[1].split(",")[1] == "<5"
     assert cli.main(["stats", "--db", str(tmp_path / "missing.sqlite3"), "--flows", str(directory)], env) == 2
     assert capsys.readouterr().err.startswith("error: no database at ")
     assert not (tmp_path / "missing.sqlite3").exists()
@@ -192,14 +209,93 @@ async def test_stats_in_the_staff_group_after_a_handoff(write_flows: WriteFlows,
         await api.wait_for(lambda: len(api.sent_to(301)) > told, what="the user told of the claim")
         api.group_message(STAFF, "/stats 1")
         reply = await api.wait_for_text(STAFF, "Statistics from ")
-        assert ": 1 new · 1 asked for a person · 1 answered · 0 crisis" in reply["text"]
-        assert "half were answered within 1 min" in reply["text"]
+        # One person: counts under 5 are shown only as that (HTML-escaped for Telegram), and no waiting time.
+        assert ": &lt;5 new · &lt;5 asked for a person · &lt;5 answered · 0 crisis" in reply["text"]
+        assert "Waiting for a person" not in reply["text"]
         assert "301" not in reply["text"]
         before = len(api.sent_to(STAFF))
         api.group_message(STAFF, "/stats@signpost_test_bot 366")
         await api.wait_for(lambda: any("Most visited" in (m.get("text") or "") for m in api.sent_to(STAFF)[before:]))
         pieces = [m["text"] for m in api.sent_to(STAFF)[before:]]
         assert len(pieces) > 1 and all(len(piece) <= 4096 for piece in pieces)  # a year comes in several messages
-        assert pieces[0].startswith("Statistics from ") and sum(p.count("\n") + 1 for p in pieces) >= 366
+        # The last 90 days one by one, the months before them one by one (the store keeps no older days).
+        assert pieces[0].startswith("Statistics from ") and sum(p.count("\n") + 1 for p in pieces) >= 1 + 10 + 91
         api.group_message(STAFF, "/stats lots")
         await api.wait_for_text(STAFF, "Use /stats, or /stats DAYS with DAYS from 1 to 366.")
+
+
+# -- counters that can't single anyone out ------------------------------------------------------
+
+SMALL_NUMBER = re.compile(r"(?<![\d,.])[1-4](?![\d,.])")
+
+
+def small_numbers(text: str) -> list[str]:
+    """Counts from 1 to 4 in the text, dates left out."""
+    return SMALL_NUMBER.findall(re.sub(r"\b(?:\d{4}-\d{2}(?:-\d{2})?|[A-Z][a-z]{2},? [A-Z][a-z]{2} \d{1,2}|[A-Z][a-z]{2} \d{1,2}, \d{4})",
+                                       "", text))
+
+
+async def one_rare_language_user_among_many(bench: Bench) -> None:
+    """Twelve people start in English; one starts in Romanian, says crisis words and asks for a person."""
+    for chat in range(200, 212):
+        await bench.user(chat, Command("start"))
+    await bench.user(999, Command("start"), "ro")
+    await bench.user(999, Text("I was attacked"), "ro")
+    await bench.user(999, Command("human"), "ro")
+    (topic,) = bench.desk.topics
+    bench.clock.now += timedelta(minutes=3)
+    await bench.staff(topic, "/claim")
+
+
+async def test_a_day_with_one_rare_language_user_shows_no_cell_under_5(bench: Bench) -> None:
+    await one_rare_language_user_among_many(bench)
+    stats = await load_stats(bench.handoffs.conversations.store, WEDNESDAY.date(), 1)
+    text = render_text(stats, say(bench), "en")
+    lines = text.splitlines()
+    assert lines[1] == "Wed, Nov 25: 13 new · <5 asked for a person · <5 answered · <5 crisis"
+    assert "Română" not in text and "Languages: none" in text  # English 12 of 13 would give the one away
+    assert "Waiting for a person" not in text and "3 min" not in text
+    assert small_numbers(text) == []
+    table = render_csv(stats)
+    cells = [cell for line in table.splitlines()[1:] for cell in line.split(",")[1:]]
+    assert all(cell in ("", "0", "<5", "5+") or int(cell) >= 5 for cell in cells), table
+    assert "language:ro" not in table and "language:en" not in table
+
+
+def test_a_hidden_count_cannot_be_worked_out_from_the_total() -> None:
+    wednesday, thursday, friday = (date(2026, 11, d).toordinal() for d in (25, 26, 27))
+    rows = [(wednesday, "conversation", "started", 3), (thursday, "conversation", "started", 7),
+            (friday, "conversation", "started", 9)]
+    stats = summarise(rows, date(2026, 11, 25), date(2026, 11, 27))
+    days = [line.split(",")[1] for line in render_csv(stats).splitlines()[1:]]
+    assert days == ["<5", "5+", "9"]  # 19 - 9 - 7 would be 3: the 7 is hidden too
+    text = render_text(stats, lambda key, **values: f"{key} {values}", "en")
+    assert "'started': '19'" in text
+
+
+def test_secondary_suppression_follows_the_totals() -> None:
+    cells = {("a", "x"): 3, ("b", "x"): 0, ("c", "x"): 7, ("d", "x"): 9, ("t", "x"): 19}
+    column = Group((("a", "x"), ("b", "x"), ("c", "x"), ("d", "x")), ("t", "x"))
+    assert protect(cells, [column]) == {("a", "x"): SMALL, ("c", "x"): HIDDEN}
+    two_small = {**cells, ("c", "x"): 2, ("t", "x"): 14}
+    assert protect(two_small, [column]) == {("a", "x"): SMALL, ("c", "x"): SMALL}  # each could be 1 to 4
+    tiny = {("a", "x"): 1, ("b", "x"): 2, ("t", "x"): 3}
+    assert protect(tiny, [Group((("a", "x"), ("b", "x")), ("t", "x"))]) == {k: SMALL for k in tiny}
+
+
+async def test_old_days_are_shown_by_month_after_the_purge_rolls_them_up(bench: Bench) -> None:
+    store = bench.handoffs.conversations.store
+    today = date(2026, 12, 3)
+    for days_ago, count in ((120, 4), (110, 3), (100, 8), (2, 6)):
+        day = (today - timedelta(days=days_ago)).toordinal()
+        await store.count(day, [("conversation", "started")] * count)
+    await store.purge(today.toordinal(), retention_days=30)
+    assert await store.counters(0, (today - timedelta(days=91)).toordinal()) == []  # no day older than 90 is kept
+    stats = await load_stats(store, today, 366)
+    lines = render_text(stats, say(bench), "en").splitlines()
+    assert "Aug 2026: 15 new · 0 asked for a person · 0 answered · 0 crisis" in lines  # 4 + 3 + 8
+    assert sum(" 2026: " in line or " 2025: " in line for line in lines) == 10  # Dec 2025 … Sep 2026
+    assert any(line.startswith("Tue, Dec 1: 6 new") for line in lines)
+    assert "In total: 21 new · 0 asked for a person · 0 answered · 0 crisis" in lines
+    csv_dates = [line.split(",")[0] for line in render_csv(stats).splitlines()[1:]]
+    assert csv_dates[:2] == ["2025-12", "2026-01"] and csv_dates[-1] == "2026-12-03"

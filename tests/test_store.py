@@ -123,7 +123,7 @@ async def test_a_large_purge_goes_in_batches_and_lets_other_users_write_meanwhil
 
 async def test_purge_keeps_the_counters(store: Store) -> None:
     await store.record(KEY, State(node="a.b", locale="en", day=1), [("node", "a.b")], 1)
-    assert await store.purge(today=100, retention_days=30) == 1
+    assert await store.purge(today=60, retention_days=30) == 1
     assert await store.counters(1, 1) == [(1, "node", "a.b", 1)]
 
 
@@ -167,11 +167,13 @@ async def test_database_holds_only_the_listed_columns(store: Store, tmp_path: Pa
     await store.record(KEY, State(node="a.b", locale="en", day=1), [("node", "a.b")], 1)
     with sqlite3.connect(tmp_path / "bot.sqlite3") as db:
         tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        assert tables == {"sessions", "counters", "cases"}
+        assert tables == {"sessions", "counters", "cases", "monthly_counters", "secret_check"}
         columns = {t: [row[1] for row in db.execute(f"PRAGMA table_info({t})")] for t in tables}
     assert columns == {
         "sessions": ["key", "node", "locale", "back", "day"],
         "counters": ["day", "kind", "name", "count"],
+        "monthly_counters": ["month", "kind", "name", "count"],
+        "secret_check": ["id", "value"],  # an HMAC of a fixed label: tells a wrong secret, never reveals one
         # A case holds the chat id only sealed, and minutes only while it is open.
         "cases": ["alias", "user_key", "sealed_chat", "locale", "path", "opened", "active", "thread_id",
                   "claimed", "staff_alias", "nudged"],
@@ -265,3 +267,129 @@ async def test_a_case_round_trips_and_is_found_by_user_thread_and_alias(store: S
     assert await store.open_cases() == [claimed]
     await store.remove_case("K7Q2")
     assert await store.case_for_user(KEY) is None and await store.open_cases() == []
+
+
+# -- nothing left after a deletion: the raw files, not just the tables --------------------------
+
+CASE_KEY = bytes(range(100, 132))
+SEALED = bytes(range(200, 240))
+ALIAS = "ZQ7X"
+
+
+def raw_files(path: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in path.parent.glob(path.name + "*")}
+
+
+def traces(path: Path, *values: bytes) -> list[str]:
+    """Which files still hold any of `values`, in any byte position."""
+    return [f"{value!r} in {name}" for name, content in raw_files(path).items() for value in values if value in content]
+
+
+async def open_case_among_others(store: Store) -> None:
+    from bot.cases import Case
+
+    for i in range(50):  # other users, so the pages hold more than the one case
+        await store.record(bytes([i + 1]) * 32, State(node="main.menu", locale="en", day=9), [("node", "main.menu")], 9)
+    await store.record(CASE_KEY, State(node="exit.start", locale="hu", day=9), [], 9)
+    await store.save_case(Case(ALIAS, CASE_KEY, SEALED, "hu", ("exit.start",), opened=1, active=1, thread_id=77))
+
+
+async def test_a_closed_case_and_forgotten_session_leave_no_trace_in_the_database_wal_or_shm(tmp_path: Path) -> None:
+    path = tmp_path / "bot.sqlite3"
+    store = await Store.open(path, scrub_delay=0.01)
+    try:
+        await open_case_among_others(store)
+        assert traces(path, CASE_KEY, SEALED, ALIAS.encode())  # the search finds them while they exist
+        await store.remove_case(ALIAS)
+        await store.record(CASE_KEY, None, [("forget", "done")], 9)
+        await store.scrubbed()
+        assert store.scrubs >= 1
+        assert traces(path, CASE_KEY, SEALED, ALIAS.encode(), b"exit.start") == []
+        assert path.with_name("bot.sqlite3-wal").stat().st_size == 0
+        assert await store.session_count() == 50  # the others are untouched
+    finally:
+        await store.close()
+
+
+async def test_many_deletions_close_together_share_one_checkpoint(tmp_path: Path) -> None:
+    store = await Store.open(tmp_path / "bot.sqlite3", scrub_delay=0.05)
+    try:
+        for i in range(20):
+            await store.record(bytes([i + 1]) * 32, State(node="a.b", locale="en", day=9), [], 9)
+        for i in range(20):
+            await store.delete(bytes([i + 1]) * 32)
+        await store.scrubbed()
+        assert store.scrubs == 1
+    finally:
+        await store.close()
+
+
+async def test_the_bot_keeps_writing_while_the_wal_is_truncated(tmp_path: Path) -> None:
+    path = tmp_path / "bot.sqlite3"
+    store = await Store.open(path, scrub_delay=0)
+    try:
+        await open_case_among_others(store)
+        await store.remove_case(ALIAS)
+        await store.delete(CASE_KEY)
+        for i in range(200):  # other users carry on; the checkpoint runs on its own thread meanwhile
+            await store.record(bytes([i % 50 + 1]) * 32, State(node="main.menu", locale="en", day=10), [], 10)
+        await store.scrubbed()
+        assert traces(path, CASE_KEY, SEALED, ALIAS.encode()) == []
+        assert await store.session_count() == 50
+    finally:
+        await store.close()
+
+
+async def test_a_copy_taken_after_a_crash_is_scrubbed_when_the_bot_opens_it_again(tmp_path: Path) -> None:
+    import shutil
+
+    path = tmp_path / "bot.sqlite3"
+    store = await Store.open(path, scrub_delay=3600)  # the checkpoint never gets to run: a crash
+    await open_case_among_others(store)
+    await store.remove_case(ALIAS)
+    crashed = tmp_path / "crashed"
+    crashed.mkdir()
+    for name, content in raw_files(path).items():  # the files as a SIGKILL would leave them
+        (crashed / name).write_bytes(content)
+    await store.close()
+    copy = crashed / "bot.sqlite3"
+    assert traces(copy, SEALED)  # the deleted row was still in the WAL at the moment of the crash
+    reopened = await Store.open(copy)
+    try:
+        assert traces(copy, SEALED, ALIAS.encode()) == []
+        assert await reopened.open_cases() == []
+    finally:
+        await reopened.close()
+    shutil.rmtree(crashed)
+
+
+async def test_old_daily_counters_are_rolled_up_into_months_by_the_purge(store: Store) -> None:
+    from datetime import date
+
+    from bot.store import month_of
+
+    today = date(2026, 12, 3).toordinal()
+    old_day, other_old_day = date(2026, 8, 14).toordinal(), date(2026, 8, 20).toordinal()
+    recent = today - 10
+    for day, events in ((old_day, [("language", "hu")]), (other_old_day, [("language", "hu"), ("node", "a.b")]),
+                        (recent, [("language", "hu")])):
+        await store.count(day, events)
+    await store.purge(today, retention_days=30)
+    assert await store.counters(0, today) == [(recent, "language", "hu", 1)]
+    august = month_of(old_day)
+    assert await store.monthly_counters(august, august) == [(august, "language", "hu", 2), (august, "node", "a.b", 1)]
+    await store.count(date(2026, 8, 30).toordinal(), [("language", "hu")])
+    await store.purge(today, retention_days=30)  # a second roll-up adds to the month
+    assert await store.monthly_counters(august, august) == [(august, "language", "hu", 3), (august, "node", "a.b", 1)]
+
+
+async def test_the_secret_check_value_is_kept_and_replaced_in_place(store: Store) -> None:
+    assert await store.secret_check() is None and not await store.holds_people()
+    await store.set_secret_check(b"1" * 32)
+    await store.set_secret_check(b"2" * 32)
+    assert await store.secret_check() == b"2" * 32
+    await store.record(KEY, State(node="a.b", locale="en", day=1), [("node", "a.b")], 1)
+    assert await store.holds_people()
+    await store.start_over(b"3" * 32)
+    assert not await store.holds_people() and await store.secret_check() == b"3" * 32
+    assert await store.counters(1, 1) == [(1, "node", "a.b", 1)]  # the anonymous counters stay
