@@ -254,14 +254,16 @@ async def test_a_case_round_trips_and_is_found_by_user_thread_and_alias(store: S
     from bot.cases import Case
 
     case = Case("K7Q2", KEY, b"sealed", "ro", ("testing.menu", "testing.pep"), opened=100, active=101, thread_id=55)
-    await store.save_case(case)
+    await store.insert_case(case)
     assert await store.case_for_user(KEY) == case
     assert await store.case_for_thread(55) == case
     assert await store.case_by_alias("K7Q2") == case
     from dataclasses import replace
 
-    claimed = replace(case, claimed=103, staff_alias="Sam")
-    await store.save_case(claimed)
+    claimed = replace(case, claimed=103, staff_alias="Sam", active=103)
+    assert await store.claim_case("K7Q2", 103, "Sam")
+    assert not await store.claim_case("K7Q2", 104, "Alex")  # claimed once only
     assert await store.open_cases() == [claimed]
-    await store.remove_case("K7Q2")
+    assert await store.remove_case("K7Q2")
+    assert not await store.touch_case("K7Q2", 105)  # a closed case is never written back
     assert await store.case_for_user(KEY) is None and await store.open_cases() == []
