@@ -74,6 +74,7 @@ class FakeBotAPI:
     _topic_ids: itertools.count = field(default_factory=lambda: itertools.count(501))
     _faults: dict[str, Fault] = field(default_factory=dict)
     _delays: dict[str, float] = field(default_factory=dict)
+    _holds: dict[str, asyncio.Event] = field(default_factory=dict)
     _changed: asyncio.Condition | None = None
     _runner: web.AppRunner | None = None
     port: int = 0
@@ -132,6 +133,16 @@ class FakeBotAPI:
     def rate_limit(self, method: str, *, every_nth: int = 3, retry_after: int = 1, count: int = 1_000_000) -> None:
         """Make every Nth call of `method` answer 429, like a flood limit."""
         self._faults[method] = Fault(429, retry_after, count, every_nth)
+
+    def hold(self, method: str) -> None:
+        """Answer `method` only once `release(method)` is called (a request stuck in flight)."""
+        self._holds[method] = asyncio.Event()
+
+    def release(self, method: str) -> None:
+        """Let held calls of `method` through."""
+        held = self._holds.pop(method, None)
+        if held is not None:
+            held.set()
 
     def delay(self, method: str, seconds: float) -> None:
         """Answer `method` only after `seconds`."""
@@ -324,6 +335,8 @@ class FakeBotAPI:
         call = Call(method, params, time.time())
         if method in self._delays:
             await asyncio.sleep(self._delays[method])
+        if method in self._holds:
+            await self._holds[method].wait()
         fault = self._faults.get(method)
         if fault is not None and fault.remaining > 0:
             fault.seen += 1
