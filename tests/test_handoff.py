@@ -109,7 +109,8 @@ class Bench:
     def relayed_out(self) -> list[tuple[int, str, str]]:
         return self.desk.relayed_out
 
-    async def user(self, chat_id: int, inbound: Inbound, language: str | None = "en", caption: str | None = None) -> Reply | None:
+    async def user(self, chat_id: int, inbound: Inbound, language: str | None = "en", caption: str | None = None,
+                   settle: bool = True) -> Reply | None:
         before = len(self.replies.get(chat_id, []))
 
         async def deliver(outcome: Outcome) -> None:
@@ -117,13 +118,15 @@ class Bench:
 
         relay = RelayItem("in", 1, getattr(inbound, "text", None) or caption or type(inbound).__name__)
         await self.handoffs.take_turn("test", chat_id, inbound, language, relay, deliver, caption)
-        await self.handoffs.queues.wait_idle()
+        if settle:  # wait for the relays to be sent
+            await self.handoffs.queues.wait_idle()
         mine = self.replies.get(chat_id, [])
         return mine[-1] if len(mine) > before else None
 
-    async def staff(self, thread_id: int, text: str) -> None:
+    async def staff(self, thread_id: int, text: str, settle: bool = True) -> None:
         await self.handoffs.staff_input(thread_id, text, RelayItem("out", 1, text))
-        await self.handoffs.queues.wait_idle()
+        if settle:
+            await self.handoffs.queues.wait_idle()
 
 
 RO = {
