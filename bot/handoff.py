@@ -223,6 +223,12 @@ class Handoffs:
                     if not crisis:
                         return
                     await self.staff_note(case.thread_id or 0, self.staff_say("staff_crisis"))
+            if isinstance(inbound, Media) and caption:
+                # A captioned photo ("he hit me, I'm not safe") is read like typed words when they mean crisis.
+                state = await store.load(key)
+                settings = self.flows.settings
+                if self.triggers(caption, (state and state.locale) or settings.default_language, CRISIS_TRIGGER):
+                    inbound = Text(caption)
             outcome = await self.conversations.step(key, inbound, language_code)
             reply = outcome.reply
             for effect in outcome.effects:

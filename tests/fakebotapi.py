@@ -257,7 +257,8 @@ class FakeBotAPI:
             "location": {"latitude": 51.5072, "longitude": -0.1276},
             "contact": {"phone_number": "+447700900123", "first_name": "Planted"},
         }
-        message = self._message(self.private_chat(chat_id, sender), sender, **{kind: fields.get(kind, samples[kind])})
+        extra = {k: v for k, v in fields.items() if k != kind}  # e.g. a caption
+        message = self._message(self.private_chat(chat_id, sender), sender, **{kind: fields.get(kind, samples[kind])}, **extra)
         self.push_update({"message": message})
         return int(message["message_id"])
 
