@@ -13,7 +13,7 @@ from datetime import date
 from pathlib import Path
 from typing import TextIO
 
-from bot import catalogs, cli_tools, config, flowspec
+from bot import catalogs, cli_tools, config, doctor, flowspec
 from bot.catalogs import I18nError, shown_path
 from bot.content import load_content
 from bot.conversation import Conversations
@@ -69,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     i18n.add_argument("--flows", type=Path, help="flows folder (default ./flows or $BOT_FLOWS)")
     i18n.add_argument("--locales", type=Path, help="translations folder (default ./locales or $BOT_LOCALES)")
     cli_tools.add_parsers(commands)
+    doctor.add_parser(commands)
     return parser
 
 
@@ -247,6 +248,8 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
             return cli_tools.cmd_graph(args, env, sys.stdout)
         if args.command == "stats":
             return cli_tools.cmd_stats(args, env, sys.stdout)
+        if args.command == "doctor":
+            return doctor.cmd_doctor(args, env, sys.stdout)
         return asyncio.run(_chat(args, env))
     except FlowError as exc:
         for problem in exc.problems:

@@ -121,6 +121,7 @@ MESSAGE_KEYS: Mapping[str, str] = MappingProxyType(
         "staff_user_edited": "staff note above the new text of a message the user edited",
         "staff_main_thread_hint": "staff note: a message in the main thread that is not a command",
         "staff_anonymous": "staff note: a post as the group or a channel can't be answered",
+        "staff_group_id": "answer to /id in a group; {id} is the group's id",
     }
 )
 

@@ -90,6 +90,8 @@ class FakeBotAPI:
     group_type: str = "supergroup"
     bot_member: dict[str, Any] = field(default_factory=lambda: {
         "status": "administrator", "can_manage_topics": True, "can_delete_messages": True})
+    staff_chat_id: int = -1001234567890
+    admin_groups: set[int] = field(default_factory=set)  # other groups where the bot is an admin
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -518,6 +520,9 @@ class FakeBotAPI:
 
     def m_getChatMember(self, params: dict[str, Any]) -> dict[str, Any]:
         user_id = int(params["user_id"])
+        chat_id = int(params["chat_id"])
+        if user_id == BOT_ID and chat_id not in (self.staff_chat_id, *self.admin_groups):
+            return {"status": "member", "user": BOT_USER}
         if user_id == BOT_ID:
             return {"user": BOT_USER, "can_be_edited": False, "is_anonymous": False, "can_manage_chat": True,
                     "can_change_info": True, "can_invite_users": True, "can_restrict_members": True,
@@ -537,7 +542,8 @@ class FakeBotAPI:
             extra["is_forum"] = True
         return {"id": chat_id, "type": chat_type, **extra, "accent_color_id": 0,
                 "max_reaction_count": 11, "accepted_gift_types": {"unlimited_gifts": False, "limited_gifts": False,
-                                                                   "unique_gifts": False, "premium_subscription": False}}
+                                                                   "unique_gifts": False, "premium_subscription": False,
+                                                                   "gifts_from_channels": False}}
 
     def m_getChatAdministrators(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         return [{"status": "administrator", "user": self.user(uid), "can_be_edited": False, "is_anonymous": False,

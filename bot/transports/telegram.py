@@ -32,6 +32,7 @@ from telegram.ext import (
 )
 
 from bot.conversation import Conversations
+from bot.doctor import staff_group_problems
 from bot.engine import ClearChat, Command, Inbound, Media, Outcome, Pick, Reply, Text
 from bot.floodgate import FloodGate, Verdict
 from bot.flowspec import FlowSet
@@ -346,7 +347,7 @@ class TelegramTransport:
             elif command == "/reload" and self.reloader is not None and await self.is_staff_admin(message):
                 await self.reloader.reload("/reload")  # its notice goes to the staff group
             elif command == "/id":
-                await self.post_to_staff(str(self.staff_chat_id))
+                await self.post_to_staff(staff_text(self.conversations.flows, "staff_group_id", id=self.staff_chat_id))
             elif not (text or "").startswith("!"):
                 await self.post_to_staff(staff_text(self.conversations.flows, "staff_main_thread_hint"))
             return
@@ -395,10 +396,28 @@ class TelegramTransport:
     # -- other chats --------------------------------------------------------------------------
 
     async def on_foreign_group(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """The bot answers only private chats and the staff group: it leaves anywhere else."""
+        """The bot answers only private chats and the staff group: it leaves anywhere else.
+
+        `/id` is answered first, so staff can find their group's id. It never leaves a group where it
+        is an admin: that is the staff group under a wrong STAFF_CHAT_ID far more likely than a stranger's.
+        """
         chat = update.effective_chat
-        if chat is not None and chat.type != Chat.PRIVATE and chat.id != self.staff_chat_id:
-            await context.bot.leave_chat(chat.id)
+        if chat is None or chat.type == Chat.PRIVATE or chat.id == self.staff_chat_id:
+            return
+        message = update.effective_message
+        command = (message.text or "").split(" ", 1)[0].split("@", 1)[0] if message is not None else ""
+        if command == "/id":
+            await self.bot.send_message(chat.id, staff_text(self.conversations.flows, "staff_group_id", id=chat.id))
+        try:
+            member = await self.bot.get_chat_member(chat.id, self.bot.id)
+            if member.status == ChatMember.ADMINISTRATOR:
+                log.error("the bot is an admin of a group that is not STAFF_CHAT_ID, so it stays: if that is the "
+                          "staff group, fix STAFF_CHAT_ID (send /id there; python -m bot doctor checks it)")
+                return
+        except TelegramError as exc:
+            log.warning("Telegram refused getChatMember: %s", exc.message)
+        log.warning("leaving a group that is not the staff group")
+        await self.bot.leave_chat(chat.id)
 
     async def on_my_membership(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Added to a group that is not the staff group: leave at once."""
@@ -416,7 +435,8 @@ class TelegramTransport:
         error = context.error
         frames = traceback.extract_tb(error.__traceback__) if error is not None else []
         where = " < ".join(f"{f.name}:{f.lineno}" for f in reversed(frames[-4:]))
-        log.error("update failed: %s at %s", type(error).__name__, where)
+        detail = f" ({error.message})" if isinstance(error, TelegramError) else ""
+        log.error("update failed: %s%s at %s", type(error).__name__, detail, where)
         if not isinstance(update, Update) or update.effective_chat is None:
             return
         chat = update.effective_chat
@@ -510,6 +530,11 @@ async def serve(
     async with application:
         await transport.register_commands(transport.conversations.flows)
         await application.start()
+        try:
+            for problem in await staff_group_problems(application.bot, transport.staff_chat_id):
+                log.warning("set-up: %s", problem)  # the same lines as `python -m bot doctor`
+        except Exception as exc:  # noqa: BLE001 - a failed check must not stop the bot serving users
+            log.warning("set-up: the staff group could not be checked: %s", type(exc).__name__)
         updater = application.updater
         assert updater is not None  # built with the default updater
         if webhook is None:
