@@ -60,7 +60,7 @@ MIGRATIONS: tuple[str, ...] = (
     # and closed case topics waiting for their transcript retention to run out (a topic id identifies nobody).
     """
     CREATE TABLE relays (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        id INTEGER PRIMARY KEY,
         alias TEXT NOT NULL,
         body BLOB NOT NULL
     );

@@ -167,7 +167,7 @@ async def test_database_holds_only_the_listed_columns(store: Store, tmp_path: Pa
     await store.record(KEY, State(node="a.b", locale="en", day=1), [("node", "a.b")], 1)
     with sqlite3.connect(tmp_path / "bot.sqlite3") as db:
         tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        assert tables == {"sessions", "counters", "cases"}
+        assert tables == {"sessions", "counters", "cases", "relays", "closed_topics"}
         columns = {t: [row[1] for row in db.execute(f"PRAGMA table_info({t})")] for t in tables}
     assert columns == {
         "sessions": ["key", "node", "locale", "back", "day"],
@@ -175,6 +175,9 @@ async def test_database_holds_only_the_listed_columns(store: Store, tmp_path: Pa
         # A case holds the chat id only sealed, and minutes only while it is open.
         "cases": ["alias", "user_key", "sealed_chat", "locale", "path", "opened", "active", "thread_id",
                   "claimed", "staff_alias", "nudged"],
+        # A relay waiting to be sent is sealed too; a closed topic is kept with its day and the session's key.
+        "relays": ["id", "alias", "body"],
+        "closed_topics": ["thread_id", "day", "user_key"],
     }
 
 

@@ -344,8 +344,10 @@ class TelegramTransport:
                 await self.post_to_staff(await self.handoffs.queue())
             elif command == "/stats":
                 await self.post_to_staff(await stats_reply(self.conversations, arg))
-            elif command == "/reload" and self.reloader is not None and await self.is_staff_admin(message):
-                await self.reloader.reload("/reload")  # its notice goes to the staff group
+            elif command == "/reload":
+                # Refused silently to anyone but an admin, who would not expect a reply.
+                if self.reloader is not None and await self.is_staff_admin(message):
+                    await self.reloader.reload("/reload")  # its notice goes to the staff group
             elif command == "/id":
                 await self.post_to_staff(staff_text(self.conversations.flows, "staff_group_id", id=self.staff_chat_id))
             elif not (text or "").startswith("!"):
