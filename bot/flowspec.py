@@ -122,6 +122,8 @@ MESSAGE_KEYS: Mapping[str, str] = MappingProxyType(
         "staff_main_thread_hint": "staff note: a message in the main thread that is not a command",
         "staff_anonymous": "staff note: a post as the group or a channel can't be answered",
         "staff_group_id": "answer to /id in a group; {id} is the group's id",
+        "cleared_count": "said after /clear instead of `cleared`; {count} is how many messages were deleted",
+        "cleared_none": "said after /clear instead of `cleared` when no message could be deleted",
     }
 )
 

@@ -12,7 +12,7 @@ import logging
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from telegram import Bot, BotCommand, Chat, ChatMember, LinkPreviewOptions, Message, Update
 from telegram.constants import ParseMode
@@ -289,9 +289,15 @@ class TelegramTransport:
 
     async def carry_out(self, chat_id: int, outcome: Outcome) -> None:
         """Effects first (a cleared chat then shows only the confirmation), then the reply."""
+        reply = outcome.reply
         if any(isinstance(effect, ClearChat) for effect in outcome.effects):
-            await self.clear_chat(chat_id)
-        await self.send(chat_id, outcome.reply)
+            deleted = await self.clear_chat(chat_id)
+            # Say honestly how many went: after a restart, or for old messages, it may be none.
+            flows, locale = self.conversations.flows, outcome.state.locale or self.conversations.flows.settings.default_language
+            claimed = message_text(flows, "cleared", locale)
+            honest = message_text(flows, "cleared_count", locale, count=deleted) if deleted else message_text(flows, "cleared_none", locale)
+            reply = replace(reply, parts=tuple(honest if part == claimed else part for part in reply.parts))
+        await self.send(chat_id, reply)
 
     async def send(self, chat_id: int, reply: Reply, protect: bool = False) -> None:
         """Send a reply as one or more HTML messages, remembering their ids for /clear."""
@@ -306,14 +312,18 @@ class TelegramTransport:
             )
             self.recent.add(chat_id, sent.message_id, self.clock())
 
-    async def clear_chat(self, chat_id: int) -> None:
-        """Delete the messages of this chat that Telegram still allows, in batches."""
+    async def clear_chat(self, chat_id: int) -> int:
+        """Delete the messages of this chat that Telegram still allows, in batches; returns how many went."""
         ids = self.recent.take(chat_id, self.clock())
+        deleted = 0
         for start in range(0, len(ids), DELETE_BATCH):
+            batch = ids[start : start + DELETE_BATCH]
             try:
-                await self.bot.delete_messages(chat_id, ids[start : start + DELETE_BATCH])
+                await self.bot.delete_messages(chat_id, batch)
+                deleted += len(batch)
             except TelegramError as exc:
-                log.warning("deleting a batch of messages failed: %s", type(exc).__name__)
+                log.warning("Telegram refused deleteMessages: %s", exc.message)
+        return deleted
 
     # -- the staff group ----------------------------------------------------------------------
 
