@@ -343,3 +343,18 @@ async def test_crisis_words_are_caught_in_a_language_without_its_own_keywords(tm
     reply = await bench.user(9, Text("I am in danger"), "ro")
     assert reply is not None and "Call 999" in reply.parts[0]
     await bench.handoffs.conversations.store.close()
+
+
+async def test_a_user_whose_relays_back_up_is_told_once_gently(bench: Bench) -> None:
+    await bench.user(7, Command("human"))
+    stuck = bench.desk.hold["copy_in"] = asyncio.Event()  # the staff group takes nothing meanwhile
+    for n in range(25):
+        await bench.user(7, Text(f"message {n}"), settle=False)
+    told = [r for _, r in bench.desk.to_users if r.parts[0].startswith("You've sent a lot at once")]
+    assert len(told) == 1
+    store = bench.handoffs.conversations.store
+    (case,) = await store.open_cases()
+    assert len(await store.relays(case.alias)) == 20  # the queue is bounded
+    stuck.set()
+    await bench.handoffs.queues.wait_idle()
+    assert [text for _, _, text in bench.relayed_in] == [f"message {n}" for n in range(20)]  # in order
