@@ -34,8 +34,8 @@ async def staff_group_problems(bot: Bot, staff_chat_id: int) -> list[str]:
     try:
         chat = await bot.get_chat(staff_chat_id)
     except TelegramError as exc:
-        return [*problems, f"The bot can't open the staff group ({exc.message}): add the bot to the group "
-                           f"(Add Members → search for the bot), and check STAFF_CHAT_ID ({ID_HINT})."]
+        return [*problems, (f"The bot can't open the staff group ({exc.message}): add the bot to the group "
+                            f"(Add Members → search for the bot), and check STAFF_CHAT_ID ({ID_HINT}).")]
     if chat.type != chat.SUPERGROUP:
         problems.append("The staff group is a basic group: turn Topics on (Edit → Topics), which makes it a "
                         f"supergroup with a new id, then {ID_HINT}.")
@@ -45,8 +45,8 @@ async def staff_group_problems(bot: Bot, staff_chat_id: int) -> list[str]:
     try:
         member: ChatMember = await bot.get_chat_member(staff_chat_id, bot.id)
     except TelegramError as exc:
-        return [*problems, f"The bot can't see its own rights in the staff group ({exc.message}): "
-                           "add it as an admin (Edit → Administrators → Add Admin)."]
+        return [*problems, (f"The bot can't see its own rights in the staff group ({exc.message}): "
+                            "add it as an admin (Edit → Administrators → Add Admin).")]
     if not isinstance(member, ChatMemberAdministrator):
         problems.append("The bot is not an admin of the staff group: Edit → Administrators → Add Admin → "
                         "choose the bot, with Manage Topics and Delete Messages on.")
@@ -69,10 +69,9 @@ async def _doctor(settings: TelegramConfig, out: TextIO) -> int:
         async with Bot(settings.token, base_url=settings.base_url, base_file_url=settings.base_file_url) as bot:
             problems = await staff_group_problems(bot, settings.staff_chat_id)
     except TelegramError as exc:
-        problems = [f"Telegram can't be asked ({type(exc).__name__}: {exc.message}): check TELEGRAM_BOT_TOKEN "
-                    "with BotFather and that the Bot API can be reached."]
-    for problem in problems:
-        out.write(f"problem: {problem}\n")
+        problems = [(f"Telegram can't be asked ({type(exc).__name__}: {exc.message}): check TELEGRAM_BOT_TOKEN "
+                     "with BotFather and that the Bot API can be reached.")]
+    out.writelines(f"problem: {problem}\n" for problem in problems)
     if not problems:
         out.write("The staff group is ready: a supergroup with topics, the bot an admin that may manage topics "
                   "and delete messages.\n")

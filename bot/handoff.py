@@ -22,8 +22,20 @@ from typing import Protocol
 from bot.cases import Case, new_alias
 from bot.conversation import Conversations
 from bot.engine import (
-    IDENTIFYING_MEDIA, Button, ClearChat, Command, Forget, Handoff, Inbound, Media, Outcome, Pick, Reply, State,
-    Text, service_card,
+    IDENTIFYING_MEDIA,
+    Button,
+    ClearChat,
+    Command,
+    Forget,
+    Handoff,
+    Inbound,
+    Media,
+    Outcome,
+    Pick,
+    Reply,
+    State,
+    Text,
+    service_card,
 )
 from bot.flowspec import FlowSet
 from bot.hours import format_opening, is_open, next_opening, staff_minutes_between

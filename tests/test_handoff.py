@@ -15,9 +15,9 @@ from bot.content import load_content
 from bot.conversation import Conversations
 from bot.engine import Command, Inbound, Media, Outcome, Pick, Reply, Text
 from bot.handoff import END, USER_GONE, DeskError, Handoffs
-from bot.relayqueue import RelayItem
 from bot.i18n import Texts
 from bot.privacy import Keyring
+from bot.relayqueue import RelayItem
 from bot.store import Store
 from tests.conftest import FLOWS, REPO
 

@@ -7,7 +7,13 @@ from datetime import timedelta
 from pathlib import Path
 
 from tests.fakebotapi import FakeBotAPI
-from tests.test_handoff_lifecycle_e2e import WEDNESDAY_NOON, Clock, main_thread_texts, open_case, staff_texts
+from tests.test_handoff_lifecycle_e2e import (
+    WEDNESDAY_NOON,
+    Clock,
+    main_thread_texts,
+    open_case,
+    staff_texts,
+)
 from tests.test_telegram_e2e import STAFF, USER, running_bot
 
 PHOTO = [{"file_id": "p1", "file_unique_id": "up1", "width": 90, "height": 90}]
@@ -153,13 +159,13 @@ async def test_closed_topics_are_deleted_after_the_transcript_days_and_forget_de
 
 
 async def test_a_user_opening_chats_over_and_over_gets_their_last_topic_back(tmp_path: Path) -> None:
-    async with FakeBotAPI() as api, running_bot(api, tmp_path / "bot.sqlite3", clock=Clock(WEDNESDAY_NOON)) as bot:
+    async with FakeBotAPI() as api, running_bot(api, tmp_path / "bot.sqlite3", clock=Clock(WEDNESDAY_NOON)):
         # Four rounds stay inside the staff group's 20 posts a minute (topics, notes and closes all count).
-        for n in range(4):
+        for n in range(1, 5):
             api.user_sends_text(USER, "/human")
-            await api.wait_for(lambda: sum("End chat" in str(m.get("reply_markup")) for m in api.sent_to(USER)) == n + 1)
+            await api.wait_for(lambda n=n: sum("End chat" in str(m.get("reply_markup")) for m in api.sent_to(USER)) == n)
             api.user_sends_text(USER, "/end")
-            await api.wait_for(lambda: sum("You've left the chat" in t for t in api.texts_to(USER)) == n + 1)
+            await api.wait_for(lambda n=n: sum("You've left the chat" in t for t in api.texts_to(USER)) == n)
         assert len(api.calls_to("createForumTopic")) == 3
         assert [c.params["message_thread_id"] for c in api.calls_to("reopenForumTopic")] == [503]
         assert any(t.startswith("This user opened several chats") for t in staff_texts(api, 503))

@@ -14,10 +14,17 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from telegram import Bot, BotCommand, Chat, ChatMember, LinkPreviewOptions, Message, Update
+from telegram import (
+    Bot,
+    BotCommand,
+    Chat,
+    ChatMember,
+    LinkPreviewOptions,
+    Message,
+    Update,
+)
 from telegram.constants import ParseMode
 from telegram.error import Forbidden, TelegramError
-from telegram.request import BaseRequest
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -30,19 +37,34 @@ from telegram.ext import (
     TypeHandler,
     filters,
 )
+from telegram.request import BaseRequest
 
 from bot.conversation import Conversations
 from bot.doctor import staff_group_problems
 from bot.engine import ClearChat, Command, Inbound, Media, Outcome, Pick, Reply, Text
 from bot.floodgate import FloodGate, Verdict
 from bot.flowspec import FlowSet
-from bot.handoff import REFUSED, TOPIC_GONE, USER_GONE, DeskError, Handoffs, message_text, staff_text
-from bot.relayqueue import RelayItem
+from bot.handoff import (
+    REFUSED,
+    TOPIC_GONE,
+    USER_GONE,
+    DeskError,
+    Handoffs,
+    message_text,
+    staff_text,
+)
 from bot.i18n import negotiate
 from bot.recent import RecentMessages
+from bot.relayqueue import RelayItem
 from bot.reload import Reloader
 from bot.staffdesk import stats_reply
-from bot.transports.telegram_render import MAX_MESSAGE, decode_callback, node_tags, render_reply, split_text
+from bot.transports.telegram_render import (
+    MAX_MESSAGE,
+    decode_callback,
+    node_tags,
+    render_reply,
+    split_text,
+)
 
 TRANSPORT = "telegram"
 log = logging.getLogger(__name__)
