@@ -154,6 +154,7 @@ class Handoffs:
     # user key -> minutes and topics of their recent openings; kept in memory only, for an hour.
     _openings: dict[bytes, list[tuple[int, int]]] = field(default_factory=dict)
     _told_full: set[str] = field(default_factory=set)
+    _told_no_topic: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.queues = RelayQueues(self.conversations.store, self.conversations.keyring, self.send_relay)
@@ -331,8 +332,11 @@ class Handoffs:
                 thread_id = await self.desk.open_topic(title)
             except DeskError as exc:
                 log.warning("a case topic could not be opened: %s %s", exc.method, exc.description)
-                await self.staff_note(0, self.staff_say("staff_topic_failed", alias=case.alias, reason=exc.description))
+                if case.alias not in self._told_no_topic:  # once per case, not at every retry
+                    self._told_no_topic.add(case.alias)
+                    await self.staff_note(0, self.staff_say("staff_topic_failed", alias=case.alias, reason=exc.description))
                 return None
+            self._told_no_topic.discard(case.alias)
             recent.append((now, thread_id))
         self._openings[case.user_key] = recent
         await store.remove_closed_topic(thread_id)

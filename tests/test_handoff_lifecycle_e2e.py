@@ -140,6 +140,8 @@ async def test_a_topic_that_cannot_be_opened_keeps_the_request_and_says_why(tmp_
         left = api.user_sends_text(USER, "please call back")
         await api.wait_for(lambda: len(api.calls_to("sendMessage", USER)) >= 2)
         assert api.calls_to("copyMessage", STAFF) == []
+        await bot.transport.handoffs.tick()  # still no topics: tried again, but staff are not told twice
+        assert sum("could not open a topic" in t for t in main_thread_texts(api)) == 1
         api.forum = True  # staff turned Topics on
         await bot.transport.handoffs.tick()
         await api.wait_for_calls("createForumTopic")
