@@ -106,6 +106,7 @@ MESSAGE_KEYS: Mapping[str, str] = MappingProxyType(
         "staff_unanswered": "staff note when a request nobody answered closes itself",
         "staff_user_gone": "staff note: the user blocked the bot or deleted the chat, so the case closed",
         "staff_user_forgot": "main-thread staff note: a user asked to be forgotten; {alias}",
+        "staff_user_forgot_topics": "main-thread staff note: a user asked to be forgotten; {count} earlier topics deleted",
         "staff_topic_failed": "main-thread staff note: a case topic could not be opened; {alias}, {reason}",
         "staff_topic_deleted": "main-thread staff note: a case's topic was deleted, so the case closed; {alias}",
         "staff_topic_reused": "staff note: a user over the hourly limit of new chats got their last topic back",

@@ -40,7 +40,7 @@ from bot.engine import (
 from bot.flowspec import FlowSet
 from bot.hours import format_opening, is_open, next_opening, staff_minutes_between
 from bot.keyedlock import KeyedLock
-from bot.relayqueue import RelayItem, RelayQueues
+from bot.relayqueue import RelayItem, RelayQueues, RetryLater
 from bot.stats import claim_events
 from bot.textmatch import normalise
 
@@ -58,16 +58,18 @@ OPENING_WINDOW_MINUTES = 60  # case openings per user are counted over this wind
 USER_GONE = "user_gone"  # the user blocked the bot or deleted the chat: treated as the user having left
 TOPIC_GONE = "topic_gone"  # staff deleted the case's topic
 REFUSED = "refused"  # anything else: reported with Telegram's reason
+RETRY = "retry"  # flood control outlasted the rate limiter's own retries: the relay waits and tries again
 
 
 class DeskError(Exception):
     """The messenger refused a call: `method` and `description` as it gave them, `kind` what it means."""
 
-    def __init__(self, method: str, description: str, kind: str = REFUSED) -> None:
+    def __init__(self, method: str, description: str, kind: str = REFUSED, retry_after: float = 0.0) -> None:
         super().__init__(f"{method}: {description}")
         self.method = method
         self.description = description
         self.kind = kind
+        self.retry_after = retry_after
 
 
 class Desk(Protocol):
@@ -422,8 +424,11 @@ class Handoffs:
 
     async def forget_topics(self, key: bytes) -> None:
         """A user asked to be forgotten: delete the topics of their earlier, closed cases too."""
-        for thread_id in await self.conversations.store.topics_of(key):
+        earlier = await self.conversations.store.topics_of(key)
+        for thread_id in earlier:
             await self.delete_topic(thread_id)
+        if earlier:
+            await self.staff_note(0, self.staff_say("staff_user_forgot_topics", count=len(earlier)))
 
     async def delete_topic(self, thread_id: int) -> None:
         """Delete a topic and forget it; one that is already gone counts as deleted."""
@@ -477,6 +482,8 @@ class Handoffs:
             try:
                 await self.desk.send_out(chat_id, item, case.staff_alias or self.say("staff_default_alias", case.locale))
             except DeskError as exc:
+                if exc.kind == RETRY:
+                    raise RetryLater(exc.retry_after) from None
                 await self.refused_by_user(case, exc)
             return True
         if case.thread_id is None:
@@ -484,6 +491,8 @@ class Handoffs:
         try:
             await self.desk.copy_in(chat_id, item, case.thread_id)
         except DeskError as exc:
+            if exc.kind == RETRY:
+                raise RetryLater(exc.retry_after) from None
             log.warning("a relay into a case topic was refused: %s %s", exc.method, exc.description)
             if exc.kind == TOPIC_GONE:
                 await self.topic_lost(case)

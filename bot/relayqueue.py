@@ -47,6 +47,16 @@ class RelayItem:
             return None
 
 
+class RetryLater(Exception):
+    """Telegram's flood control outlasted the rate limiter's retries: send this relay again after `seconds`."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"retry after {seconds} s")
+        self.seconds = seconds
+
+
+MAX_TRIES = 5  # tries of one relay through flood control before it is given up (and logged)
+
 # Sends one relay; returns False to leave it (and those behind it) waiting, e.g. for the case's topic.
 Sender = Callable[[str, RelayItem], Awaitable[bool]]
 
@@ -89,18 +99,27 @@ class RelayQueues:
                 break
             for relay_id, body in waiting:
                 item = RelayItem.unseal(self.keyring, alias, body)
-                try:
-                    sent = item is None or await self.send(alias, item)
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:  # noqa: BLE001 - one bad relay must not stop the case's others
-                    log.error("a relay failed: %s", type(exc).__name__)
-                    sent = True
+                sent = await self._send_one(alias, item)
                 if not sent:
                     return
                 await self.store.remove_relay(relay_id)
         if self._drainers.get(alias) is asyncio.current_task():
             del self._drainers[alias]
+
+    async def _send_one(self, alias: str, item: RelayItem | None) -> bool:
+        """Send one relay, waiting out flood control in order; True when it is done with (sent or given up)."""
+        for _ in range(MAX_TRIES):
+            try:
+                return item is None or await self.send(alias, item)
+            except RetryLater as later:
+                await asyncio.sleep(later.seconds)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - one bad relay must not stop the case's others
+                log.error("a relay failed: %s", type(exc).__name__)
+                return True
+        log.error("a relay was given up after %d tries through flood control", MAX_TRIES)
+        return True
 
     def idle(self, alias: str) -> bool:
         """Whether nothing of this case is being sent now."""

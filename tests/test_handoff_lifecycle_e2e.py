@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from telegram.ext import AIORateLimiter
+
 from tests.fakebotapi import FakeBotAPI
 from tests.test_telegram_e2e import STAFF, USER, Running, running_bot
 
@@ -186,3 +188,15 @@ async def test_stopping_with_a_backlog_is_quick_and_the_backlog_is_sent_after_th
         async with running_bot(api, db, clock=Clock(WEDNESDAY_NOON)):
             await api.wait_for(lambda: [c.params["message_id"] for c in api.calls_to("copyMessage", STAFF)][-5:] == sent)
             assert all(c.params["message_thread_id"] == thread for c in api.calls_to("copyMessage", STAFF))
+
+
+async def test_a_relay_held_by_flood_control_longer_than_the_rate_limiter_waits_is_still_sent(tmp_path: Path) -> None:
+    limiter = AIORateLimiter(max_retries=1)  # gives up after one retry, so the relay queue must wait it out
+    async with FakeBotAPI() as api, running_bot(api, tmp_path / "bot.sqlite3", limiter, clock=Clock(WEDNESDAY_NOON)) as bot:
+        thread = await open_case(bot)
+        api.fail_next("copyMessage", status=429, retry_after=1, count=3)
+        first = api.user_sends_text(USER, "first")
+        second = api.user_sends_text(USER, "second")
+        copies = await api.wait_for_calls("copyMessage", count=2, chat_id=STAFF, timeout=10)
+        assert [c.params["message_id"] for c in copies] == [first, second]  # still in order
+        assert not any("could not be copied" in t for t in staff_texts(api, thread))

@@ -149,6 +149,8 @@ async def test_closed_topics_are_deleted_after_the_transcript_days_and_forget_de
         api.user_sends_text(302, "/forget")
         (deleted,) = await api.wait_for_calls("deleteForumTopic")
         assert deleted.params["message_thread_id"] == second
+        await api.wait_for(lambda: any(t.startswith("A user asked to be forgotten: the topics of their earlier cases")
+                                       for t in main_thread_texts(api)))
         clock.now += timedelta(days=29)
         await bot.transport.handoffs.tick()
         assert len(api.calls_to("deleteForumTopic")) == 1  # still within the 30 days

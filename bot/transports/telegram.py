@@ -13,6 +13,7 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 
 from telegram import (
     Bot,
@@ -24,7 +25,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
-from telegram.error import Forbidden, TelegramError
+from telegram.error import Forbidden, RetryAfter, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -46,6 +47,7 @@ from bot.floodgate import FloodGate, Verdict
 from bot.flowspec import FlowSet
 from bot.handoff import (
     REFUSED,
+    RETRY,
     TOPIC_GONE,
     USER_GONE,
     DeskError,
@@ -111,6 +113,10 @@ def desk_error(method: str, exc: TelegramError, to_user: bool) -> DeskError:
     """What a Telegram refusal means for a case; logged with its method and description (no ids, no text)."""
     description = exc.message
     lowered = description.lower()
+    if isinstance(exc, RetryAfter):
+        log.warning("Telegram's flood control held %s: %s", method, description)
+        retry = exc.retry_after.total_seconds() if isinstance(exc.retry_after, timedelta) else float(exc.retry_after)
+        return DeskError(method, description, RETRY, retry)
     if to_user and (isinstance(exc, Forbidden) or any(mark in lowered for mark in USER_GONE_MARKS)):
         kind = USER_GONE
     elif not to_user and any(mark in lowered for mark in TOPIC_GONE_MARKS):
