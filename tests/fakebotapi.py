@@ -75,6 +75,7 @@ class FakeBotAPI:
     _faults: dict[str, Fault] = field(default_factory=dict)
     _delays: dict[str, float] = field(default_factory=dict)
     _holds: dict[str, asyncio.Event] = field(default_factory=dict)
+    held_calls: list[Call] = field(default_factory=list)  # calls waiting on hold(), in arrival order
     _changed: asyncio.Condition | None = None
     _runner: web.AppRunner | None = None
     port: int = 0
@@ -339,6 +340,8 @@ class FakeBotAPI:
         if method in self._delays:
             await asyncio.sleep(self._delays[method])
         if method in self._holds:
+            self.held_calls.append(call)
+            self._notify()
             await self._holds[method].wait()
         fault = self._faults.get(method)
         if fault is not None and fault.remaining > 0:

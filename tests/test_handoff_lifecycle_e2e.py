@@ -4,6 +4,7 @@ round the clock, users who block the bot, deleted topics, refused topics, relays
 from __future__ import annotations
 
 import asyncio
+import signal
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -12,7 +13,7 @@ from pathlib import Path
 from telegram.ext import AIORateLimiter
 
 from tests.fakebotapi import FakeBotAPI
-from tests.test_telegram_e2e import STAFF, USER, Running, running_bot
+from tests.test_telegram_e2e import STAFF, USER, Running, bot_process, running_bot
 
 UTC = timezone.utc
 FRIDAY_7PM = datetime(2026, 8, 28, 18, 0, tzinfo=UTC)  # 19:00 in London (BST); Monday 31 August is a bank holiday
@@ -200,3 +201,22 @@ async def test_a_relay_held_by_flood_control_longer_than_the_rate_limiter_waits_
         copies = await api.wait_for_calls("copyMessage", count=2, chat_id=STAFF, timeout=10)
         assert [c.params["message_id"] for c in copies] == [first, second]  # still in order
         assert not any("could not be copied" in t for t in staff_texts(api, thread))
+
+
+async def test_sigterm_with_a_backlog_stops_python_m_bot_run_in_seconds_and_the_backlog_follows_the_restart(tmp_path: Path) -> None:
+    async with FakeBotAPI() as api:
+        async with bot_process(api, tmp_path) as bot:
+            api.user_sends_text(USER, "/human")
+            await api.wait_for_calls("createForumTopic", timeout=30)
+            api.hold("copyMessage")  # the staff group takes nothing: relays back up
+            sent = [api.user_sends_text(USER, f"message {n}") for n in range(5)]
+            await api.wait_for(lambda: len(api.held_calls) == 1, timeout=30)  # the first relay is in flight
+            stopping = time.monotonic()
+            bot.process.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(bot.process.wait(), 10)
+            assert time.monotonic() - stopping < 5.0
+        assert bot.process.returncode == 0, bot.log
+        api.release("copyMessage")
+        async with bot_process(api, tmp_path):
+            await api.wait_for(lambda: [c.params["message_id"] for c in api.calls_to("copyMessage", STAFF)][-5:] == sent,
+                               timeout=30)
