@@ -358,3 +358,20 @@ async def test_a_user_whose_relays_back_up_is_told_once_gently(bench: Bench) -> 
     stuck.set()
     await bench.handoffs.queues.wait_idle()
     assert [text for _, _, text in bench.relayed_in] == [f"message {n}" for n in range(20)]  # in order
+
+
+async def test_a_case_orphaned_by_a_changed_secret_never_tells_staff_the_user_was_told(tmp_path: Path) -> None:
+    bench = await make_bench(tmp_path)
+    await bench.user(7, Command("human"))
+    (thread,) = bench.desk.topics
+    await bench.staff(thread, "Hello")
+    store = bench.handoffs.conversations.store
+    conversations = replace(bench.handoffs.conversations, keyring=Keyring(b"n" * 32))  # the secret was changed
+    orphaned = Handoffs(conversations, bench.desk)
+    bench.clock.now += timedelta(minutes=121)
+    await orphaned.tick()
+    text = bench.desk.notes[-1][1]
+    assert text.startswith("Closed after a quiet spell") and "The user has been told" not in text
+    assert text.endswith("The user could not be told (the bot's secret was changed since the case opened).")
+    assert await store.open_cases() == []
+    await store.close()
