@@ -237,7 +237,10 @@ class Handoffs:
                     await self.user_message(case, relay, chat_id)
                     if not crisis:
                         return
-                    await self.staff_note(case.thread_id or 0, self.staff_say("staff_crisis"))
+                    # Queued behind the message it is about, so staff read them in that order.
+                    flag = RelayItem("note", 0, self.staff_say("staff_crisis"))
+                    if not await self.queues.put(case.alias, flag):
+                        await self.staff_note(case.thread_id or 0, flag.text or "")
             if isinstance(inbound, Media) and caption:
                 # A captioned photo ("he hit me, I'm not safe") is read like typed words when they mean crisis.
                 state = await store.load(key)

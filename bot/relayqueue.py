@@ -24,7 +24,8 @@ QUEUE_LIMIT = 20  # relays waiting per case; past this the user is told to slow 
 
 @dataclass(frozen=True, slots=True)
 class RelayItem:
-    """One relay: `in` copies the user's message into the topic, `out` sends a staff reply, `edit` an edit."""
+    """One relay: `in` copies the user's message into the topic, `out` sends a staff reply, `edit` shows a
+    user's edit, `note` posts a bot note to staff in its place in the order."""
 
     kind: str
     message_id: int

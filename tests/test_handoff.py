@@ -301,8 +301,8 @@ async def test_crisis_words_mid_handoff_answer_first_and_flag_staff(bench: Bench
     await bench.user(7, Command("human"))
     reply = await bench.user(7, Text("he attacked me"))
     assert reply is not None and "In danger now? Call 999" in reply.parts[0]
-    assert bench.relayed_in[-1][2] == "he attacked me"
-    assert bench.desk.notes[-1][1].startswith("⚠ The user's last message has crisis words")
+    assert bench.relayed_in[-2][2] == "he attacked me"
+    assert bench.relayed_in[-1][2].startswith("⚠ The user's last message has crisis words")  # right after it
     assert await bench.handoffs.conversations.store.open_cases() != []
 
 

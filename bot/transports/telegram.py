@@ -188,6 +188,9 @@ class TelegramDesk:
             flows = self.transport.conversations.flows
             await self.note(thread_id, f"{staff_text(flows, 'staff_user_edited')}\n{item.text or ''}")
             return
+        if item.kind == "note":  # a bot note that must follow the message it is about
+            await self.note(thread_id, item.text or "")
+            return
         try:
             await self.bot.copy_message(self.group, chat_id, item.message_id, message_thread_id=thread_id)
         except TelegramError as exc:
