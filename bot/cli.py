@@ -13,7 +13,7 @@ from datetime import date
 from pathlib import Path
 from typing import TextIO
 
-from bot import backup, catalogs, cli_tools, config, flowspec
+from bot import backup, catalogs, cli_tools, config, doctor, flowspec
 from bot.catalogs import I18nError, shown_path
 from bot.content import load_content
 from bot.conversation import Conversations
@@ -104,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     i18n.add_argument("--locales", type=Path, help="translations folder (default ./locales or $BOT_LOCALES)")
     cli_tools.add_parsers(commands)
     backup.add_parsers(commands)
+    doctor.add_parser(commands)
     return parser
 
 
@@ -284,6 +285,8 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
             return backup.cmd_backup(args, env, sys.stdout)
         if args.command == "restore":
             return backup.cmd_restore(args, env, sys.stdout)
+        if args.command == "doctor":
+            return doctor.cmd_doctor(args, env, sys.stdout)
         return asyncio.run(_chat(args, env))
     except FlowError as exc:
         for problem in exc.problems:

@@ -93,6 +93,10 @@ class TelegramConfig:
             raise ConfigError(f"STAFF_CHAT_ID must be a whole number like -1001234567890, not `{staff}`") from None
         if staff_chat_id >= 0:
             raise ConfigError("STAFF_CHAT_ID must be a group's id, which is negative (e.g. -1001234567890)")
+        if not staff.startswith("-100"):
+            # Topics exist only in supergroups, whose ids start with -100; turning Topics on changes the id.
+            raise ConfigError("STAFF_CHAT_ID must be a supergroup's id, which starts with -100: turn Topics on in the "
+                              "staff group, then send /id there to see its id")
         api_url = env.get("TELEGRAM_API_URL", "").strip() or DEFAULT_API_URL
         parts = urlsplit(api_url)
         if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:

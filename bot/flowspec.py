@@ -96,6 +96,35 @@ MESSAGE_KEYS: Mapping[str, str] = MappingProxyType(
         "staff_reload_done": "staff note: edited flows are live; {flows}, {nodes}",
         "staff_reload_refused": "staff note: edited flows have errors and were not loaded; {count}",
         "staff_reload_more": "staff note: more reload errors than shown; {count}",
+        "handoff_still_open": "added to the bot's answer to a command while a chat with staff is open",
+        "handoff_delayed": "a person was asked for but the staff group can't be reached yet; before 24-hour services",
+        "handoff_unanswered": "nobody from the team could answer a request in time, so it closed",
+        "relay_queue_full": "said once when the user writes faster than messages can be passed on to staff",
+        "staff_told": "staff note after a close: the user was told",
+        "staff_not_told": "staff note after a close: the user could not be told; {reason}",
+        "staff_reason_secret": "staff note: the reason the user can't be reached after the bot's secret changed",
+        "staff_unanswered": "staff note when a request nobody answered closes itself",
+        "staff_user_gone": "staff note: the user blocked the bot or deleted the chat, so the case closed",
+        "staff_user_forgot": "main-thread staff note: a user asked to be forgotten; {alias}",
+        "staff_user_forgot_topics": "main-thread staff note: a user asked to be forgotten; {count} earlier topics deleted",
+        "staff_topic_failed": "main-thread staff note: a case topic could not be opened; {alias}, {reason}",
+        "staff_topic_deleted": "main-thread staff note: a case's topic was deleted, so the case closed; {alias}",
+        "staff_topic_reused": "staff note: a user over the hourly limit of new chats got their last topic back",
+        "staff_reply_refused": "staff note: Telegram refused a reply to the user; {reason}",
+        "staff_relay_in_refused": "staff note: a user's message could not be copied here; {reason}",
+        "staff_queue_full": "staff note: replies are waiting to be sent; wait before sending more",
+        "staff_not_a_case": "staff note in a topic that is not an open case",
+        "staff_already_claimed": "staff note: /claim on a case already claimed",
+        "staff_identity_withheld": "staff note: the user tried to share identifying details; {kind}",
+        "staff_kind_contact": "in staff_identity_withheld: a contact card",
+        "staff_kind_location": "in staff_identity_withheld: a location",
+        "staff_kind_venue": "in staff_identity_withheld: a place (venue)",
+        "staff_user_edited": "staff note above the new text of a message the user edited",
+        "staff_main_thread_hint": "staff note: a message in the main thread that is not a command",
+        "staff_anonymous": "staff note: a post as the group or a channel can't be answered",
+        "staff_group_id": "answer to /id in a group; {id} is the group's id",
+        "cleared_count": "said after /clear instead of `cleared`; {count} is how many messages were deleted",
+        "cleared_none": "said after /clear instead of `cleared` when no message could be deleted",
     }
 )
 
@@ -119,6 +148,10 @@ SETTINGS_KEYS = (
     "handoff_idle_minutes",
     "waiting_services",
     "preview_words",
+    "bank_holidays",
+    "handoff_unclaimed_minutes",
+    "handoff_openings_per_hour",
+    "transcript_days",
 )
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -216,6 +249,10 @@ class Settings:
     waiting_services: tuple[str, ...] = ()
     # language -> words a lock-screen preview (a message's first line) must not show
     preview_words: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
+    bank_holidays: str = "ENG"  # the UK nation whose bank holidays close the office ("" for none)
+    handoff_unclaimed_minutes: int = 480  # staff-hours minutes an unanswered case stays open
+    handoff_openings_per_hour: int = 3  # new staff topics one user may open in an hour; then the last is reused
+    transcript_days: int = 30  # a closed case's topic (its transcript) is deleted after this many days
 
 
 @dataclass(frozen=True, slots=True)
@@ -536,7 +573,8 @@ class _Checker:
                     self.error(file, data.line_of(key), "", f"`{key}` should be `flow.node`", "e.g. main.welcome")
                 else:
                     values[key] = value
-        for key, low in (("retention_days", 1), ("back_depth", 1), ("handoff_nudge_minutes", 1), ("handoff_idle_minutes", 5)):
+        for key, low in (("retention_days", 1), ("back_depth", 1), ("handoff_nudge_minutes", 1), ("handoff_idle_minutes", 5),
+                         ("handoff_unclaimed_minutes", 5), ("handoff_openings_per_hour", 1), ("transcript_days", 1)):
             if key in data:
                 value = data[key]
                 if isinstance(value, bool) or not isinstance(value, int) or value < low:
@@ -545,6 +583,15 @@ class _Checker:
                     values[key] = value
         if "staff_hours" in data:
             values["staff_hours"] = self.parse_hours(file, data)
+        if "bank_holidays" in data:
+            nation = data["bank_holidays"]
+            if nation in (None, "none"):
+                values["bank_holidays"] = ""
+            elif nation not in ("ENG", "WLS", "SCT", "NIR"):
+                self.error(file, data.line_of("bank_holidays"), "", f"`{nation}` is not a UK nation code",
+                           "use ENG (England), WLS (Wales), SCT (Scotland), NIR (Northern Ireland) or none")
+            else:
+                values["bank_holidays"] = nation
         if "closed" in data:
             closed = data["closed"]
             if not isinstance(closed, list) or not all(isinstance(d, date) for d in closed):

@@ -17,7 +17,8 @@ def parse_days(arg: str) -> int | None:
     arg = arg.strip()
     if not arg:
         return DEFAULT_DAYS
-    if not arg.isdigit() or not 1 <= int(arg) <= MAX_DAYS:
+    # isdigit() alone accepts "²" and other digits int() refuses; only ASCII 0-9 make a number of days.
+    if not (arg.isascii() and arg.isdigit()) or not 1 <= int(arg) <= MAX_DAYS:
         return None
     return int(arg)
 

@@ -75,6 +75,22 @@ MIGRATIONS: tuple[str, ...] = (
         value BLOB NOT NULL
     );
     """,
+    # Relays waiting to be copied (sealed like the case's chat link, deleted once sent or with the case),
+    # and closed case topics waiting for their transcript retention to run out (a topic id identifies nobody).
+    """
+    CREATE TABLE relays (
+        id INTEGER PRIMARY KEY,
+        alias TEXT NOT NULL,
+        body BLOB NOT NULL
+    );
+    CREATE INDEX relays_alias ON relays(alias, id);
+    CREATE TABLE closed_topics (
+        thread_id INTEGER PRIMARY KEY,
+        day INTEGER NOT NULL,
+        user_key BLOB NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX closed_topics_user ON closed_topics(user_key);
+    """,
 )
 
 MEMORY = ":memory:"
@@ -319,6 +335,7 @@ class Store:
         try:
             db.execute("DELETE FROM sessions")
             db.execute("DELETE FROM cases")
+            db.execute("DELETE FROM relays")  # sealed under the old secret: unreadable now
             db.execute(
                 "INSERT INTO secret_check (id, value) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET value = excluded.value",
                 (check,),
@@ -388,13 +405,41 @@ class Store:
             thread_id=thread, claimed=claimed, staff_alias=staff_alias, nudged=bool(nudged),
         )
 
-    async def save_case(self, case: Case) -> None:
-        """Insert or replace a case (by alias)."""
+    async def insert_case(self, case: Case) -> None:
+        """Add a new case (an alias or user already in a case is refused by the schema)."""
         values = (
             case.alias, case.user_key, case.sealed_chat, case.locale, " ".join(case.path), case.opened,
             case.active, case.thread_id, case.claimed, case.staff_alias, int(case.nudged),
         )
-        self._db.execute(f"INSERT OR REPLACE INTO cases ({self._CASE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)", values)
+        self._db.execute(f"INSERT INTO cases ({self._CASE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)", values)
+
+    # Each change below is one UPDATE that names the columns it changes and returns whether the case
+    # was still there: a case closed or forgotten meanwhile is never written back.
+
+    def _update_case(self, alias: str, assignments: str, values: tuple[object, ...], extra: str = "") -> bool:
+        sql = f"UPDATE cases SET {assignments} WHERE alias = ?{extra}"
+        return self._db.execute(sql, (*values, alias)).rowcount == 1
+
+    async def claim_case(self, alias: str, now: int, staff_alias: str) -> bool:
+        """Claim an unclaimed case; False when it is gone or someone claimed it first."""
+        return self._update_case(alias, "claimed = ?, active = ?, staff_alias = COALESCE(staff_alias, ?)",
+                                 (now, now, staff_alias), " AND claimed IS NULL")
+
+    async def set_staff_alias(self, alias: str, staff_alias: str) -> bool:
+        """The name the user sees for staff in this case."""
+        return self._update_case(alias, "staff_alias = ?", (staff_alias,))
+
+    async def touch_case(self, alias: str, now: int) -> bool:
+        """Note a message either way in this case."""
+        return self._update_case(alias, "active = ?", (now,))
+
+    async def mark_nudged(self, alias: str) -> bool:
+        """Mark the waiting message as sent; False if it already was (or the case is gone)."""
+        return self._update_case(alias, "nudged = 1", (), " AND nudged = 0")
+
+    async def set_case_thread(self, alias: str, thread_id: int) -> bool:
+        """The staff topic of a case whose topic could only be opened later."""
+        return self._update_case(alias, "thread_id = ?", (thread_id,))
 
     def _find_case(self, column: str, value: object) -> Case | None:
         row = self._db.execute(f"SELECT {self._CASE_COLUMNS} FROM cases WHERE {column} = ?", (value,)).fetchone()
@@ -416,10 +461,62 @@ class Store:
         """Every open case, oldest first."""
         return [self._case(row) for row in self._db.execute(f"SELECT {self._CASE_COLUMNS} FROM cases ORDER BY opened, alias")]
 
-    async def remove_case(self, alias: str) -> None:
-        """Delete a case, and with it the sealed chat link."""
-        self._db.execute("DELETE FROM cases WHERE alias = ?", (alias,))
+    async def remove_case(self, alias: str) -> bool:
+        """Delete a case, its sealed chat link and its waiting relays; False when it was already gone."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            gone = self._db.execute("DELETE FROM cases WHERE alias = ?", (alias,)).rowcount == 1
+            self._db.execute("DELETE FROM relays WHERE alias = ?", (alias,))
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._rollback()
+            raise
         self.note_deletion()
+        return gone
+
+    # -- relays waiting to be sent, and closed topics ------------------------------------------
+
+    async def add_relay(self, alias: str, body: bytes, limit: int) -> int | None:
+        """Queue a sealed relay behind the case's others; None when the case is gone or has `limit` waiting."""
+        row = self._db.execute(
+            "SELECT (SELECT count(*) FROM cases WHERE alias = ?), (SELECT count(*) FROM relays WHERE alias = ?)",
+            (alias, alias),
+        ).fetchone()
+        if row is None or row[0] == 0 or row[1] >= limit:
+            return None
+        return self._db.execute("INSERT INTO relays (alias, body) VALUES (?, ?)", (alias, body)).lastrowid
+
+    async def relays(self, alias: str) -> list[tuple[int, bytes]]:
+        """A case's waiting relays, oldest first."""
+        rows = self._db.execute("SELECT id, body FROM relays WHERE alias = ? ORDER BY id", (alias,)).fetchall()
+        return [(int(i), bytes(b)) for i, b in rows]
+
+    async def relay_aliases(self) -> list[str]:
+        """Cases with relays waiting (after a restart, their queues are drained again)."""
+        return [str(a) for (a,) in self._db.execute("SELECT DISTINCT alias FROM relays ORDER BY alias")]
+
+    async def remove_relay(self, relay_id: int) -> None:
+        """A relay was sent (or given up on)."""
+        self._db.execute("DELETE FROM relays WHERE id = ?", (relay_id,))
+
+    async def add_closed_topic(self, thread_id: int, day: int, user_key: bytes) -> None:
+        """Remember a closed topic (and whose, as the session does) so it can be deleted with the retention or on /forget."""
+        self._db.execute("INSERT INTO closed_topics (thread_id, day, user_key) VALUES (?, ?, ?) ON CONFLICT (thread_id) "
+                         "DO UPDATE SET day = excluded.day, user_key = excluded.user_key", (thread_id, day, user_key))
+
+    async def topics_of(self, user_key: bytes) -> list[int]:
+        """The closed topics of a user's earlier cases."""
+        rows = self._db.execute("SELECT thread_id FROM closed_topics WHERE user_key = ?", (user_key,))
+        return [int(t) for (t,) in rows]
+
+    async def expired_topics(self, before_day: int) -> list[int]:
+        """Closed topics closed before `before_day`."""
+        rows = self._db.execute("SELECT thread_id FROM closed_topics WHERE day < ? ORDER BY day", (before_day,))
+        return [int(t) for (t,) in rows]
+
+    async def remove_closed_topic(self, thread_id: int) -> None:
+        """The topic was deleted (or reopened for a new case)."""
+        self._db.execute("DELETE FROM closed_topics WHERE thread_id = ?", (thread_id,))
 
     async def close(self) -> None:
         """Fold the WAL into the main file and close."""

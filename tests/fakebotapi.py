@@ -74,6 +74,8 @@ class FakeBotAPI:
     _topic_ids: itertools.count = field(default_factory=lambda: itertools.count(501))
     _faults: dict[str, Fault] = field(default_factory=dict)
     _delays: dict[str, float] = field(default_factory=dict)
+    _holds: dict[str, asyncio.Event] = field(default_factory=dict)
+    held_calls: list[Call] = field(default_factory=list)  # calls waiting on hold(), in arrival order
     _changed: asyncio.Condition | None = None
     _runner: web.AppRunner | None = None
     port: int = 0
@@ -81,6 +83,16 @@ class FakeBotAPI:
     webhook: tuple[str, str] | None = None
     webhook_statuses: list[int] = field(default_factory=list)
     _pusher: asyncio.Task[None] | None = None
+    # The world as Telegram would refuse it: users who blocked the bot, topics staff deleted, a group
+    # without topics or where the bot may not manage them, and the bot's member record in the group.
+    blocked: set[int] = field(default_factory=set)
+    deleted_topics: set[int] = field(default_factory=set)
+    forum: bool = True
+    group_type: str = "supergroup"
+    bot_member: dict[str, Any] = field(default_factory=lambda: {
+        "status": "administrator", "can_manage_topics": True, "can_delete_messages": True})
+    staff_chat_id: int = -1001234567890
+    admin_groups: set[int] = field(default_factory=set)  # other groups where the bot is an admin
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -124,6 +136,16 @@ class FakeBotAPI:
     def rate_limit(self, method: str, *, every_nth: int = 3, retry_after: int = 1, count: int = 1_000_000) -> None:
         """Make every Nth call of `method` answer 429, like a flood limit."""
         self._faults[method] = Fault(429, retry_after, count, every_nth)
+
+    def hold(self, method: str) -> None:
+        """Answer `method` only once `release(method)` is called (a request stuck in flight)."""
+        self._holds[method] = asyncio.Event()
+
+    def release(self, method: str) -> None:
+        """Let held calls of `method` through."""
+        held = self._holds.pop(method, None)
+        if held is not None:
+            held.set()
 
     def delay(self, method: str, seconds: float) -> None:
         """Answer `method` only after `seconds`."""
@@ -238,7 +260,8 @@ class FakeBotAPI:
             "location": {"latitude": 51.5072, "longitude": -0.1276},
             "contact": {"phone_number": "+447700900123", "first_name": "Planted"},
         }
-        message = self._message(self.private_chat(chat_id, sender), sender, **{kind: fields.get(kind, samples[kind])})
+        extra = {k: v for k, v in fields.items() if k != kind}  # e.g. a caption
+        message = self._message(self.private_chat(chat_id, sender), sender, **{kind: fields.get(kind, samples[kind])}, **extra)
         self.push_update({"message": message})
         return int(message["message_id"])
 
@@ -316,6 +339,10 @@ class FakeBotAPI:
         call = Call(method, params, time.time())
         if method in self._delays:
             await asyncio.sleep(self._delays[method])
+        if method in self._holds:
+            self.held_calls.append(call)
+            self._notify()
+            await self._holds[method].wait()
         fault = self._faults.get(method)
         if fault is not None and fault.remaining > 0:
             fault.seen += 1
@@ -323,6 +350,11 @@ class FakeBotAPI:
                 fault.remaining -= 1
                 self.failed_calls.append(call)
                 return self._error(fault)
+        refusal = self._refusal(method, params)
+        if refusal is not None:
+            self.failed_calls.append(call)
+            status, description = refusal
+            return web.json_response({"ok": False, "error_code": status, "description": description}, status=status)
         handler = getattr(self, f"m_{method}", None)
         if handler is None:
             return web.json_response({"ok": False, "error_code": 404, "description": "Not Found: method not found"},
@@ -332,6 +364,25 @@ class FakeBotAPI:
             self.calls.append(call)
             self._notify()
         return web.json_response({"ok": True, "result": result})
+
+    def _refusal(self, method: str, params: dict[str, Any]) -> tuple[int, str] | None:
+        """Telegram's own refusals, with its error codes and descriptions."""
+        chat_id = params.get("chat_id")
+        if method in SENDS and isinstance(chat_id, int) and chat_id in self.blocked:
+            return 403, "Forbidden: bot was blocked by the user"
+        thread = params.get("message_thread_id")
+        if method in SENDS | {"closeForumTopic", "reopenForumTopic", "deleteForumTopic"} and thread in self.deleted_topics:
+            return 400, "Bad Request: message thread not found"
+        if method == "createForumTopic":
+            if not self.forum:
+                return 400, "Bad Request: the chat is not a forum"
+            if not self.bot_member.get("can_manage_topics"):
+                return 400, "Bad Request: not enough rights to create a topic"
+        if method == "sendMessage" and len(str(params.get("text", ""))) > 4096:
+            return 400, "Bad Request: message is too long"
+        if method == "copyMessage" and len(str(params.get("caption") or "")) > 1024:
+            return 400, "Bad Request: message caption is too long"
+        return None
 
     @staticmethod
     def _error(fault: Fault) -> web.Response:
@@ -466,14 +517,36 @@ class FakeBotAPI:
     def m_reopenForumTopic(self, params: dict[str, Any]) -> bool:
         return True
 
+    def m_deleteForumTopic(self, params: dict[str, Any]) -> bool:
+        self.deleted_topics.add(int(params["message_thread_id"]))
+        return True
+
+    def m_getChatMember(self, params: dict[str, Any]) -> dict[str, Any]:
+        user_id = int(params["user_id"])
+        chat_id = int(params["chat_id"])
+        if user_id == BOT_ID and chat_id not in (self.staff_chat_id, *self.admin_groups):
+            return {"status": "member", "user": BOT_USER}
+        if user_id == BOT_ID:
+            return {"user": BOT_USER, "can_be_edited": False, "is_anonymous": False, "can_manage_chat": True,
+                    "can_change_info": True, "can_invite_users": True, "can_restrict_members": True,
+                    "can_promote_members": False, "can_manage_video_chats": True, "can_post_stories": False,
+                    "can_edit_stories": False, "can_delete_stories": False, "can_pin_messages": True,
+                    "can_delete_messages": False, "can_manage_topics": False, **self.bot_member}
+        return {"status": "member", "user": self.user(user_id)}
+
     def m_leaveChat(self, params: dict[str, Any]) -> bool:
         return True
 
     def m_getChat(self, params: dict[str, Any]) -> dict[str, Any]:
         chat_id = int(params["chat_id"])
-        return {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup", "accent_color_id": 0,
+        chat_type = "private" if chat_id > 0 else self.group_type
+        extra: dict[str, Any] = {} if chat_type == "private" else {"title": "Staff"}
+        if chat_type == "supergroup" and self.forum:
+            extra["is_forum"] = True
+        return {"id": chat_id, "type": chat_type, **extra, "accent_color_id": 0,
                 "max_reaction_count": 11, "accepted_gift_types": {"unlimited_gifts": False, "limited_gifts": False,
-                                                                   "unique_gifts": False, "premium_subscription": False}}
+                                                                   "unique_gifts": False, "premium_subscription": False,
+                                                                   "gifts_from_channels": False}}
 
     def m_getChatAdministrators(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         return [{"status": "administrator", "user": self.user(uid), "can_be_edited": False, "is_anonymous": False,

@@ -30,6 +30,7 @@ def test_self_hosted_bot_api_url_is_accepted_with_or_without_bot_suffix(url: str
         ({"STAFF_CHAT_ID": ""}, "STAFF_CHAT_ID is not set"),
         ({"STAFF_CHAT_ID": "staff"}, "STAFF_CHAT_ID must be a whole number"),
         ({"STAFF_CHAT_ID": "12345"}, "STAFF_CHAT_ID must be a group's id, which is negative"),
+        ({"STAFF_CHAT_ID": "-4001234567"}, "STAFF_CHAT_ID must be a supergroup's id, which starts with -100"),
         ({"TELEGRAM_API_URL": "ftp://x"}, "TELEGRAM_API_URL must be an http(s) address"),
     ],
 )

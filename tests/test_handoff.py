@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
@@ -13,9 +14,10 @@ import pytest
 from bot.content import load_content
 from bot.conversation import Conversations
 from bot.engine import Command, Inbound, Media, Outcome, Pick, Reply, Text
-from bot.handoff import END, Handoffs
+from bot.handoff import END, USER_GONE, DeskError, Handoffs
 from bot.i18n import Texts
 from bot.privacy import Keyring
+from bot.relayqueue import RelayItem
 from bot.store import Store
 from tests.conftest import FLOWS, REPO
 
@@ -25,23 +27,63 @@ FRIDAY_EVENING = datetime(2026, 11, 27, 19, 0, tzinfo=timezone.utc)
 
 @dataclass
 class RecordingDesk:
+    """Stands in for the staff group; `refuse` makes a method raise Telegram's refusal once."""
+
     topics: dict[int, str] = field(default_factory=dict)
     notes: list[tuple[int, str]] = field(default_factory=list)
     closed: list[int] = field(default_factory=list)
+    deleted: list[int] = field(default_factory=list)
     to_users: list[tuple[int, Reply]] = field(default_factory=list)
+    relayed_in: list[tuple[int, int, str]] = field(default_factory=list)  # (chat, thread, text)
+    relayed_out: list[tuple[int, str, str]] = field(default_factory=list)  # (chat, alias, text)
+    refuse: dict[str, DeskError] = field(default_factory=dict)
+    blocked: set[int] = field(default_factory=set)
+    # Set to make the next call of a method wait there, so a test can interleave another step.
+    hold: dict[str, asyncio.Event] = field(default_factory=dict)
+    reached: dict[str, asyncio.Event] = field(default_factory=dict)
+
+    async def _enter(self, method: str) -> None:
+        if method in self.hold:
+            self.reached.setdefault(method, asyncio.Event()).set()
+            await self.hold.pop(method).wait()
+        if method in self.refuse:
+            raise self.refuse.pop(method)
 
     async def open_topic(self, title: str) -> int:
+        await self._enter("open_topic")
         self.topics[len(self.topics) + 100] = title
         return len(self.topics) + 99
 
+    async def reopen_topic(self, thread_id: int) -> None:
+        await self._enter("reopen_topic")
+
     async def note(self, thread_id: int, text: str) -> None:
+        await self._enter("note")
         self.notes.append((thread_id, text))
 
     async def close_topic(self, thread_id: int) -> None:
+        await self._enter("close_topic")
         self.closed.append(thread_id)
 
+    async def delete_topic(self, thread_id: int) -> None:
+        await self._enter("delete_topic")
+        self.deleted.append(thread_id)
+
     async def tell_user(self, chat_id: int, reply: Reply) -> None:
+        await self._enter("tell_user")
+        if chat_id in self.blocked:
+            raise DeskError("sendMessage", "Forbidden: bot was blocked by the user", USER_GONE)
         self.to_users.append((chat_id, reply))
+
+    async def copy_in(self, chat_id: int, item: RelayItem, thread_id: int) -> None:
+        await self._enter("copy_in")
+        self.relayed_in.append((chat_id, thread_id, item.text or ""))
+
+    async def send_out(self, chat_id: int, item: RelayItem, staff_alias: str) -> None:
+        await self._enter("send_out")
+        if chat_id in self.blocked:
+            raise DeskError("sendMessage", "Forbidden: bot was blocked by the user", USER_GONE)
+        self.relayed_out.append((chat_id, staff_alias, item.text or ""))
 
 
 @dataclass
@@ -58,27 +100,33 @@ class Bench:
     desk: RecordingDesk
     clock: Clock
     replies: dict[int, list[Reply]] = field(default_factory=dict)
-    relayed_in: list[tuple[int, int, str]] = field(default_factory=list)  # (chat, thread, text)
-    relayed_out: list[tuple[int, str, str]] = field(default_factory=list)  # (chat, alias, text)
 
-    async def user(self, chat_id: int, inbound: Inbound, language: str | None = "en") -> Reply | None:
+    @property
+    def relayed_in(self) -> list[tuple[int, int, str]]:
+        return self.desk.relayed_in
+
+    @property
+    def relayed_out(self) -> list[tuple[int, str, str]]:
+        return self.desk.relayed_out
+
+    async def user(self, chat_id: int, inbound: Inbound, language: str | None = "en", caption: str | None = None,
+                   settle: bool = True) -> Reply | None:
         before = len(self.replies.get(chat_id, []))
-
-        async def relay_in(thread_id: int) -> None:
-            self.relayed_in.append((chat_id, thread_id, getattr(inbound, "text", type(inbound).__name__)))
 
         async def deliver(outcome: Outcome) -> None:
             self.replies.setdefault(chat_id, []).append(outcome.reply)
 
-        await self.handoffs.take_turn("test", chat_id, inbound, language, relay_in, deliver)
+        relay = RelayItem("in", 1, getattr(inbound, "text", None) or caption or type(inbound).__name__)
+        await self.handoffs.take_turn("test", chat_id, inbound, language, relay, deliver, caption)
+        if settle:  # wait for the relays to be sent
+            await self.handoffs.queues.wait_idle()
         mine = self.replies.get(chat_id, [])
         return mine[-1] if len(mine) > before else None
 
-    async def staff(self, thread_id: int, text: str) -> None:
-        async def relay_out(chat_id: int, alias: str) -> None:
-            self.relayed_out.append((chat_id, alias, text))
-
-        await self.handoffs.staff_input(thread_id, text, relay_out)
+    async def staff(self, thread_id: int, text: str, settle: bool = True) -> None:
+        await self.handoffs.staff_input(thread_id, text, RelayItem("out", 1, text))
+        if settle:
+            await self.handoffs.queues.wait_idle()
 
 
 RO = {
@@ -237,12 +285,15 @@ async def test_unclaimed_case_gets_one_waiting_message_with_crisis_services_firs
     assert [card.id for card in waiting[0].services][0] == "emergency_999"
 
 
-async def test_quiet_case_closes_itself_and_tells_both_sides(bench: Bench) -> None:
+async def test_claimed_chat_quiet_in_staff_hours_closes_itself_and_tells_both_sides(bench: Bench) -> None:
     await bench.user(7, Command("human"))
-    bench.clock.now += timedelta(minutes=121)
+    (thread,) = bench.desk.topics
+    await bench.staff(thread, "Hello")
+    bench.clock.now += timedelta(minutes=121)  # Wednesday 12:00 -> 14:01, all staff hours
     await bench.handoffs.tick()
     assert bench.desk.to_users[-1][1].parts[0].startswith("This chat with our team has ended")
     assert bench.desk.notes[-1][1].startswith("Closed after a quiet spell")
+    assert bench.desk.notes[-1][1].endswith("The user has been told.")
     assert await bench.handoffs.conversations.store.open_cases() == []
 
 
@@ -250,16 +301,19 @@ async def test_crisis_words_mid_handoff_answer_first_and_flag_staff(bench: Bench
     await bench.user(7, Command("human"))
     reply = await bench.user(7, Text("he attacked me"))
     assert reply is not None and "In danger now? Call 999" in reply.parts[0]
-    assert bench.relayed_in[-1][2] == "he attacked me"
-    assert bench.desk.notes[-1][1].startswith("⚠ The user's last message has crisis words")
+    assert bench.relayed_in[-2][2] == "he attacked me"
+    assert bench.relayed_in[-1][2].startswith("⚠ The user's last message has crisis words")  # right after it
     assert await bench.handoffs.conversations.store.open_cases() != []
 
 
-async def test_forget_mid_handoff_closes_the_case_and_tells_staff_only_that_the_user_left(bench: Bench) -> None:
+async def test_forget_mid_handoff_deletes_the_case_and_its_topic_and_tells_staff_in_the_main_thread(bench: Bench) -> None:
     await bench.user(7, Command("human"))
+    (thread,) = bench.desk.topics
     reply = await bench.user(7, Command("forget"))
     assert reply is not None and reply.parts[0].startswith("Done. I have deleted everything")
-    assert bench.desk.notes[-1][1] == "The user has left this chat."
+    assert bench.desk.deleted == [thread]
+    main, text = bench.desk.notes[-1]
+    assert main == 0 and text.startswith("A user asked to be forgotten")
     assert await bench.handoffs.conversations.store.open_cases() == []
 
 
@@ -267,7 +321,7 @@ async def test_asking_again_while_a_case_is_open_does_not_open_another(bench: Be
     await bench.user(7, Command("start"))
     await bench.user(7, Command("human"))
     reply = await bench.user(7, Pick("main.welcome", "c:2"))
-    assert reply is not None and reply.parts[0].startswith("You're talking with our team now")
+    assert reply is not None and reply.parts[0].startswith("You're already in a chat with our team")
     assert len(bench.desk.topics) == 1
 
 
@@ -289,3 +343,35 @@ async def test_crisis_words_are_caught_in_a_language_without_its_own_keywords(tm
     reply = await bench.user(9, Text("I am in danger"), "ro")
     assert reply is not None and "Call 999" in reply.parts[0]
     await bench.handoffs.conversations.store.close()
+
+
+async def test_a_user_whose_relays_back_up_is_told_once_gently(bench: Bench) -> None:
+    await bench.user(7, Command("human"))
+    stuck = bench.desk.hold["copy_in"] = asyncio.Event()  # the staff group takes nothing meanwhile
+    for n in range(25):
+        await bench.user(7, Text(f"message {n}"), settle=False)
+    told = [r for _, r in bench.desk.to_users if r.parts[0].startswith("You've sent a lot at once")]
+    assert len(told) == 1
+    store = bench.handoffs.conversations.store
+    (case,) = await store.open_cases()
+    assert len(await store.relays(case.alias)) == 20  # the queue is bounded
+    stuck.set()
+    await bench.handoffs.queues.wait_idle()
+    assert [text for _, _, text in bench.relayed_in] == [f"message {n}" for n in range(20)]  # in order
+
+
+async def test_a_case_orphaned_by_a_changed_secret_never_tells_staff_the_user_was_told(tmp_path: Path) -> None:
+    bench = await make_bench(tmp_path)
+    await bench.user(7, Command("human"))
+    (thread,) = bench.desk.topics
+    await bench.staff(thread, "Hello")
+    store = bench.handoffs.conversations.store
+    conversations = replace(bench.handoffs.conversations, keyring=Keyring(b"n" * 32))  # the secret was changed
+    orphaned = Handoffs(conversations, bench.desk)
+    bench.clock.now += timedelta(minutes=121)
+    await orphaned.tick()
+    text = bench.desk.notes[-1][1]
+    assert text.startswith("Closed after a quiet spell") and "The user has been told" not in text
+    assert text.endswith("The user could not be told (the bot's secret was changed since the case opened).")
+    assert await store.open_cases() == []
+    await store.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import logging
 import sqlite3
 import struct
@@ -183,19 +184,20 @@ async def test_a_changed_secret_orphans_an_open_case_without_crashing(tmp_path: 
             assert not any("went wrong" in t for t in api.texts_to(CHAT))
 
 
-async def test_forget_mid_case_closes_it_and_tells_staff_only_that_the_user_left(tmp_path: Path) -> None:
+async def test_forget_mid_case_deletes_its_topic_and_tells_staff_only_that_in_the_main_thread(tmp_path: Path) -> None:
     async with FakeBotAPI() as api, running_bot(api, tmp_path / "bot.sqlite3") as bot:
         api.user_sends_text(CHAT, "/human", user=api.user(CHAT, "en", **NAMES))
-        await api.wait_for_calls("createForumTopic")
+        (topic,) = await api.wait_for_calls("createForumTopic")
         api.user_sends_text(CHAT, "delete my data")
         await api.wait_for_text(CHAT, "I have deleted everything")
-        await api.wait_for(lambda: any("The user has left this chat." == m.get("text") for m in api.sent_to(STAFF)))
-        await api.wait_for_calls("closeForumTopic")
-        staff_texts = [m.get("text") or "" for m in api.sent_to(STAFF)]
-        assert not any("delete" in t.lower() or "forget" in t.lower() for t in staff_texts)
+        (deleted,) = await api.wait_for_calls("deleteForumTopic")
+        await api.wait_for(lambda: any("asked to be forgotten" in (m.get("text") or "") for m in api.sent_to(STAFF)))
+        staff_side = json.dumps([c.params for c in api.calls if c.params.get("chat_id") == STAFF])
+        assert "delete my data" not in staff_side and str(CHAT) not in staff_side
+        notice = [m for m in api.sent_to(STAFF) if "forgotten" in (m.get("text") or "")]
+        assert all("message_thread_id" not in m for m in notice)  # said in the main thread, not in a topic
         store = bot.transport.conversations.store
         assert await store.open_cases() == [] and await store.session_count() == 0
-
 
 
 async def test_a_button_pressed_by_someone_else_only_ever_moves_their_own_conversation(tmp_path: Path) -> None:

@@ -167,7 +167,7 @@ async def test_database_holds_only_the_listed_columns(store: Store, tmp_path: Pa
     await store.record(KEY, State(node="a.b", locale="en", day=1), [("node", "a.b")], 1)
     with sqlite3.connect(tmp_path / "bot.sqlite3") as db:
         tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        assert tables == {"sessions", "counters", "cases", "monthly_counters", "secret_check"}
+        assert tables == {"sessions", "counters", "cases", "monthly_counters", "secret_check", "relays", "closed_topics"}
         columns = {t: [row[1] for row in db.execute(f"PRAGMA table_info({t})")] for t in tables}
     assert columns == {
         "sessions": ["key", "node", "locale", "back", "day"],
@@ -177,6 +177,9 @@ async def test_database_holds_only_the_listed_columns(store: Store, tmp_path: Pa
         # A case holds the chat id only sealed, and minutes only while it is open.
         "cases": ["alias", "user_key", "sealed_chat", "locale", "path", "opened", "active", "thread_id",
                   "claimed", "staff_alias", "nudged"],
+        # A relay waiting to be sent is sealed too; a closed topic is kept with its day and the session's key.
+        "relays": ["id", "alias", "body"],
+        "closed_topics": ["thread_id", "day", "user_key"],
     }
 
 
@@ -256,16 +259,18 @@ async def test_a_case_round_trips_and_is_found_by_user_thread_and_alias(store: S
     from bot.cases import Case
 
     case = Case("K7Q2", KEY, b"sealed", "ro", ("testing.menu", "testing.pep"), opened=100, active=101, thread_id=55)
-    await store.save_case(case)
+    await store.insert_case(case)
     assert await store.case_for_user(KEY) == case
     assert await store.case_for_thread(55) == case
     assert await store.case_by_alias("K7Q2") == case
     from dataclasses import replace
 
-    claimed = replace(case, claimed=103, staff_alias="Sam")
-    await store.save_case(claimed)
+    claimed = replace(case, claimed=103, staff_alias="Sam", active=103)
+    assert await store.claim_case("K7Q2", 103, "Sam")
+    assert not await store.claim_case("K7Q2", 104, "Alex")  # claimed once only
     assert await store.open_cases() == [claimed]
-    await store.remove_case("K7Q2")
+    assert await store.remove_case("K7Q2")
+    assert not await store.touch_case("K7Q2", 105)  # a closed case is never written back
     assert await store.case_for_user(KEY) is None and await store.open_cases() == []
 
 
@@ -291,7 +296,7 @@ async def open_case_among_others(store: Store) -> None:
     for i in range(50):  # other users, so the pages hold more than the one case
         await store.record(bytes([i + 1]) * 32, State(node="main.menu", locale="en", day=9), [("node", "main.menu")], 9)
     await store.record(CASE_KEY, State(node="exit.start", locale="hu", day=9), [], 9)
-    await store.save_case(Case(ALIAS, CASE_KEY, SEALED, "hu", ("exit.start",), opened=1, active=1, thread_id=77))
+    await store.insert_case(Case(ALIAS, CASE_KEY, SEALED, "hu", ("exit.start",), opened=1, active=1, thread_id=77))
 
 
 async def test_a_closed_case_and_forgotten_session_leave_no_trace_in_the_database_wal_or_shm(tmp_path: Path) -> None:

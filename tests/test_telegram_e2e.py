@@ -281,10 +281,23 @@ async def test_clear_deletes_the_chats_messages_in_batches(bot: Running) -> None
     bot.api.user_sends_text(USER, "/start")
     await bot.api.wait_for_text(USER, "What can I help with?")
     bot.api.user_sends_text(USER, "/clear")
-    await bot.api.wait_for_text(USER, "I've deleted the messages")
+    await bot.api.wait_for_text(USER, "Messages deleted from this chat: 4.")
     (call,) = bot.api.calls_to("deleteMessages", USER)
     # /start (1), welcome (2, 3), /clear (4): every message id so far, the user's and the bot's.
     assert call.params["message_ids"] == [1, 2, 3, 4]
+
+
+async def test_clear_after_a_restart_says_honestly_that_it_deleted_only_the_clear_itself(tmp_path: Path) -> None:
+    db = tmp_path / "bot.sqlite3"
+    async with FakeBotAPI() as api:
+        async with running_bot(api, db):
+            api.user_sends_text(USER, "/start")
+            await api.wait_for_text(USER, "What can I help with?")
+        async with running_bot(api, db):  # the list of recent message ids is kept in memory only
+            api.user_sends_text(USER, "/clear")
+            await api.wait_for_text(USER, "Messages deleted from this chat: 1. I can't delete older ones")
+        (call,) = api.calls_to("deleteMessages")
+        assert call.params["message_ids"] == [4]  # only the /clear itself, not the welcome from before
 
 
 @dataclass

@@ -10,6 +10,7 @@ from typing import TextIO
 from bot.conversation import Conversations
 from bot.engine import Button, ClearChat, Command, Forget, Handoff, Inbound, Outcome, Pick, Reply, ServiceCard, Text
 from bot.handoff import Handoffs
+from bot.relayqueue import RelayItem
 
 TRANSPORT = "console"
 QUIT = frozenset({"/quit", "/q"})
@@ -79,8 +80,20 @@ class ConsoleDesk:
     async def close_topic(self, thread_id: int) -> None:
         self.out(f"[staff] topic #{thread_id} closed")
 
+    async def reopen_topic(self, thread_id: int) -> None:
+        self.out(f"[staff] topic #{thread_id} reopened")
+
+    async def delete_topic(self, thread_id: int) -> None:
+        self.out(f"[staff] topic #{thread_id} deleted")
+
     async def tell_user(self, chat_id: int, reply: Reply) -> None:
         self.show(reply)
+
+    async def copy_in(self, chat_id: int, item: RelayItem, thread_id: int) -> None:
+        self.out(f"[staff #{thread_id}] user: {item.text or ''}")
+
+    async def send_out(self, chat_id: int, item: RelayItem, staff_alias: str) -> None:
+        self.out(f"{staff_alias}: {item.text or ''}\n")
 
 
 @dataclass
@@ -123,10 +136,10 @@ class ConsoleChat:
     async def send(self, inbound: Inbound, typed: str = "") -> None:
         assert self.handoffs is not None
 
-        async def relay_in(thread_id: int) -> None:
-            self.write(f"[staff #{thread_id}] user: {typed}")
-
-        await self.handoffs.take_turn(TRANSPORT, self.chat_id, inbound, self.language, relay_in, self.deliver)
+        # The console shows relays as they are sent, so each line waits for its relays before the next.
+        relay = RelayItem("in", 0, typed)
+        await self.handoffs.take_turn(TRANSPORT, self.chat_id, inbound, self.language, relay, self.deliver)
+        await self.handoffs.queues.wait_idle()
 
     async def staff(self, text: str) -> None:
         """Act as staff in the open case's topic."""
@@ -140,10 +153,8 @@ class ConsoleChat:
             self.write("[staff] no open case: ask for a person first (e.g. /human)")
             return
 
-        async def relay_out(chat_id: int, alias: str) -> None:
-            self.write(f"{alias}: {text}\n")
-
-        await self.handoffs.staff_input(case.thread_id, text, relay_out)
+        await self.handoffs.staff_input(case.thread_id, text, RelayItem("out", 0, text))
+        await self.handoffs.queues.wait_idle()
 
     async def run(self, read_line: Callable[[], str] | None = None) -> None:
         """Chat until end of input or /quit."""

@@ -12,12 +12,20 @@ import logging
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
 
-from telegram import Bot, BotCommand, Chat, ChatMember, LinkPreviewOptions, Message, Update
+from telegram import (
+    Bot,
+    BotCommand,
+    Chat,
+    ChatMember,
+    LinkPreviewOptions,
+    Message,
+    Update,
+)
 from telegram.constants import ParseMode
-from telegram.error import TelegramError
-from telegram.request import BaseRequest
+from telegram.error import Forbidden, RetryAfter, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -30,17 +38,35 @@ from telegram.ext import (
     TypeHandler,
     filters,
 )
+from telegram.request import BaseRequest
 
 from bot.conversation import Conversations
+from bot.doctor import staff_group_problems
 from bot.engine import ClearChat, Command, Inbound, Media, Outcome, Pick, Reply, Text
 from bot.floodgate import FloodGate, Verdict
 from bot.flowspec import FlowSet
-from bot.handoff import Handoffs, message_text
+from bot.handoff import (
+    REFUSED,
+    RETRY,
+    TOPIC_GONE,
+    USER_GONE,
+    DeskError,
+    Handoffs,
+    message_text,
+    staff_text,
+)
 from bot.i18n import negotiate
 from bot.recent import RecentMessages
+from bot.relayqueue import RelayItem
 from bot.reload import Reloader
 from bot.staffdesk import stats_reply
-from bot.transports.telegram_render import decode_callback, node_tags, render_reply, split_text
+from bot.transports.telegram_render import (
+    MAX_MESSAGE,
+    decode_callback,
+    node_tags,
+    render_reply,
+    split_text,
+)
 
 TRANSPORT = "telegram"
 log = logging.getLogger(__name__)
@@ -77,30 +103,126 @@ def telegram_language(code: str) -> str:
     return code.split("_", 1)[0].lower()
 
 
+MAX_CAPTION = 1024  # Telegram's limit on a caption, after entities are parsed
+# Telegram's descriptions (matched in lower case) that mean the user or the case's topic is gone.
+USER_GONE_MARKS = ("blocked by the user", "user is deactivated", "chat not found", "can't initiate conversation")
+TOPIC_GONE_MARKS = ("thread not found", "topic_deleted", "topic_id_invalid", "topic not found")
+
+
+def desk_error(method: str, exc: TelegramError, to_user: bool) -> DeskError:
+    """What a Telegram refusal means for a case; logged with its method and description (no ids, no text)."""
+    description = exc.message
+    lowered = description.lower()
+    if isinstance(exc, RetryAfter):
+        log.warning("Telegram's flood control held %s: %s", method, description)
+        retry = exc.retry_after.total_seconds() if isinstance(exc.retry_after, timedelta) else float(exc.retry_after)
+        return DeskError(method, description, RETRY, retry)
+    if to_user and (isinstance(exc, Forbidden) or any(mark in lowered for mark in USER_GONE_MARKS)):
+        kind = USER_GONE
+    elif not to_user and any(mark in lowered for mark in TOPIC_GONE_MARKS):
+        kind = TOPIC_GONE
+    else:
+        kind = REFUSED
+    log.warning("Telegram refused %s: %s", method, description)
+    return DeskError(method, description, kind)
+
+
 @dataclass
 class TelegramDesk:
     """The staff side on Telegram: one forum topic per case in the staff supergroup."""
 
     transport: "TelegramTransport"
 
+    @property
+    def bot(self) -> Bot:
+        return self.transport.bot
+
+    @property
+    def group(self) -> int:
+        return self.transport.staff_chat_id
+
     async def open_topic(self, title: str) -> int:
-        topic = await self.transport.bot.create_forum_topic(self.transport.staff_chat_id, title)
+        try:
+            topic = await self.bot.create_forum_topic(self.group, title)
+        except TelegramError as exc:
+            raise desk_error("createForumTopic", exc, False) from None
         return topic.message_thread_id
 
+    async def reopen_topic(self, thread_id: int) -> None:
+        try:
+            await self.bot.reopen_forum_topic(self.group, thread_id)
+        except TelegramError as exc:
+            if "not_modified" not in exc.message.lower():  # already open
+                raise desk_error("reopenForumTopic", exc, False) from None
+
     async def note(self, thread_id: int, text: str) -> None:
-        await self.transport.bot.send_message(
-            self.transport.staff_chat_id, html.escape(text, quote=False), parse_mode=ParseMode.HTML,
-            message_thread_id=thread_id or None,
-        )
+        for piece in split_text(text):
+            try:
+                await self.bot.send_message(self.group, html.escape(piece, quote=False), parse_mode=ParseMode.HTML,
+                                            message_thread_id=thread_id or None)
+            except TelegramError as exc:
+                raise desk_error("sendMessage", exc, False) from None
 
     async def close_topic(self, thread_id: int) -> None:
         try:
-            await self.transport.bot.close_forum_topic(self.transport.staff_chat_id, thread_id)
+            await self.bot.close_forum_topic(self.group, thread_id)
         except TelegramError as exc:
-            log.warning("closing a case topic failed: %s", type(exc).__name__)
+            if "not_modified" not in exc.message.lower():  # already closed
+                raise desk_error("closeForumTopic", exc, False) from None
+
+    async def delete_topic(self, thread_id: int) -> None:
+        try:
+            await self.bot.delete_forum_topic(self.group, thread_id)
+        except TelegramError as exc:
+            raise desk_error("deleteForumTopic", exc, False) from None
 
     async def tell_user(self, chat_id: int, reply: Reply) -> None:
-        await self.transport.send(chat_id, reply, protect=True)
+        try:
+            await self.transport.send(chat_id, reply, protect=True)
+        except TelegramError as exc:
+            raise desk_error("sendMessage", exc, True) from None
+
+    async def copy_in(self, chat_id: int, item: RelayItem, thread_id: int) -> None:
+        # copyMessage, never forwardMessage: a forward would show the user's profile to staff.
+        if item.kind == "edit":
+            flows = self.transport.conversations.flows
+            await self.note(thread_id, f"{staff_text(flows, 'staff_user_edited')}\n{item.text or ''}")
+            return
+        if item.kind == "note":  # a bot note that must follow the message it is about
+            await self.note(thread_id, item.text or "")
+            return
+        try:
+            await self.bot.copy_message(self.group, chat_id, item.message_id, message_thread_id=thread_id)
+        except TelegramError as exc:
+            raise desk_error("copyMessage", exc, False) from None
+
+    async def send_out(self, chat_id: int, item: RelayItem, staff_alias: str) -> None:
+        """The user sees the alias, never the staff account; protect_content stops forwarding and saving.
+
+        A text too long for one message is split; a caption too long is sent as text after the media.
+        """
+        name = f"<b>{html.escape(staff_alias)}</b>"
+        body = item.text or ""
+        method = "sendMessage"
+        try:
+            texts: list[str] = []
+            if item.is_text:
+                texts = split_text(body, MAX_MESSAGE - len(name) - 1)
+            else:
+                method = "copyMessage"
+                caption = f"{name}\n{html.escape(body, quote=False)}".rstrip()
+                if len(caption) > MAX_CAPTION:
+                    caption, texts = name, split_text(body, MAX_MESSAGE - len(name) - 1)
+                sent = await self.bot.copy_message(chat_id, self.group, item.message_id, caption=caption,
+                                                   parse_mode=ParseMode.HTML, protect_content=True)
+                self.transport.recent.add(chat_id, sent.message_id, self.transport.clock())
+                method = "sendMessage"
+            for piece in texts:
+                message = await self.bot.send_message(chat_id, f"{name}\n{html.escape(piece, quote=False)}",
+                                                      parse_mode=ParseMode.HTML, protect_content=True)
+                self.transport.recent.add(chat_id, message.message_id, self.transport.clock())
+        except TelegramError as exc:
+            raise desk_error(method, exc, True) from None
 
 
 @dataclass
@@ -157,12 +279,17 @@ class TelegramTransport:
         chat_id = message.chat.id
         self.recent.add(chat_id, message.message_id, self.clock())
         language = message.from_user.language_code if message.from_user else None
+        relay = RelayItem("in", message.message_id)
+        await self.respond(chat_id, inbound_for(message), language, relay, message.caption)
 
-        async def relay_in(thread_id: int) -> None:
-            # copyMessage, never forwardMessage: a forward would show the user's profile to staff.
-            await self.bot.copy_message(self.staff_chat_id, chat_id, message.message_id, message_thread_id=thread_id)
-
-        await self.respond(chat_id, inbound_for(message), language, relay_in)
+    async def on_private_edit(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """An edited message: during a live chat staff see the new version, marked as an edit."""
+        message = update.edited_message
+        if message is None:
+            return
+        text = message.text if message.text is not None else message.caption
+        if text:
+            await self.handoffs.user_edited(TRANSPORT, message.chat.id, RelayItem("edit", message.message_id, text))
 
     async def on_callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A button press; forged or stale data reaches the engine as a stale pick."""
@@ -182,22 +309,26 @@ class TelegramTransport:
         await query.answer()
         await self.respond(chat_id, pick, query.from_user.language_code, None)
 
-    async def respond(self, chat_id: int, inbound: Inbound, language: str | None, relay_in: Callable[[int], object] | None) -> None:
-        """Relay into an open case or step the engine, then reply, in order with the user's other messages."""
+    async def respond(self, chat_id: int, inbound: Inbound, language: str | None, relay: RelayItem | None,
+                      caption: str | None = None) -> None:
+        """Queue into an open case or step the engine, then reply, in order with the user's other messages."""
 
         async def deliver(outcome: Outcome) -> None:
             await self.carry_out(chat_id, outcome)
 
-        async def no_relay(thread_id: int) -> None:
-            return None
-
-        await self.handoffs.take_turn(TRANSPORT, chat_id, inbound, language, relay_in or no_relay, deliver)  # type: ignore[arg-type]
+        await self.handoffs.take_turn(TRANSPORT, chat_id, inbound, language, relay, deliver, caption)
 
     async def carry_out(self, chat_id: int, outcome: Outcome) -> None:
         """Effects first (a cleared chat then shows only the confirmation), then the reply."""
+        reply = outcome.reply
         if any(isinstance(effect, ClearChat) for effect in outcome.effects):
-            await self.clear_chat(chat_id)
-        await self.send(chat_id, outcome.reply)
+            deleted = await self.clear_chat(chat_id)
+            # Say honestly how many went: after a restart, or for old messages, it may be none.
+            flows, locale = self.conversations.flows, outcome.state.locale or self.conversations.flows.settings.default_language
+            claimed = message_text(flows, "cleared", locale)
+            honest = message_text(flows, "cleared_count", locale, count=deleted) if deleted else message_text(flows, "cleared_none", locale)
+            reply = replace(reply, parts=tuple(honest if part == claimed else part for part in reply.parts))
+        await self.send(chat_id, reply)
 
     async def send(self, chat_id: int, reply: Reply, protect: bool = False) -> None:
         """Send a reply as one or more HTML messages, remembering their ids for /clear."""
@@ -212,51 +343,59 @@ class TelegramTransport:
             )
             self.recent.add(chat_id, sent.message_id, self.clock())
 
-    async def clear_chat(self, chat_id: int) -> None:
-        """Delete the messages of this chat that Telegram still allows, in batches."""
+    async def clear_chat(self, chat_id: int) -> int:
+        """Delete the messages of this chat that Telegram still allows, in batches; returns how many went."""
         ids = self.recent.take(chat_id, self.clock())
+        deleted = 0
         for start in range(0, len(ids), DELETE_BATCH):
+            batch = ids[start : start + DELETE_BATCH]
             try:
-                await self.bot.delete_messages(chat_id, ids[start : start + DELETE_BATCH])
+                await self.bot.delete_messages(chat_id, batch)
+                deleted += len(batch)
             except TelegramError as exc:
-                log.warning("deleting a batch of messages failed: %s", type(exc).__name__)
+                log.warning("Telegram refused deleteMessages: %s", exc.message)
+        return deleted
 
     # -- the staff group ----------------------------------------------------------------------
 
     async def on_staff_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """In a case topic: commands, notes and replies; in the main thread: /queue, /stats, /reload."""
+        """In a case topic: commands, notes and replies; in the main thread: /queue, /stats, /reload, /id.
+
+        Nothing a person posts goes unanswered: anything the bot can't act on gets one line saying what to do.
+        """
         message = update.message
-        if message is None or (message.from_user and message.from_user.is_bot):
+        if message is None or (message.from_user and message.from_user.is_bot and message.sender_chat is None):
             return
         text = message.text if message.text is not None else message.caption
-        if not message.is_topic_message or not message.message_thread_id:
-            command, _, arg = (text or "").strip().partition(" ")
-            command = command.split("@", 1)[0]
+        if text is None and message.effective_attachment is None:
+            return  # a service message (topic created, renamed, pinned, someone joined): not a reply
+        command, _, arg = (text or "").strip().partition(" ")
+        if command.startswith("/") and "@" in command:
+            command, _, addressee = command.partition("@")
+            if addressee.lower() != (self.bot.username or "").lower():
+                return  # a command for another bot in the group
+            text = f"{command} {arg}".strip()
+        thread = message.message_thread_id if message.is_topic_message else None
+        if message.sender_chat is not None:
+            # Posted as the group (an anonymous admin) or as a channel: there's no person to answer as.
+            await self.handoffs.staff_note(thread or 0, staff_text(self.conversations.flows, "staff_anonymous"))
+            return
+        if not thread:
             if command == "/queue":
                 await self.post_to_staff(await self.handoffs.queue())
             elif command == "/stats":
                 await self.post_to_staff(await stats_reply(self.conversations, arg))
-            elif command == "/reload" and self.reloader is not None and await self.is_staff_admin(message):
-                await self.reloader.reload("/reload")  # its notice goes to the staff group
+            elif command == "/reload":
+                # Refused silently to anyone but an admin, who would not expect a reply.
+                if self.reloader is not None and await self.is_staff_admin(message):
+                    await self.reloader.reload("/reload")  # its notice goes to the staff group
+            elif command == "/id":
+                await self.post_to_staff(staff_text(self.conversations.flows, "staff_group_id", id=self.staff_chat_id))
+            elif not (text or "").startswith("!"):
+                await self.post_to_staff(staff_text(self.conversations.flows, "staff_main_thread_hint"))
             return
-
-        async def relay_out(chat_id: int, alias: str) -> None:
-            # The user sees the alias, never the staff account; protect_content stops forwarding and saving.
-            name = f"<b>{html.escape(alias)}</b>"
-            if message.text is not None:
-                sent_id = (await self.bot.send_message(
-                    chat_id, f"{name}\n{html.escape(message.text, quote=False)}", parse_mode=ParseMode.HTML,
-                    protect_content=True,
-                )).message_id
-            else:
-                caption = f"{name}\n{html.escape(message.caption or '', quote=False)}".rstrip()
-                sent_id = (await self.bot.copy_message(
-                    chat_id, self.staff_chat_id, message.message_id, caption=caption, parse_mode=ParseMode.HTML,
-                    protect_content=True,
-                )).message_id
-            self.recent.add(chat_id, sent_id, self.clock())
-
-        await self.handoffs.staff_input(message.message_thread_id, text, relay_out)
+        relay = RelayItem("out", message.message_id, text, is_text=message.text is not None)
+        await self.handoffs.staff_input(thread, text, relay)
 
     async def post_to_staff(self, text: str) -> None:
         """Post a notice in the staff group's main thread, split to fit Telegram's limit."""
@@ -275,14 +414,17 @@ class TelegramTransport:
         return any(member.user.id == message.from_user.id for member in admins)
 
     async def tick_forever(self) -> None:
-        """Look at waiting and quiet cases every TICK_SECONDS; a failure is logged and retried next time."""
+        """Look at waiting and quiet cases every TICK_SECONDS; the purge runs on its own, so neither stops the other."""
         while True:
             await asyncio.sleep(TICK_SECONDS)
             try:
                 await self.handoffs.tick()
-                await self.purge_daily()
             except Exception as exc:  # noqa: BLE001 - the loop must outlive any one failure
                 log.error("case tick failed: %s", type(exc).__name__)
+            try:
+                await self.purge_daily()
+            except Exception as exc:  # noqa: BLE001
+                log.error("daily purge failed: %s", type(exc).__name__)
 
     async def purge_daily(self) -> int:
         """Delete sessions idle past the retention, once per local day while the bot runs."""
@@ -297,10 +439,28 @@ class TelegramTransport:
     # -- other chats --------------------------------------------------------------------------
 
     async def on_foreign_group(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """The bot answers only private chats and the staff group: it leaves anywhere else."""
+        """The bot answers only private chats and the staff group: it leaves anywhere else.
+
+        `/id` is answered first, so staff can find their group's id. It never leaves a group where it
+        is an admin: that is the staff group under a wrong STAFF_CHAT_ID far more likely than a stranger's.
+        """
         chat = update.effective_chat
-        if chat is not None and chat.type != Chat.PRIVATE and chat.id != self.staff_chat_id:
-            await context.bot.leave_chat(chat.id)
+        if chat is None or chat.type == Chat.PRIVATE or chat.id == self.staff_chat_id:
+            return
+        message = update.effective_message
+        command = (message.text or "").split(" ", 1)[0].split("@", 1)[0] if message is not None else ""
+        if command == "/id":
+            await self.bot.send_message(chat.id, staff_text(self.conversations.flows, "staff_group_id", id=chat.id))
+        try:
+            member = await self.bot.get_chat_member(chat.id, self.bot.id)
+            if member.status == ChatMember.ADMINISTRATOR:
+                log.error("the bot is an admin of a group that is not STAFF_CHAT_ID, so it stays: if that is the "
+                          "staff group, fix STAFF_CHAT_ID (send /id there; python -m bot doctor checks it)")
+                return
+        except TelegramError as exc:
+            log.warning("Telegram refused getChatMember: %s", exc.message)
+        log.warning("leaving a group that is not the staff group")
+        await self.bot.leave_chat(chat.id)
 
     async def on_my_membership(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Added to a group that is not the staff group: leave at once."""
@@ -318,7 +478,8 @@ class TelegramTransport:
         error = context.error
         frames = traceback.extract_tb(error.__traceback__) if error is not None else []
         where = " < ".join(f"{f.name}:{f.lineno}" for f in reversed(frames[-4:]))
-        log.error("update failed: %s at %s", type(error).__name__, where)
+        detail = f" ({error.message})" if isinstance(error, TelegramError) else ""
+        log.error("update failed: %s%s at %s", type(error).__name__, detail, where)
         if not isinstance(update, Update) or update.effective_chat is None:
             return
         chat = update.effective_chat
@@ -379,6 +540,8 @@ def build_application(
     application.add_handler(TypeHandler(Update, transport.gate), group=-1)
     private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
     application.add_handler(MessageHandler(private, transport.on_private_message))
+    edits = filters.ChatType.PRIVATE & filters.UpdateType.EDITED_MESSAGE
+    application.add_handler(MessageHandler(edits, transport.on_private_edit))
     staff = filters.Chat(transport.staff_chat_id) & filters.UpdateType.MESSAGE
     application.add_handler(MessageHandler(staff, transport.on_staff_message))
     application.add_handler(CallbackQueryHandler(transport.on_callback))
@@ -410,6 +573,11 @@ async def serve(
     async with application:
         await transport.register_commands(transport.conversations.flows)
         await application.start()
+        try:
+            for problem in await staff_group_problems(application.bot, transport.staff_chat_id):
+                log.warning("set-up: %s", problem)  # the same lines as `python -m bot doctor`
+        except Exception as exc:  # noqa: BLE001 - a failed check must not stop the bot serving users
+            log.warning("set-up: the staff group could not be checked: %s", type(exc).__name__)
         updater = application.updater
         assert updater is not None  # built with the default updater
         if webhook is None:
@@ -425,6 +593,7 @@ async def serve(
                 secret_token=webhook.secret_token,
                 allowed_updates=Update.ALL_TYPES,
             )
+        await transport.handoffs.queues.resume()  # relays left waiting by the last stop
         ticker = asyncio.create_task(transport.tick_forever())
         watcher = asyncio.create_task(transport.reloader.watch_forever()) if transport.reloader else None
         try:
@@ -433,5 +602,7 @@ async def serve(
             ticker.cancel()
             if watcher is not None:
                 watcher.cancel()
+            # Unsent relays stay stored (sealed) and are sent after the restart; nobody waits for them now.
+            await transport.handoffs.queues.stop()
             await updater.stop()
             await application.stop()
