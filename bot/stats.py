@@ -51,6 +51,8 @@ class Tally:
     languages: Mapping[str, int] = field(default_factory=dict)
     nodes: Mapping[str, int] = field(default_factory=dict)
     waits: Mapping[str, int] = field(default_factory=dict)  # bucket name -> count
+    # "Did this help?" per page (or "chat"): answer -> count, answers yes, no, missing
+    feedback: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
 
     def wait_percentile(self, fraction: float) -> str | None:
         """The bucket bound within which `fraction` of the counted waits fall, or None without waits."""
@@ -90,7 +92,17 @@ def tally(rows: Iterable[tuple[str, str, int]]) -> Tally:
         languages=dict(kinds.get("language", Counter()).most_common()),
         nodes=dict(kinds.get("node", Counter()).most_common()),
         waits=dict(kinds.get("wait", Counter())),
+        feedback=_feedback(kinds.get("feedback", Counter())),
     )
+
+
+def _feedback(counts: Counter[str]) -> dict[str, dict[str, int]]:
+    pages: dict[str, dict[str, int]] = {}
+    for name, count in counts.most_common():
+        page, _, answer = name.rpartition(":")
+        pages.setdefault(page, {}).setdefault(answer, 0)
+        pages[page][answer] += count
+    return pages
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +185,12 @@ def render_text(stats: Stats, say: Say, locale: str) -> str:
     lines.append(say("staff_stats_triggers", list=f.counts(total.triggers) or none))
     lines.append(say("staff_stats_languages", list=f.counts(total.languages, language_name) or none))
     lines.append(say("staff_stats_nodes", list=f.counts(total.nodes, _node_label, TOP_NODES) or none))
+    if total.feedback:
+        answers = ", ".join(
+            f"{_node_label(page)} " + "/".join(f.number(counts.get(a, 0)) for a in ("yes", "no", "missing"))
+            for page, counts in total.feedback.items()
+        )
+        lines.append(say("staff_stats_feedback", list=answers))
     return "\n".join(lines)
 
 

@@ -13,6 +13,8 @@ from tests.conftest import FLOWS
 def run_bot(args: list[str], stdin: str, tmp_path: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("BOT_")}
     env["BOT_SECRET_FILE"] = str(tmp_path / "secret")
+    # Run this checkout's code, not whichever copy of the package the venv has installed.
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
         input=stdin, capture_output=True, text=True, timeout=timeout, cwd=tmp_path, env=env,
