@@ -34,6 +34,8 @@ async def test_crisis_words_answer_first_mid_flow_and_mid_case_in_each_language(
 ) -> None:
     flows = load_content(FLOWS, REPO / "locales")
     crisis_text = flows.texts.get(language, flows.nodes["crisis.start"].say[0])
+    # The first line is the honest line about a person; the 999 line after it is the same at any hour.
+    crisis_text = crisis_text.split("\n", 1)[1]
     async with FakeBotAPI() as api, running_bot(api, tmp_path / "bot.sqlite3"):
         api.user_sends_text(CHAT, "/start", language_code=language)
         api.user_sends_text(CHAT, "1", language_code=language)  # into the first menu's first topic

@@ -170,7 +170,7 @@ async def test_database_holds_only_the_listed_columns(store: Store, tmp_path: Pa
         assert tables == {"sessions", "counters", "cases"}
         columns = {t: [row[1] for row in db.execute(f"PRAGMA table_info({t})")] for t in tables}
     assert columns == {
-        "sessions": ["key", "node", "locale", "back", "day"],
+        "sessions": ["key", "node", "locale", "back", "day", "nation", "misses"],
         "counters": ["day", "kind", "name", "count"],
         # A case holds the chat id only sealed, and minutes only while it is open.
         "cases": ["alias", "user_key", "sealed_chat", "locale", "path", "opened", "active", "thread_id",
