@@ -145,6 +145,7 @@ SETTINGS_KEYS = (
     "handoff_idle_minutes",
     "waiting_services",
     "preview_words",
+    "reviewed",
 )
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -224,6 +225,20 @@ class Service:
 
 
 @dataclass(frozen=True, slots=True)
+class Review:
+    """Who read a language's translations as a native speaker or peer, and when; None when nobody has yet."""
+
+    by: str | None = None
+    on: date | None = None
+    note: str = ""
+
+    @property
+    def done(self) -> bool:
+        """True only when a named person reviewed it on a given day."""
+        return bool(self.by) and self.on is not None
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """`flows/settings.yaml`: languages, time zone, entry points, retention, staff hours."""
 
@@ -244,6 +259,8 @@ class Settings:
     waiting_services: tuple[str, ...] = ()
     # language -> words a lock-screen preview (a message's first line) must not show
     preview_words: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
+    # language -> its review; a language not listed counts as not reviewed
+    reviewed: Mapping[str, Review] = field(default_factory=lambda: MappingProxyType({}))
 
 
 @dataclass(frozen=True, slots=True)
@@ -603,7 +620,36 @@ class _Checker:
                            "e.g. {en: [sex, HIV], ro: [sex, HIV]}")
             else:
                 values["preview_words"] = MappingProxyType({str(k): tuple(v) for k, v in words.items()})
+        if "reviewed" in data:
+            values["reviewed"] = self.parse_reviews(file, data, values["languages"])
         self.settings = Settings(**values)
+
+    def parse_reviews(self, file: str, data: LineDict, languages: tuple[str, ...]) -> Mapping[str, Review]:
+        """`reviewed: {ro: {by: NAME, date: DATE, note: TEXT}}`; a machine-written language keeps both null."""
+        reviews: dict[str, Review] = {}
+        entries = self.mapping(file, data.line_of("reviewed"), "", data["reviewed"], "`reviewed`")
+        if entries is None:
+            return MappingProxyType(reviews)
+        for code, raw in entries.items():
+            line = entries.line_of(code)
+            if code not in languages:
+                self.error(file, line, "", f"`reviewed` names `{code}`, which `languages` does not offer", "use a code from `languages`")
+                continue
+            entry = self.mapping(file, line, "", raw, f"`reviewed: {code}`")
+            if entry is None:
+                continue
+            self.unknown_keys(file, "", entry, ("by", "date", "note"), f"`reviewed: {code}`")
+            by, on, note = entry.get("by"), entry.get("date"), entry.get("note") or ""
+            if by is not None and not isinstance(by, str) or on is not None and not isinstance(on, date):
+                self.error(file, line, "", f"`reviewed: {code}` needs `by:` a name and `date:` a date (YYYY-MM-DD), or null for both",
+                           "never record machine-written text as reviewed")
+                continue
+            if (by is None) != (on is None):
+                self.error(file, line, "", f"`reviewed: {code}` has only one of `by` and `date`",
+                           "a review names who read it and on which day; leave both null until a person has")
+                continue
+            reviews[str(code)] = Review(by=by, on=on, note=str(note))
+        return MappingProxyType(reviews)
 
     def parse_hours(self, file: str, data: LineDict) -> Mapping[int, tuple[tuple[time, time], ...]]:
         hours = self.mapping(file, data.line_of("staff_hours"), "", data["staff_hours"], "`staff_hours`")
