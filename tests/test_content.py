@@ -20,8 +20,9 @@ MAX_MESSAGE = 600
 
 
 def reachable(flows: FlowSet) -> set[str]:
-    """Nodes a user can reach from the welcome by buttons alone."""
-    seen, queue = {flows.settings.start}, deque([flows.settings.start])
+    """Nodes a user can reach from the welcome by buttons, or by typing words (triggers)."""
+    roots = [flows.settings.start, *(t.goto for t in flows.triggers if t.goto)]
+    seen, queue = set(roots), deque(roots)
     while queue:
         node = flows.nodes[queue.popleft()]
         targets = [c.goto for c in node.choices if c.goto] + ([node.next] if node.next else [])
