@@ -620,9 +620,10 @@ class _Step:
         """Not understood: a gentle retry, and after two in a row the main menu and a person."""
         misses = self.state.misses + 1
         if misses >= MISSES_BEFORE_MENU:
+            # One message, as a miss always is: the menu's buttons (Talk to a person among them) under the note.
             self.state = replace(self.state, misses=0)
-            self.notes.append(self.message("not_understood_again"))
-            return self.enter(self.settings.menu)
+            menu = self.enter(self.settings.menu)
+            return Reply((*self.notes, self.message("not_understood_again")), menu.buttons)
         self.missed = True
         self.state = replace(self.state, misses=misses)
         return self.reshow(self.message("not_understood"))
