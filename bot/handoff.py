@@ -14,7 +14,9 @@ from typing import Protocol
 
 from bot.cases import Case, new_alias
 from bot.conversation import Conversations
-from bot.engine import Button, Command, Forget, Handoff, Inbound, Outcome, Pick, Reply, State, Text, service_card
+from bot.engine import (
+    Button, Command, Forget, Handoff, Inbound, Outcome, Pick, Reply, State, Text, feedback_buttons, service_card,
+)
 from bot.flowspec import FlowSet
 from bot.hours import format_opening, is_open, next_opening
 from bot.keyedlock import KeyedLock
@@ -223,7 +225,11 @@ class Handoffs:
         if user_note is not None:
             chat_id = self.chat_of(case)
             if chat_id is not None:
-                await self.desk.tell_user(chat_id, Reply((self.say(user_note, case.locale),), (self.menu_button(case.locale),)))
+                buttons = (self.menu_button(case.locale),)
+                if user_note in ("handoff_closed", "handoff_expired"):
+                    # After a chat with staff: the optional one-tap "Did this help?", counted per day only.
+                    buttons += feedback_buttons(self.flows, case.locale)
+                await self.desk.tell_user(chat_id, Reply((self.say(user_note, case.locale),), buttons))
         await self.conversations.store.remove_case(case.alias)
         if case.thread_id is not None:
             await self.desk.note(case.thread_id, self.staff_say(staff_note))
