@@ -383,8 +383,9 @@ class _Step:
         """The `nation` action: ask again, then come back here."""
         self.state = replace(self.state, nation=None)
         back = self.state.back
-        if self.state.node in self.flows.nodes:
-            back = (*back, self.state.node)[-self.settings.back_depth :]
+        here = self.state.node
+        if here is not None and here in self.flows.nodes:
+            back = (*back, here)[-self.settings.back_depth :]
         self.state = replace(self.state, node=NATION_MENU, back=back)
         return Reply((*self.notes, self.message("nation_prompt")), self.nation_buttons())
 
@@ -598,11 +599,11 @@ class _Step:
             target = back.pop() if back else self.settings.menu
             self.state = replace(self.state, node=target if target in self.flows.nodes else self.settings.menu,
                                  back=tuple(back))
-            node = self.current()
-            if node is not None and said:
-                button = self.view(node).by_text.get(said)
-                if button is not None:
-                    return self.pick(Pick(button.node, button.action))
+            target_node = self.current()
+            if target_node is not None and said:
+                typed = self.view(target_node).by_text.get(said)
+                if typed is not None:
+                    return self.pick(Pick(typed.node, typed.action))
         else:
             node = self.current()
             if node is not None and said:

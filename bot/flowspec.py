@@ -30,7 +30,7 @@ COMMON_WORDS = frozenset({
     "hi", "hello", "hey", "help", "thanks", "thank you", "menu", "ok", "okay", "yes", "no", "stop", "leave",
     "quit", "exit", "out", "work", "job", "change", "tired", "hola", "gracias", "ayuda", "oi", "ola",
     "obrigada", "obrigado", "ajuda", "salut", "buna", "ajutor", "multumesc", "czesc", "pomoc", "dziekuje",
-    "szia", "hello", "segitseg", "koszonom", "здравей", "помощ", "благодаря", "สวัสดี", "ขอบคุณ", "ช่วย",
+    "szia", "segitseg", "koszonom", "здравей", "помощ", "благодаря", "สวัสดี", "ขอบคุณ", "ช่วย",
     "你好", "谢谢", "帮助", "转行", "上岸", "不干了", "换工作",
 })
 

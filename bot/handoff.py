@@ -225,7 +225,7 @@ class Handoffs:
         if user_note is not None:
             chat_id = self.chat_of(case)
             if chat_id is not None:
-                buttons = (self.menu_button(case.locale),)
+                buttons: tuple[Button, ...] = (self.menu_button(case.locale),)
                 if user_note in ("handoff_closed", "handoff_expired"):
                     # After a chat with staff: the optional one-tap "Did this help?", counted per day only.
                     buttons += feedback_buttons(self.flows, case.locale)

@@ -4,22 +4,31 @@ page's honest line about a person, the one-tap "Did this help?" counted per day 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 
 from bot.content import load_content
 from bot.conversation import Conversations
-from bot.engine import CHAT_FEEDBACK, NATION_MENU, Command, Pick, Staff, Text, start_state, step
+from bot.engine import (
+    CHAT_FEEDBACK,
+    NATION_MENU,
+    Command,
+    Pick,
+    Staff,
+    Text,
+    start_state,
+    step,
+)
 from bot.privacy import Keyring
 from bot.stats import render_text, summarise
 from bot.store import Store
 from tests.conftest import FLOWS, REPO
 
 FLOWSET = load_content(FLOWS, REPO / "locales")
-WEDNESDAY_NOON = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
-WEDNESDAY_NIGHT = datetime(2026, 11, 25, 23, 30, tzinfo=timezone.utc)
+WEDNESDAY_NOON = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+WEDNESDAY_NIGHT = datetime(2026, 11, 25, 23, 30, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -46,7 +55,7 @@ async def test_the_nation_is_asked_once_and_kept_like_the_language(store: Store)
     # Kept in the session, so a later page with other regional services asks nothing.
     later = await bot.handle("test", 1, Text("my partner controls me"))
     assert later.state.node == "advice.domestic" and later.state.nation == "Scotland"
-    assert [card.id for card in later.reply.services][0] == "scotland_domestic_abuse"
+    assert next(card.id for card in later.reply.services) == "scotland_domestic_abuse"
 
 
 async def test_crisis_words_are_never_held_up_by_the_nation_question(store: Store) -> None:
@@ -54,7 +63,7 @@ async def test_crisis_words_are_never_held_up_by_the_nation_question(store: Stor
     await bot.handle("test", 2, Command("start"))
     outcome = await bot.handle("test", 2, Text("I was attacked"))
     assert outcome.state.node == "crisis.start" and outcome.state.nation is None
-    assert [card.id for card in outcome.reply.services][0] == "emergency_999"
+    assert next(card.id for card in outcome.reply.services) == "emergency_999"
 
 
 async def test_crisis_page_puts_a_person_first_when_staff_are_in(store: Store) -> None:

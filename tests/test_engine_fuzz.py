@@ -8,7 +8,19 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.content import load_content
-from bot.engine import COMMANDS, PSEUDO_NODES, Command, Inbound, Media, Pick, Reply, State, Text, start_state, step
+from bot.engine import (
+    COMMANDS,
+    PSEUDO_NODES,
+    Command,
+    Inbound,
+    Media,
+    Pick,
+    Reply,
+    State,
+    Text,
+    start_state,
+    step,
+)
 from tests.conftest import FLOWS, REPO
 
 FLOWSET = load_content(FLOWS, REPO / "locales")
