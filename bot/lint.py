@@ -86,7 +86,12 @@ class _Lines:
 
 
 def review_status(flows: FlowSet) -> list[str]:
-    """One line per offered language: who reviewed its translations and when, or that nobody has yet."""
+    """One line per offered language: who reviewed its translations and when, or that nobody has yet.
+
+    Nothing when settings.yaml keeps no `reviewed:` record at all (a flow set that predates it).
+    """
+    if not flows.settings.reviewed:
+        return []
     lines = []
     for code in flows.settings.languages:
         if code == flows.settings.default_language:
