@@ -48,3 +48,27 @@ async def test_crisis_words_answer_first_mid_flow_and_mid_case_in_each_language(
         await api.wait_for(lambda: any("crisis words" in (m.get("text") or "") for m in api.sent_to(STAFF)))
         # Staff still see what the user wrote, so they can help.
         await api.wait_for_calls("copyMessage", chat_id=STAFF)
+
+
+async def test_out_of_hours_the_crisis_page_says_when_staff_are_back_and_nation_buttons_work(tmp_path: Path) -> None:
+    from datetime import datetime, timezone
+
+    from tests.test_telegram_e2e import Running, press
+
+    night = datetime(2026, 11, 25, 23, 30, tzinfo=timezone.utc)  # a Wednesday, after staff hours
+    async with FakeBotAPI() as api, running_bot(api, tmp_path / "bot.sqlite3", clock=lambda: night) as running:
+        bot = Running(api, running.transport)
+        api.user_sends_text(CHAT, "I'm in danger")
+        crisis = await api.wait_for_text(CHAT, "Our team is away now and back Thursday 10:00")
+        assert (crisis.get("text") or "").startswith("I'm here with you.")
+        # Buttons of the nation question and of "Did this help?" travel through Telegram's callback data.
+        api.user_sends_text(CHAT, "/menu")
+        await api.wait_for_text(CHAT, "What can I help with?")
+        await press(bot, CHAT, "Advice and support")
+        await api.wait_for_text(CHAT, "What would you like advice about?")
+        await press(bot, CHAT, "Something happened to me")
+        await api.wait_for_text(CHAT, "Which part of the UK are you in?")
+        await press(bot, CHAT, "Wales")
+        await api.wait_for_text(CHAT, "Live Fear Free")
+        await press(bot, CHAT, "👍 This helped")
+        await api.wait_for_text(CHAT, "Your answer helps us make this better")
