@@ -72,3 +72,23 @@ async def test_out_of_hours_the_crisis_page_says_when_staff_are_back_and_nation_
         await api.wait_for_text(CHAT, "Live Fear Free")
         await press(bot, CHAT, "👍 This helped")
         await api.wait_for_text(CHAT, "Your answer helps us make this better")
+
+
+async def test_after_staff_close_a_chat_the_user_can_say_in_one_tap_whether_it_helped(tmp_path: Path) -> None:
+    from bot.store import Store
+    from tests.test_handoff_e2e import USER, open_case
+    from tests.test_telegram_e2e import Running, press
+
+    db = tmp_path / "bot.sqlite3"
+    async with FakeBotAPI() as api, running_bot(api, db) as bot:
+        thread = await open_case(bot)
+        api.group_message(STAFF, "/close", thread_id=thread)
+        await api.wait_for_text(USER, "The chat with our team has ended")
+        await press(Running(api, bot.transport), USER, "➕ Something's missing")
+        await api.wait_for_text(USER, "If you want to tell us what was missing")
+    store = await Store.open(db)
+    try:
+        rows = await store.counters(0, 10**6)
+        assert any(kind == "feedback" and name == "chat:missing" and count == 1 for _, kind, name, count in rows)
+    finally:
+        await store.close()
