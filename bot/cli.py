@@ -23,7 +23,7 @@ from bot.flowspec import FlowError, FlowSet
 from bot.discretion import preview_problems
 from bot.i18n import CatalogError, load_texts
 from bot.i18n_coverage import measure
-from bot.lint import lint
+from bot.lint import lint, review_status
 from bot.reload import POLL_SECONDS, Reloader
 from bot.logsetup import configure_logging
 from bot.privacy import Binding, Keyring, SecretError, bind_secret, find_secret
@@ -138,6 +138,7 @@ def cmd_check(args: argparse.Namespace, env: Mapping[str, str], out: TextIO) -> 
         f"{len(flowset.services)} services; {warnings} warning(s).\n"
     )
     out.write(languages)
+    out.write("".join(f"{line}\n" for line in review_status(flowset)))
     if args.conversations is not None:
         return check_conversations(args.conversations, flowset.with_texts(load_texts(locales)), out)
     return EXIT_OK

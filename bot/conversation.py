@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
-from bot.engine import Forget, Inbound, Outcome, start_state, step
+from bot.engine import Forget, Inbound, Outcome, Staff, start_state, step
 from bot.flowspec import FlowSet
+from bot.hours import format_opening, is_open, next_opening
 from bot.i18n import negotiate
 from bot.keyedlock import KeyedLock
 from bot.privacy import Keyring
@@ -35,6 +36,19 @@ class Conversations:
         """The current time in the charity's time zone (days and hours are counted there)."""
         return self.clock().astimezone(ZoneInfo(self.flows.settings.time_zone))
 
+    @staticmethod
+    def staff(flows: FlowSet, now: datetime, locale: str | None) -> Staff:
+        """Whether a person can answer now, from the staff hours; unknown when none are set."""
+        settings = flows.settings
+        if not settings.staff_hours:
+            return Staff()
+        if is_open(now, settings):
+            return Staff("in")
+        opening = next_opening(now, settings)
+        if opening is None:
+            return Staff()
+        return Staff("out", format_opening(opening, now, locale or settings.default_language))
+
     @asynccontextmanager
     async def user(self, transport: str, chat_id: int | str) -> AsyncIterator[bytes]:
         """Hold one user's lock and yield their pseudonymous key; their inputs are handled one at a time."""
@@ -49,7 +63,8 @@ class Conversations:
         if state is None:
             settings = flows.settings
             state = start_state(flows, negotiate(language_code, settings.languages, settings.default_language))
-        outcome = step(flows, state, inbound, self.local_now())
+        now = self.local_now()
+        outcome = step(flows, state, inbound, now, self.staff(flows, now, state.locale))
         forgotten = any(isinstance(effect, Forget) for effect in outcome.effects)
         await self.store.record(key, None if forgotten else outcome.state, outcome.events, outcome.state.day)
         return outcome

@@ -15,9 +15,24 @@ from types import MappingProxyType
 from bot.flowspec import Choice, FlowSet, Node, Service
 from bot.i18n import language_name
 from bot.identifying import looks_identifying
-from bot.textmatch import normalise
+from bot.textmatch import fold_case, normalise
 
 LANGUAGE_MENU = "@language"  # pseudo-node for the language picker; '@' never appears in flow ids
+NATION_MENU = "@nation"  # pseudo-node for "where in the UK are you?"
+CHAT_FEEDBACK = "@chat"  # pseudo-node carrying the "Did this help?" buttons after a chat with staff
+PSEUDO_NODES = (LANGUAGE_MENU, NATION_MENU, CHAT_FEEDBACK)
+# The four UK nations as written in services.yaml `regions`, and the message naming each one.
+NATIONS: Mapping[str, str] = MappingProxyType({
+    "England": "nation_england",
+    "Scotland": "nation_scotland",
+    "Wales": "nation_wales",
+    "Northern Ireland": "nation_northern_ireland",
+})
+SKIPPED = ""  # the nation question was answered with Skip: asked once, never again
+FEEDBACK = ("yes", "no", "missing")
+MISSES_BEFORE_MENU = 2
+STAFF_SLOT = "{staff}"  # in a node's text: replaced by the line about whether a person can answer now
+CRISIS = "crisis"  # the trigger id whose pages nothing may come before
 COMMANDS = frozenset({"start", "menu", "back", "language", "forget", "human", "help", "clear"})
 
 
@@ -32,6 +47,19 @@ class State:
     locale: str | None = None
     back: tuple[str, ...] = ()
     day: int = 0  # last-seen day as a date ordinal; nothing finer is kept
+    nation: str | None = None  # one of NATIONS, SKIPPED, or None when never asked
+    misses: int = 0  # typed messages not understood in a row
+
+
+@dataclass(frozen=True, slots=True)
+class Staff:
+    """Whether a person can answer now, as the runtime knows it; the engine never reads a clock for it.
+
+    `status` is "in", "out" (then `back` says when, already worded for the user) or "unknown".
+    """
+
+    status: str = "unknown"
+    back: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,9 +181,22 @@ class _NodeView:
 # -- the step -------------------------------------------------------------------------------------
 
 
-def step(flows: FlowSet, state: State, inbound: Inbound, now: datetime) -> Outcome:
-    """Advance one user's conversation by one input."""
-    return _Step(flows, state, now).run(inbound)
+def step(flows: FlowSet, state: State, inbound: Inbound, now: datetime, staff: Staff = Staff()) -> Outcome:
+    """Advance one user's conversation by one input; `staff` says whether a person can answer now."""
+    return _Step(flows, state, now, staff).run(inbound)
+
+
+def feedback_buttons(flows: FlowSet, locale: str, node: str = CHAT_FEEDBACK) -> tuple[Button, ...]:
+    """The one-tap "Did this help?" answers for `node` (a service page, or the chat with staff)."""
+    return tuple(
+        Button(flows.texts.get(locale, flows.messages[f"feedback_{answer}"]), node, f"fb:{answer}")
+        for answer in FEEDBACK
+    )
+
+
+def serves(service: Service, nation: str | None) -> bool:
+    """Whether a service works in `nation` (every service does when the nation is not known)."""
+    return not nation or not service.regions or nation in service.regions
 
 
 def service_card(flows: FlowSet, service: Service, locale: str) -> ServiceCard:
@@ -181,8 +222,10 @@ def start_state(flows: FlowSet, locale: str | None) -> State:
 class _Step:
     """One step's working context; kept as a class so helpers share flows, locale and events."""
 
-    def __init__(self, flows: FlowSet, state: State, now: datetime) -> None:
+    def __init__(self, flows: FlowSet, state: State, now: datetime, staff: Staff = Staff()) -> None:
         self.flows = flows
+        self.staff = staff
+        self.missed = False
         self.settings = flows.settings
         locale = state.locale if state.locale in self.settings.languages else self.settings.default_language
         self.state = replace(state, locale=locale, day=now.date().toordinal())
@@ -204,6 +247,8 @@ class _Step:
         return self.flows.nodes.get(node) if node else None
 
     def outcome(self, reply: Reply) -> Outcome:
+        if not self.missed and self.state.misses:
+            self.state = replace(self.state, misses=0)
         return Outcome(self.state, reply, tuple(self.effects), tuple(self.events))
 
     def buttons(self, node: Node) -> tuple[Button, ...]:
@@ -228,16 +273,27 @@ class _Step:
         )
 
     def card(self, service: Service) -> ServiceCard:
-        return service_card(self.flows, service, self.locale)
+        card = service_card(self.flows, service, self.locale)
+        if not self.state.nation and service.regions and set(NATIONS) - set(service.regions):
+            # Nation not known: show it, but say where it works.
+            where = ", ".join(self.message(NATIONS[r]) for r in service.regions if r in NATIONS)
+            card = replace(card, name=f"{card.name} · {where}")
+        return card
 
     def view(self, node: Node) -> _NodeView:
-        # Views depend only on (locale, node), so they are built once per flow set.
-        key = (self.locale, node.id)
+        # Views depend only on (locale, node, nation), so they are built once per flow set.
+        nation = self.state.nation or None
+        key = (self.locale, node.id, nation)
         view = self.flows.memo.get(key)
         if view is None:
             buttons = self.buttons(node)
+            if node.services and not node.urgent:
+                buttons += feedback_buttons(self.flows, self.locale, node.id)
             parts = tuple(self.t(part) for part in node.say)
-            services = tuple(self.card(self.flows.services[sid]) for sid in node.services)
+            services = tuple(
+                self.card(self.flows.services[sid]) for sid in node.services
+                if serves(self.flows.services[sid], nation)
+            )
             by_text: dict[str, Button] = {}
             for number, button in reversed(list(enumerate(buttons, start=1))):
                 for said in (self._english_label(node, button), normalise(button.label), str(number)):
@@ -249,9 +305,20 @@ class _Step:
 
     def render(self, node: Node) -> Reply:
         reply = self.view(node).reply
+        if any(STAFF_SLOT in part for part in reply.parts):
+            line = self.staff_line()
+            reply = replace(reply, parts=tuple(part.replace(STAFF_SLOT, line) for part in reply.parts))
         if self.notes:
             return replace(reply, parts=(*self.notes, *reply.parts))
         return reply
+
+    def staff_line(self) -> str:
+        """The honest line about a person: in now, back at a time, or not known (never a promise)."""
+        if self.staff.status == "in":
+            return self.message("person_now")
+        if self.staff.status == "out" and self.staff.back:
+            return self.message("person_back").replace("{when}", self.staff.back)
+        return self.message("person_unknown")
 
     def reshow(self, lead: str) -> Reply:
         """Say `lead`, then offer the current choices again (or the menu if there are none)."""
@@ -262,6 +329,8 @@ class _Step:
         """Say the notes so far, then offer the current choices again (or the menu if there are none)."""
         if self.state.node == LANGUAGE_MENU:
             return Reply(tuple(self.notes), self.language_buttons())
+        if self.state.node == NATION_MENU:
+            return Reply(tuple(self.notes), self.nation_buttons())
         node = self.current() or self.flows.nodes[self.settings.menu]
         return Reply(tuple(self.notes), self.view(node).reply.buttons)
 
@@ -271,11 +340,66 @@ class _Step:
         """Go to a node, keeping where we were on the bounded back-stack."""
         previous = self.state.node
         back = self.state.back
-        if remember and previous and previous != node_id and previous != LANGUAGE_MENU:
+        if remember and previous and previous != node_id and previous not in PSEUDO_NODES:
             back = (*back, previous)[-self.settings.back_depth :]
+        node = self.flows.nodes[node_id]
+        if self.should_ask_nation(node):
+            # Ask once, before the first page whose services differ by nation; the page follows the answer.
+            self.state = replace(self.state, node=NATION_MENU, back=(*back, node_id)[-self.settings.back_depth :])
+            return Reply((*self.notes, self.message("nation_prompt")), self.nation_buttons())
         self.state = replace(self.state, node=node_id, back=back)
         self.events.append(("node", node_id))
-        return self.render(self.flows.nodes[node_id])
+        return self.render(node)
+
+    def should_ask_nation(self, node: Node) -> bool:
+        if self.state.nation is not None or node.urgent or node.flow in self.crisis_flows():
+            return False
+        services = (self.flows.services[sid] for sid in node.services)
+        return any(s.regions and set(NATIONS) - set(s.regions) for s in services)
+
+    def crisis_flows(self) -> set[str]:
+        """Flows the crisis trigger leads into: nothing is ever asked before them."""
+        return {t.goto.split(".", 1)[0] for t in self.flows.triggers if t.id == CRISIS and t.goto}
+
+    def nation_buttons(self) -> tuple[Button, ...]:
+        buttons = [Button(self.message(key), NATION_MENU, f"nation:{i}") for i, key in enumerate(NATIONS.values())]
+        return (*buttons, Button(self.message("nation_skip"), NATION_MENU, "nation:skip"))
+
+    def set_nation(self, nation: str) -> Reply:
+        """Keep the answer (or the skip) and show the page the question came before."""
+        self.state = replace(self.state, nation=nation)
+        self.events.append(("nation", nation or "skipped"))
+        return self.leave_picker()
+
+    def leave_picker(self) -> Reply:
+        back = list(self.state.back)
+        target = back.pop() if back else self.settings.menu
+        if target not in self.flows.nodes:
+            target = self.settings.menu
+        self.state = replace(self.state, node=None, back=tuple(back))
+        return self.enter(target, remember=False)
+
+    def ask_nation(self) -> Reply:
+        """The `nation` action: ask again, then come back here."""
+        self.state = replace(self.state, nation=None)
+        back = self.state.back
+        here = self.state.node
+        if here is not None and here in self.flows.nodes:
+            back = (*back, here)[-self.settings.back_depth :]
+        self.state = replace(self.state, node=NATION_MENU, back=back)
+        return Reply((*self.notes, self.message("nation_prompt")), self.nation_buttons())
+
+    def feedback(self, node: str, answer: str) -> Reply:
+        """Count a one-tap "Did this help?" answer for the page (or chat); nothing else is kept."""
+        if answer not in FEEDBACK:
+            return self.stale()
+        subject = "chat" if node == CHAT_FEEDBACK else node
+        self.events.append(("feedback", f"{subject}:{answer}"))
+        key = "feedback_missing_thanks" if answer == "missing" else "feedback_thanks"
+        if self.state.node is None or node == CHAT_FEEDBACK:
+            self.notes.append(self.message(key))
+            return self.enter(self.settings.menu, remember=self.state.node is not None)
+        return self.reshow(self.message(key))
 
     def restart(self) -> Reply:
         self.state = replace(self.state, back=())
@@ -305,12 +429,7 @@ class _Step:
         self.effects.append(SetLocale(code))
         self.events.append(("language", code))
         self.notes.append(self.message("language_set"))
-        back = list(self.state.back)
-        target = back.pop() if back else self.settings.menu
-        if target not in self.flows.nodes:
-            target = self.settings.menu
-        self.state = replace(self.state, node=None, back=tuple(back))
-        return self.enter(target, remember=False)
+        return self.leave_picker()
 
     def handoff(self) -> Reply:
         path = tuple(n for n in (*self.state.back, self.state.node) if n and n in self.flows.nodes)
@@ -339,6 +458,8 @@ class _Step:
             return self.clear()
         if action == "language":
             return self.show_languages()
+        if action == "nation":
+            return self.ask_nation()
         return self.restart()
 
     def choose(self, choice: Choice) -> Reply:
@@ -352,7 +473,7 @@ class _Step:
         if self.state.node is None:
             self.events.append(("conversation", "started"))
             self.events.append(("language", self.locale))
-        elif self.state.node != LANGUAGE_MENU and self.current() is None:
+        elif self.state.node not in PSEUDO_NODES and self.current() is None:
             # The flows changed under this user (a live reload): the nearest menu that still exists.
             self.recover()
             if isinstance(inbound, Pick | Text):
@@ -408,6 +529,18 @@ class _Step:
             if pick.action.startswith("lang:") and code in self.settings.languages:
                 return self.set_language(code)
             return self.stale()
+        if pick.action.startswith("fb:"):
+            if pick.node == CHAT_FEEDBACK or pick.node in self.flows.nodes:
+                return self.feedback(pick.node, pick.action[3:])
+            return self.stale()
+        if pick.node == NATION_MENU:
+            answer = pick.action.removeprefix("nation:")
+            names = list(NATIONS)
+            if answer == "skip":
+                return self.set_nation(SKIPPED)
+            if answer.isdigit() and int(answer) < len(names):
+                return self.set_nation(names[int(answer)])
+            return self.stale()
         node = self.flows.nodes.get(pick.node)
         if node is None:
             return self.stale()
@@ -449,28 +582,57 @@ class _Step:
             # Nothing typed is kept anyway; the note tells them so, and words like "attacked" still count.
             self.events.append(("discretion", "details"))
             self.notes.append(self.message("details_not_needed"))
-            return self.follow_trigger(said) or (self.restart() if self.state.node is None else self.reshow_notes())
+            return self.follow_trigger(said, raw) or (self.restart() if self.state.node is None else self.reshow_notes())
         if self.state.node == LANGUAGE_MENU:
             for number, button in enumerate(self.language_buttons(), start=1):
                 code = button.action.removeprefix("lang:")
                 if said in (str(number), normalise(button.label), normalise(code)):
                     return self.set_language(code)
+        elif self.state.node == NATION_MENU:
+            for number, button in enumerate(self.nation_buttons(), start=1):
+                if said and said in (str(number), normalise(button.label)):
+                    return self.pick(Pick(NATION_MENU, button.action))
+            # Anything else counts as a skip: the question is asked once, and never stands in the way.
+            self.state = replace(self.state, nation=SKIPPED)
+            self.events.append(("nation", "skipped"))
+            back = list(self.state.back)
+            target = back.pop() if back else self.settings.menu
+            self.state = replace(self.state, node=target if target in self.flows.nodes else self.settings.menu,
+                                 back=tuple(back))
+            target_node = self.current()
+            if target_node is not None and said:
+                typed = self.view(target_node).by_text.get(said)
+                if typed is not None:
+                    return self.pick(Pick(typed.node, typed.action))
         else:
             node = self.current()
             if node is not None and said:
                 button = self.view(node).by_text.get(said)
                 if button is not None:
                     return self.pick(Pick(button.node, button.action))
-        reply = self.follow_trigger(said)
+        reply = self.follow_trigger(said, raw)
         if reply is not None:
             return reply
         if self.state.node is None:
             return self.restart()
+        return self.miss()
+
+    def miss(self) -> Reply:
+        """Not understood: a gentle retry, and after two in a row the main menu and a person."""
+        misses = self.state.misses + 1
+        if misses >= MISSES_BEFORE_MENU:
+            # One message, as a miss always is: the menu's buttons (Talk to a person among them) under the note.
+            self.state = replace(self.state, misses=0)
+            menu = self.enter(self.settings.menu)
+            return Reply((*self.notes, self.message("not_understood_again")), menu.buttons)
+        self.missed = True
+        self.state = replace(self.state, misses=misses)
         return self.reshow(self.message("not_understood"))
 
-    def follow_trigger(self, said: str) -> Reply | None:
+    def follow_trigger(self, said: str, raw: str = "") -> Reply | None:
         """The reply of the highest-priority trigger in the text, if any."""
-        trigger = self.flows.trigger_index.first_match(self.locale, said) if said else None
+        marked = fold_case(raw) if raw else said
+        trigger = self.flows.trigger_index.first_match(self.locale, said, marked) if said else None
         if trigger is None:
             return None
         self.events.append(("trigger", trigger.id))

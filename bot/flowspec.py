@@ -19,16 +19,41 @@ from typing import Any, Literal
 from babel import Locale, UnknownLocaleError
 
 from bot.i18n import Texts
-from bot.textmatch import KeywordIndex
+from bot.textmatch import KeywordIndex, normalise
 from bot.yamlsource import LineDict, LineList, YamlSyntaxError, read_yaml
 
-ACTIONS = frozenset({"handoff", "forget", "clear_chat", "language", "restart"})
+ACTIONS = frozenset({"handoff", "forget", "clear_chat", "language", "nation", "restart"})
+CRISIS_TRIGGER = "crisis"
+# Words that say nothing about leaving sex work: an exit keyword that is one of them (or a single
+# everyday word) would send people to exit support who never asked for it.
+COMMON_WORDS = frozenset({
+    "hi", "hello", "hey", "help", "thanks", "thank you", "menu", "ok", "okay", "yes", "no", "stop", "leave",
+    "quit", "exit", "out", "work", "job", "change", "tired", "hola", "gracias", "ayuda", "oi", "ola",
+    "obrigada", "obrigado", "ajuda", "salut", "buna", "ajutor", "multumesc", "czesc", "pomoc", "dziekuje",
+    "szia", "segitseg", "koszonom", "здравей", "помощ", "благодаря", "สวัสดี", "ขอบคุณ", "ช่วย",
+    "你好", "谢谢", "帮助", "转行", "上岸", "不干了", "换工作",
+})
 
 # The bot's own words. The English text lives in flows/messages.yaml; this is only the list of
 # names the code asks for, with a hint shown to staff when one is missing.
 MESSAGE_KEYS: Mapping[str, str] = MappingProxyType(
     {
         "not_understood": "said when typed text matches no choice or trigger",
+        "not_understood_again": "said, with the main menu, after two messages in a row were not understood",
+        "nation_prompt": "asks, once and skippably, which UK nation the user is in (neutral first line)",
+        "nation_england": "button: England",
+        "nation_scotland": "button: Scotland",
+        "nation_wales": "button: Wales",
+        "nation_northern_ireland": "button: Northern Ireland",
+        "nation_skip": "button: skip the nation question",
+        "person_now": "on pages with {staff}: a person from the team can answer now",
+        "person_back": "on pages with {staff}: the team is away and back {when}",
+        "person_unknown": "on pages with {staff}: whether anyone is in is not known; never a promise",
+        "feedback_yes": "button under a service page or after a chat: it helped",
+        "feedback_no": "button under a service page or after a chat: it did not really help",
+        "feedback_missing": "button under a service page or after a chat: something is missing",
+        "feedback_thanks": "thanks for a Did this help? answer",
+        "feedback_missing_thanks": "thanks for 'something's missing', pointing to a person",
         "menu_changed": "said when a button or saved place no longer exists in the flows",
         "button_back": "label of the button that goes back one step",
         "button_menu": "label of the button that goes to the main menu",
@@ -91,6 +116,7 @@ MESSAGE_KEYS: Mapping[str, str] = MappingProxyType(
         "staff_stats_triggers": "in /stats: typed words that jumped to a topic (crisis is counted apart); {list}",
         "staff_stats_languages": "in /stats: languages chosen or started in; {list}",
         "staff_stats_nodes": "in /stats: the most visited steps; {list}",
+        "staff_stats_feedback": "in /stats: Did this help? answers per page (yes/not really/missing); {list}",
         "staff_stats_none": "in /stats: an empty list",
         "staff_stats_usage": "answer to /stats with a bad number of days; {max}",
         "staff_reload_done": "staff note: edited flows are live; {flows}, {nodes}",
@@ -130,7 +156,7 @@ MESSAGE_KEYS: Mapping[str, str] = MappingProxyType(
 
 SPECIAL_FILES = ("settings.yaml", "services.yaml", "triggers.yaml", "messages.yaml")
 FLOW_KEYS = ("flow", "start", "on_request", "nodes")
-NODE_KEYS = ("say", "choices", "services", "next", "next_label", "end", "on_request")
+NODE_KEYS = ("say", "choices", "services", "next", "next_label", "end", "on_request", "urgent")
 CHOICE_KEYS = ("label", "goto", "do")
 TRIGGER_KEYS = ("id", "priority", "keywords", "goto", "do")
 SERVICE_KEYS = ("name", "for", "phone", "text", "url", "hours", "regions", "source", "checked")
@@ -152,6 +178,7 @@ SETTINGS_KEYS = (
     "handoff_unclaimed_minutes",
     "handoff_openings_per_hour",
     "transcript_days",
+    "reviewed",
 )
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -185,6 +212,8 @@ class Node:
     next_label: str | None = None
     end: bool = False
     on_request: bool = False
+    # An urgent page (crisis, PEP) is shown at once: no question before it, no "Did this help?" under it.
+    urgent: bool = False
 
     @property
     def flow(self) -> str:
@@ -229,6 +258,20 @@ class Service:
 
 
 @dataclass(frozen=True, slots=True)
+class Review:
+    """Who read a language's translations as a native speaker or peer, and when; None when nobody has yet."""
+
+    by: str | None = None
+    on: date | None = None
+    note: str = ""
+
+    @property
+    def done(self) -> bool:
+        """True only when a named person reviewed it on a given day."""
+        return bool(self.by) and self.on is not None
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """`flows/settings.yaml`: languages, time zone, entry points, retention, staff hours."""
 
@@ -253,6 +296,8 @@ class Settings:
     handoff_unclaimed_minutes: int = 480  # staff-hours minutes an unanswered case stays open
     handoff_openings_per_hour: int = 3  # new staff topics one user may open in an hour; then the last is reused
     transcript_days: int = 30  # a closed case's topic (its transcript) is deleted after this many days
+    # language -> its review; a language not listed counts as not reviewed
+    reviewed: Mapping[str, Review] = field(default_factory=lambda: MappingProxyType({}))
 
 
 @dataclass(frozen=True, slots=True)
@@ -358,6 +403,15 @@ def suggest(word: object, known: Iterable[str]) -> str:
     return "allowed here: " + ", ".join(f"`{k}`" for k in known)
 
 
+def _plainly_about_leaving(word: str) -> bool:
+    """False for a greeting or everyday word, or a single word in a language written with spaces."""
+    said = normalise(word)
+    if said in {normalise(w) for w in COMMON_WORDS}:
+        return False
+    spaced = not any("\u0e00" <= c <= "\u0e7f" or "\u3040" <= c <= "\u9fff" for c in said)
+    return not spaced or " " in said
+
+
 def _is_locale(code: str) -> bool:
     try:
         Locale.parse(code)
@@ -453,6 +507,7 @@ class _Checker:
         self.check_entry_points()
         self.check_waiting_services()
         self.check_on_request()
+        self.check_trigger_rules(triggers)
         self.check_reachability(triggers)
         self.problems.sort(key=lambda p: (p.severity != "error", p.file, p.line))
         if any(p.severity == "error" for p in self.problems):
@@ -612,7 +667,36 @@ class _Checker:
                            "e.g. {en: [sex, HIV], ro: [sex, HIV]}")
             else:
                 values["preview_words"] = MappingProxyType({str(k): tuple(v) for k, v in words.items()})
+        if "reviewed" in data:
+            values["reviewed"] = self.parse_reviews(file, data, values["languages"])
         self.settings = Settings(**values)
+
+    def parse_reviews(self, file: str, data: LineDict, languages: tuple[str, ...]) -> Mapping[str, Review]:
+        """`reviewed: {ro: {by: NAME, date: DATE, note: TEXT}}`; a machine-written language keeps both null."""
+        reviews: dict[str, Review] = {}
+        entries = self.mapping(file, data.line_of("reviewed"), "", data["reviewed"], "`reviewed`")
+        if entries is None:
+            return MappingProxyType(reviews)
+        for code, raw in entries.items():
+            line = entries.line_of(code)
+            if code not in languages:
+                self.error(file, line, "", f"`reviewed` names `{code}`, which `languages` does not offer", "use a code from `languages`")
+                continue
+            entry = self.mapping(file, line, "", raw, f"`reviewed: {code}`")
+            if entry is None:
+                continue
+            self.unknown_keys(file, "", entry, ("by", "date", "note"), f"`reviewed: {code}`")
+            by, on, note = entry.get("by"), entry.get("date"), entry.get("note") or ""
+            if by is not None and not isinstance(by, str) or on is not None and not isinstance(on, date):
+                self.error(file, line, "", f"`reviewed: {code}` needs `by:` a name and `date:` a date (YYYY-MM-DD), or null for both",
+                           "never record machine-written text as reviewed")
+                continue
+            if (by is None) != (on is None):
+                self.error(file, line, "", f"`reviewed: {code}` has only one of `by` and `date`",
+                           "a review names who read it and on which day; leave both null until a person has")
+                continue
+            reviews[str(code)] = Review(by=by, on=on, note=str(note))
+        return MappingProxyType(reviews)
 
     def parse_hours(self, file: str, data: LineDict) -> Mapping[int, tuple[tuple[time, time], ...]]:
         hours = self.mapping(file, data.line_of("staff_hours"), "", data["staff_hours"], "`staff_hours`")
@@ -840,6 +924,10 @@ class _Checker:
         if not isinstance(on_request, bool):
             self.error(file, data.line_of("on_request"), where, "`on_request` should be true or false", "write `on_request: true`")
             on_request = False
+        urgent = data.get("urgent", False)
+        if not isinstance(urgent, bool):
+            self.error(file, data.line_of("urgent"), where, "`urgent` should be true or false", "write `urgent: true`")
+            urgent = False
         if not raw_choices and "next" not in data and not end:
             self.error(file, raw.line, where, "the node is a dead end: no `choices`, no `next`", "add choices or `next:`, or mark it `end: true`")
         self.nodes[raw.id] = Node(
@@ -851,6 +939,7 @@ class _Checker:
             next_label=next_label,
             end=end,
             on_request=on_request or raw.flow_on_request,
+            urgent=urgent,
         )
 
     def build_triggers(self) -> tuple[Trigger, ...]:
@@ -940,6 +1029,32 @@ class _Checker:
             if node.next and not node.on_request and self.nodes.get(node.next, node).on_request:
                 raw = self.raw_nodes[node.id]
                 self.error(raw.file, raw.data.line_of("next"), node.id, f"`next` leads into on_request node {node.next}", fix)
+
+    def check_trigger_rules(self, triggers: tuple[Trigger, ...]) -> None:
+        """Crisis always wins, and words into on_request support say plainly what they ask for."""
+        lines = {str(raw.data.get("id")): raw for raw in self.raw_triggers}
+        crisis = next((t for t in triggers if t.id == CRISIS_TRIGGER), None)
+        for trigger in triggers:
+            raw = lines.get(trigger.id)
+            file, line = (raw.file, raw.line) if raw else (str(self.dir / "triggers.yaml"), 1)
+            if crisis is not None and trigger is not crisis and trigger.priority >= crisis.priority:
+                self.error(
+                    file, raw.data.line_of("priority") if raw else line, f"trigger {trigger.id}",
+                    f"priority {trigger.priority} is not below crisis ({crisis.priority})",
+                    f"crisis words must always win: give `{trigger.id}` a priority under {crisis.priority}",
+                )
+            target = self.nodes.get(trigger.goto or "")
+            if target is None or not target.on_request:
+                continue
+            for lang, words in trigger.keywords.items():
+                for word in words:
+                    if not _plainly_about_leaving(word):
+                        self.error(
+                            file, line, f"trigger {trigger.id}",
+                            f"keyword `{word}` ({lang}) is a greeting, a common word or a single word, "
+                            f"so it would send people to {target.id} who never asked",
+                            "a wish to exit is never assumed: use words that say plainly it is about leaving sex work",
+                        )
 
     def check_reachability(self, triggers: tuple[Trigger, ...]) -> None:
         roots = [self.settings.start, self.settings.menu] + [t.goto for t in triggers if t.goto]

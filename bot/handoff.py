@@ -35,6 +35,7 @@ from bot.engine import (
     Reply,
     State,
     Text,
+    feedback_buttons,
     service_card,
 )
 from bot.flowspec import FlowSet
@@ -403,7 +404,11 @@ class Handoffs:
                 told = self.staff_say("staff_not_told", reason=self.staff_say("staff_reason_secret"))
             else:
                 try:
-                    await self.desk.tell_user(chat_id, Reply((self.say(user_note, case.locale),), (self.menu_button(case.locale),)))
+                    buttons: tuple[Button, ...] = (self.menu_button(case.locale),)
+                    if user_note in ("handoff_closed", "handoff_expired"):
+                        # After a chat with staff: the optional one-tap "Did this help?", counted per day only.
+                        buttons += feedback_buttons(self.flows, case.locale)
+                    await self.desk.tell_user(chat_id, Reply((self.say(user_note, case.locale),), buttons))
                     told = self.staff_say("staff_told")
                 except DeskError as exc:
                     log.warning("telling a user their case closed failed: %s %s", exc.method, exc.description)

@@ -85,6 +85,43 @@ class _Lines:
         return file, data.line_of(key)
 
 
+def review_status(flows: FlowSet) -> list[str]:
+    """One line per offered language: who reviewed its translations and when, or that nobody has yet.
+
+    Nothing when settings.yaml keeps no `reviewed:` record at all (a flow set that predates it).
+    """
+    if not flows.settings.reviewed:
+        return []
+    lines = []
+    for code in flows.settings.languages:
+        if code == flows.settings.default_language:
+            continue
+        review = flows.settings.reviewed.get(code)
+        if review is not None and review.done:
+            lines.append(f"{code}: reviewed by {review.by} on {review.on}" + (f" ({review.note})" if review.note else ""))
+        else:
+            note = review.note if review is not None and review.note else "no review recorded"
+            lines.append(f"{code}: NOT reviewed by a person yet ({note})")
+    return lines
+
+
+def card_chars(flows: FlowSet, node: Node, locale: str) -> int:
+    """Characters of a node's service cards as one message, every card shown (the nation unknown, labelled)."""
+    from bot.engine import NATIONS, service_card
+
+    title = flows.texts.get(locale, flows.messages.get("services_title", "")) if node.services else ""
+    total = len(title) + 2 if title else 0
+    for sid in node.services:
+        service = flows.services[sid]
+        card = service_card(flows, service, locale)
+        fields = [card.name, card.about, card.phone, card.text, card.hours]
+        total += sum(len(f) + 2 for f in fields if f) + 2  # a line (and an icon) each, a blank line between cards
+        if service.regions and set(NATIONS) - set(service.regions):
+            total += 3 + sum(len(flows.texts.get(locale, flows.messages[NATIONS[r]])) + 2
+                             for r in service.regions if r in NATIONS)
+    return total
+
+
 def lint(flows: FlowSet, directory: Path) -> list[Problem]:
     """Every warning for a flow set that has loaded, in file and line order."""
     lines = _Lines.read(Path(directory))
@@ -137,8 +174,17 @@ def dead_ends(flows: FlowSet, lines: _Lines) -> Iterator[Problem]:
 
 
 def long_messages(flows: FlowSet, lines: _Lines) -> Iterator[Problem]:
-    """`say` messages longer than a phone screen."""
+    """`say` messages longer than a phone screen; on an urgent page its service cards count as a message too."""
     for node in flows.nodes.values():
+        if node.urgent and node.services:
+            # The cards go out as one more message; on an urgent page nobody should have to scroll it.
+            size = card_chars(flows, node, flows.settings.default_language)
+            if size > MAX_MESSAGE_CHARS:
+                yield _warning(
+                    lines.node(node.id, "services"), node.id,
+                    f"the service cards of this urgent page are {size} characters, over {MAX_MESSAGE_CHARS}",
+                    "show fewer services here, or shorten their `for`",
+                )
         for i, text in enumerate(node.say):
             if len(text) > MAX_MESSAGE_CHARS:
                 yield _warning(

@@ -21,7 +21,7 @@ from datetime import date, timedelta
 from babel.dates import format_date, format_skeleton
 from babel.numbers import format_decimal
 
-from bot.disclosure import HIDDEN, THRESHOLD, Group, protect
+from bot.disclosure import HIDDEN, SMALL, THRESHOLD, Group, protect
 from bot.i18n import language_name
 from bot.store import DAILY_DAYS, Store, month_of, month_start
 
@@ -58,6 +58,8 @@ class Tally:
     languages: Mapping[str, int] = field(default_factory=dict)
     nodes: Mapping[str, int] = field(default_factory=dict)
     waits: Mapping[str, int] = field(default_factory=dict)  # bucket name -> count
+    # "Did this help?" per page (or "chat"): answer -> count, answers yes, no, missing
+    feedback: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
 
     def wait_percentile(self, fraction: float) -> str | None:
         """The bucket bound within which `fraction` of the counted waits fall, or None without waits."""
@@ -97,7 +99,22 @@ def tally(rows: Iterable[tuple[str, str, int]]) -> Tally:
         languages=dict(kinds.get("language", Counter()).most_common()),
         nodes=dict(kinds.get("node", Counter()).most_common()),
         waits=dict(kinds.get("wait", Counter())),
+        feedback=_feedback(kinds.get("feedback", Counter())),
     )
+
+
+def _small(f: "Formatter", count: int) -> str:
+    """A feedback count as shown: 1 to 4 as "<5", so one person's answer can't be picked out."""
+    return SMALL if 0 < count < THRESHOLD else f.number(count)
+
+
+def _feedback(counts: Counter[str]) -> dict[str, dict[str, int]]:
+    pages: dict[str, dict[str, int]] = {}
+    for name, count in counts.most_common():
+        page, _, answer = name.rpartition(":")
+        pages.setdefault(page, {}).setdefault(answer, 0)
+        pages[page][answer] += count
+    return pages
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,6 +299,12 @@ def render_text(stats: Stats, say: Say, locale: str) -> str:
                      list=f.counts(table.visible(TOTAL, "language", total.languages), language_name) or none))
     lines.append(say("staff_stats_nodes",
                      list=f.counts(table.visible(TOTAL, "node", total.nodes), _node_label, TOP_NODES) or none))
+    if total.feedback:
+        answers = ", ".join(
+            f"{_node_label(page)} " + "/".join(_small(f, counts.get(a, 0)) for a in ("yes", "no", "missing"))
+            for page, counts in total.feedback.items()
+        )
+        lines.append(say("staff_stats_feedback", list=answers))
     return "\n".join(lines)
 
 

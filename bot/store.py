@@ -1,6 +1,6 @@
 """The only module that touches SQLite: sessions keyed by pseudonymous keys, and daily counters.
 
-Stored per session: key, node, locale, back-stack, last-seen day. Nothing else, by design.
+Stored per session: key, node, locale, back-stack, last-seen day, nation if given, misses in a row. Nothing else, by design.
 
 Calls run on the event loop's own thread. Each is a point read or a one-row write to a local WAL
 file (no fsync per commit), which takes microseconds; handing every call to a worker thread, as
@@ -91,15 +91,21 @@ MIGRATIONS: tuple[str, ...] = (
     ) WITHOUT ROWID;
     CREATE INDEX closed_topics_user ON closed_topics(user_key);
     """,
+    # The UK nation the user chose (or '' for skipped), kept like the language; and how many typed
+    # messages in a row were not understood, so the second miss offers the menu and a person.
+    """
+    ALTER TABLE sessions ADD COLUMN nation TEXT;
+    ALTER TABLE sessions ADD COLUMN misses INTEGER NOT NULL DEFAULT 0;
+    """,
 )
 
 MEMORY = ":memory:"
 COMPANIONS = ("-wal", "-shm", "-journal")
 
 UPSERT_SESSION = (
-    "INSERT INTO sessions (key, node, locale, back, day) VALUES (?, ?, ?, ?, ?) "
+    "INSERT INTO sessions (key, node, locale, back, day, nation, misses) VALUES (?, ?, ?, ?, ?, ?, ?) "
     "ON CONFLICT (key) DO UPDATE SET node = excluded.node, locale = excluded.locale, "
-    "back = excluded.back, day = excluded.day"
+    "back = excluded.back, day = excluded.day, nation = excluded.nation, misses = excluded.misses"
 )
 PURGE_BATCH = 2_000  # rows deleted per statement; other users are served between batches
 COUNT_EVENT = (
@@ -227,11 +233,14 @@ class Store:
 
     async def load(self, key: bytes) -> State | None:
         """The saved state for a user key, or None."""
-        row = self._db.execute("SELECT node, locale, back, day FROM sessions WHERE key = ?", (key,)).fetchone()
+        row = self._db.execute(
+            "SELECT node, locale, back, day, nation, misses FROM sessions WHERE key = ?", (key,)
+        ).fetchone()
         if row is None:
             return None
-        node, locale, back, day = row
-        return State(node=node, locale=locale, back=tuple(back.split(" ")) if back else (), day=day)
+        node, locale, back, day, nation, misses = row
+        return State(node=node, locale=locale, back=tuple(back.split(" ")) if back else (), day=day,
+                     nation=nation, misses=misses)
 
     async def record(self, key: bytes, state: State | None, events: Iterable[tuple[str, str]], day: int) -> None:
         """In one transaction: save the state (or delete it when None) and count the events for `day`."""
@@ -242,7 +251,8 @@ class Store:
             if state is None:
                 db.execute("DELETE FROM sessions WHERE key = ?", (key,))
             else:
-                db.execute(UPSERT_SESSION, (key, state.node, state.locale, " ".join(state.back), state.day))
+                db.execute(UPSERT_SESSION, (key, state.node, state.locale, " ".join(state.back), state.day,
+                                            state.nation, state.misses))
             if rows:
                 db.executemany(COUNT_EVENT, rows)
             db.execute("COMMIT")

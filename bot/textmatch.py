@@ -25,12 +25,22 @@ def _strips_marks(base: str) -> bool:
 @functools.lru_cache(maxsize=16384)
 def normalise(text: str) -> str:
     """Fold case and accents, turn punctuation into spaces, collapse spacing."""
+    return _fold(text, strip_accents=True)
+
+
+@functools.lru_cache(maxsize=4096)
+def fold_case(text: str) -> str:
+    """Like `normalise`, but accents stay: an accented word is never an English keyword ("ști" is not "sti")."""
+    return _fold(text, strip_accents=False)
+
+
+def _fold(text: str, strip_accents: bool) -> str:
     out: list[str] = []
     previous = " "
     for char in unicodedata.normalize("NFKD", text.casefold()):
         category = unicodedata.category(char)
         if category[0] == "M":
-            if _strips_marks(previous):
+            if strip_accents and _strips_marks(previous):
                 continue
             out.append(char)
             continue
@@ -55,7 +65,9 @@ def _pattern(keyword: str) -> str:
 class KeywordIndex(Generic[T]):
     """Items (e.g. triggers) in priority order, each with one compiled pattern per language."""
 
-    patterns: Mapping[str, tuple[tuple[T, re.Pattern[str]], ...]]
+    # Per language, per item: the pattern of its own keywords (matched on accent-folded text) and the
+    # pattern of the `extra` language's keywords (matched on text that keeps its accents), or None.
+    patterns: Mapping[str, tuple[tuple[T, re.Pattern[str] | None, re.Pattern[str] | None], ...]]
     fallback: str | None = None  # whose patterns a language without its own uses
 
     @classmethod
@@ -67,25 +79,38 @@ class KeywordIndex(Generic[T]):
     ) -> "KeywordIndex[T]":
         """Compile keywords per language; `extra` names a language whose keywords every language also matches."""
         every = set(languages) | {lang for _, words in items for lang in words} | ({extra} if extra else set())
-        patterns: dict[str, tuple[tuple[T, re.Pattern[str]], ...]] = {}
+        patterns: dict[str, tuple[tuple[T, re.Pattern[str] | None, re.Pattern[str] | None], ...]] = {}
         for lang in every:
             compiled = []
             for item, words in items:
-                keys = [normalise(w) for w in words.get(lang, ())]
+                own = {normalise(w) for w in words.get(lang, ())} - {""}
+                borrowed: set[str] = set()
                 if extra and extra != lang:
-                    keys += [normalise(w) for w in words.get(extra, ())]
-                keys = sorted({k for k in keys if k}, key=len, reverse=True)
-                if keys:
-                    compiled.append((item, re.compile("|".join(_pattern(k) for k in keys))))
+                    borrowed = {normalise(w) for w in words.get(extra, ())} - {""} - own
+                if own or borrowed:
+                    compiled.append((item, _compile(own), _compile(borrowed)))
             patterns[lang] = tuple(compiled)
         return cls(MappingProxyType(patterns), extra)
 
-    def first_match(self, language: str, normalised_text: str) -> T | None:
-        """The highest-priority item with a keyword in the (already normalised) text."""
+    def first_match(self, language: str, normalised_text: str, accented_text: str | None = None) -> T | None:
+        """The highest-priority item with a keyword in the (already normalised) text.
+
+        `accented_text` is the same text folded with `fold_case`; borrowed (English) keywords are
+        matched on it, so a word written with accents in another language never counts as one.
+        """
         patterns = self.patterns.get(language)
         if patterns is None and self.fallback is not None:
             patterns = self.patterns.get(self.fallback, ())
-        for item, pattern in patterns or ():
-            if pattern.search(normalised_text):
+        borrowed_text = normalised_text if accented_text is None else accented_text
+        for item, own, borrowed in patterns or ():
+            if own is not None and own.search(normalised_text):
+                return item
+            if borrowed is not None and borrowed.search(borrowed_text):
                 return item
         return None
+
+
+def _compile(keys: set[str]) -> re.Pattern[str] | None:
+    if not keys:
+        return None
+    return re.compile("|".join(_pattern(k) for k in sorted(keys, key=len, reverse=True)))

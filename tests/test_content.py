@@ -20,8 +20,9 @@ MAX_MESSAGE = 600
 
 
 def reachable(flows: FlowSet) -> set[str]:
-    """Nodes a user can reach from the welcome by buttons alone."""
-    seen, queue = {flows.settings.start}, deque([flows.settings.start])
+    """Nodes a user can reach from the welcome by buttons, or by typing words (triggers)."""
+    roots = [flows.settings.start, *(t.goto for t in flows.triggers if t.goto)]
+    seen, queue = set(roots), deque(roots)
     while queue:
         node = flows.nodes[queue.popleft()]
         targets = [c.goto for c in node.choices if c.goto] + ([node.next] if node.next else [])
@@ -101,3 +102,41 @@ def test_every_page_offers_a_person_and_a_way_back() -> None:
         assert "handoff" in actions, f"{node.id} has no way to a person"
         if node.id not in (FLOWSET.settings.start, FLOWSET.settings.menu):
             assert targets - {None}, f"{node.id} has no way on or back"
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_crisis_page_is_short_in_every_language_cards_included(language: str) -> None:
+    from bot.lint import MAX_MESSAGE_CHARS, card_chars
+
+    crisis = FLOWSET.nodes["crisis.start"]
+    text = FLOWSET.texts.get(language, crisis.say[0])
+    assert len(text) <= MAX_MESSAGE_CHARS
+    # Every card shown (nation unknown, each labelled): still one screen.
+    assert card_chars(FLOWSET, crisis, language) <= MAX_MESSAGE_CHARS
+    assert text.startswith("{staff}\n")  # the person (or the honest "back at …") comes first
+    assert "999" in text.split("\n")[1] and "55" in text.split("\n")[1]
+    assert crisis.services[0] == "emergency_999" and crisis.choices[0].do == "handoff"
+    assert "A&E" in text  # physical injury belongs on it
+
+
+def test_privacy_page_says_what_is_kept_as_the_settings_do() -> None:
+    text = " ".join(FLOWSET.nodes["main.privacy"].say)
+    settings = FLOWSET.settings
+    assert f"last {settings.back_depth} steps" in text and f"after {settings.retention_days} days" in text
+    assert "copied into our team's private staff chat" in text and "30 days after the chat ends" in text
+    assert "deleted when the chat ends" not in text
+
+
+def test_every_offered_language_records_its_review_and_none_claims_one_not_done() -> None:
+    reviewed = FLOWSET.settings.reviewed
+    assert set(reviewed) == set(LANGUAGES) - {FLOWSET.settings.default_language}
+    for review in reviewed.values():
+        assert not review.done and "needs a peer reviewer" in review.note
+
+
+def test_nhs_care_is_never_promised_free_for_everything() -> None:
+    texts = [FLOWSET.texts.get(lang, part) for lang in LANGUAGES for node in FLOWSET.nodes.values() for part in node.say]
+    labels = [FLOWSET.texts.get(lang, c.label) for lang in LANGUAGES for node in FLOWSET.nodes.values() for c in node.choices]
+    assert not any("Free NHS care, whatever your status" in t for t in texts + labels)
+    free = FLOWSET.nodes["testing.free"].say[0]
+    assert "can be charged" in free and "Home Office" in free

@@ -34,6 +34,8 @@ async def test_crisis_words_answer_first_mid_flow_and_mid_case_in_each_language(
 ) -> None:
     flows = load_content(FLOWS, REPO / "locales")
     crisis_text = flows.texts.get(language, flows.nodes["crisis.start"].say[0])
+    # The first line is the honest line about a person; the 999 line after it is the same at any hour.
+    crisis_text = crisis_text.split("\n", 1)[1]
     async with FakeBotAPI() as api, running_bot(api, tmp_path / "bot.sqlite3"):
         api.user_sends_text(CHAT, "/start", language_code=language)
         api.user_sends_text(CHAT, "1", language_code=language)  # into the first menu's first topic
@@ -46,3 +48,47 @@ async def test_crisis_words_answer_first_mid_flow_and_mid_case_in_each_language(
         await api.wait_for(lambda: any("crisis words" in (m.get("text") or "") for m in api.sent_to(STAFF)))
         # Staff still see what the user wrote, so they can help.
         await api.wait_for_calls("copyMessage", chat_id=STAFF)
+
+
+async def test_out_of_hours_the_crisis_page_says_when_staff_are_back_and_nation_buttons_work(tmp_path: Path) -> None:
+    from datetime import datetime, timezone
+
+    from tests.test_telegram_e2e import Running, press
+
+    night = datetime(2026, 11, 25, 23, 30, tzinfo=timezone.utc)  # a Wednesday, after staff hours
+    async with FakeBotAPI() as api, running_bot(api, tmp_path / "bot.sqlite3", clock=lambda: night) as running:
+        bot = Running(api, running.transport)
+        api.user_sends_text(CHAT, "I'm in danger")
+        crisis = await api.wait_for_text(CHAT, "Our team is away now and back Thursday 10:00")
+        assert (crisis.get("text") or "").startswith("I'm here with you.")
+        # Buttons of the nation question and of "Did this help?" travel through Telegram's callback data.
+        api.user_sends_text(CHAT, "/menu")
+        await api.wait_for_text(CHAT, "What can I help with?")
+        await press(bot, CHAT, "Advice and support")
+        await api.wait_for_text(CHAT, "What would you like advice about?")
+        await press(bot, CHAT, "Something happened to me")
+        await api.wait_for_text(CHAT, "Which part of the UK are you in?")
+        await press(bot, CHAT, "Wales")
+        await api.wait_for_text(CHAT, "Live Fear Free")
+        await press(bot, CHAT, "👍 This helped")
+        await api.wait_for_text(CHAT, "Your answer helps us make this better")
+
+
+async def test_after_staff_close_a_chat_the_user_can_say_in_one_tap_whether_it_helped(tmp_path: Path) -> None:
+    from bot.store import Store
+    from tests.test_handoff_e2e import USER, open_case
+    from tests.test_telegram_e2e import Running, press
+
+    db = tmp_path / "bot.sqlite3"
+    async with FakeBotAPI() as api, running_bot(api, db) as bot:
+        thread = await open_case(bot)
+        api.group_message(STAFF, "/close", thread_id=thread)
+        await api.wait_for_text(USER, "The chat with our team has ended")
+        await press(Running(api, bot.transport), USER, "➕ Something's missing")
+        await api.wait_for_text(USER, "If you want to tell us what was missing")
+    store = await Store.open(db)
+    try:
+        rows = await store.counters(0, 10**6)
+        assert any(kind == "feedback" and name == "chat:missing" and count == 1 for _, kind, name, count in rows)
+    finally:
+        await store.close()

@@ -123,8 +123,30 @@ def test_start_node_may_not_be_on_request(write_flows: WriteFlows) -> None:
 def test_on_request_node_reached_by_a_choice_or_trigger_is_fine(write_flows: WriteFlows) -> None:
     from tests.conftest import TRIGGERS
 
-    directory = write_flows(triggers_yaml=TRIGGERS + "  - id: leave\n    goto: exit.start\n    keywords: {en: [exit]}\n")
+    directory = write_flows(triggers_yaml=TRIGGERS + "  - id: leave\n    goto: exit.start\n    keywords: {en: [leave sex work]}\n")
     assert flowspec.check(directory).flowset is not None
+
+
+@pytest.mark.parametrize("word", ["hi", "exit", "help", "change", "转行"])
+def test_check_refuses_exit_words_that_are_greetings_common_or_single_words(write_flows: WriteFlows, word: str) -> None:
+    from tests.conftest import TRIGGERS
+
+    directory = write_flows(
+        triggers_yaml=TRIGGERS + f"  - id: leave\n    goto: exit.start\n    keywords: {{en: [leave sex work, {word}]}}\n"
+    )
+    error = only_error(directory)
+    assert error.where == "trigger leave" and f"keyword `{word}`" in error.what and "never assumed" in error.fix
+
+
+def test_check_refuses_a_trigger_ranked_as_high_as_crisis(write_flows: WriteFlows) -> None:
+    from tests.conftest import TRIGGERS
+
+    directory = write_flows(
+        triggers_yaml="triggers:\n  - {id: crisis, priority: 100, goto: info.clinic, keywords: {en: [in danger]}}\n"
+        "  - {id: chatty, priority: 100, do: handoff, keywords: {en: [talk]}}\n" + TRIGGERS.split("\n", 1)[1]
+    )
+    error = only_error(directory)
+    assert error.where == "trigger chatty" and "not below crisis" in error.what
 
 
 def test_empty_label_is_an_error(write_flows: WriteFlows) -> None:

@@ -139,3 +139,39 @@ def test_check_prints_lint_warnings_and_still_passes(write_flows: WriteFlows, ca
     assert f"{directory}/info.yaml:10: info.clinic: warning: message is 719 characters, over 600" in out
     assert f"{directory}/services.yaml:2: service clinic: warning: no `checked` date" in out
     assert "OK: 3 flows" in out and "2 warning(s)" in out
+
+
+def test_check_counts_the_service_cards_of_an_urgent_page_in_the_length_rule(write_flows: WriteFlows) -> None:
+    long_for = "A service that helps. " * 12
+    services = "services:\n" + "".join(
+        f"  s{i}:\n    name: Service {i}\n    for: {long_for}\n    checked: 2026-01-10\n" for i in range(3)
+    )
+    directory = write_flows(
+        services_yaml=services,
+        info_yaml=INFO.replace("services: [clinic]", "services: [s0, s1, s2]\n    urgent: true"),
+    )
+    (warning,) = warnings_for(directory)
+    assert "info.clinic: warning: the service cards of this urgent page are" in warning and "over 600" in warning
+
+
+def test_check_shows_which_languages_a_person_has_reviewed(write_flows: WriteFlows) -> None:
+    from bot.lint import review_status
+
+    settings = (
+        "default_language: en\nlanguages: [en, ro, es]\nstart: main.welcome\nmenu: main.menu\n"
+        "reviewed:\n  ro: {by: Ana (peer educator), date: 2026-11-30}\n"
+        "  es: {by: null, date: null, note: \"machine-written, needs a peer reviewer\"}\n"
+    )
+    flows = load(write_flows(settings_yaml=settings))
+    assert review_status(flows) == [
+        "ro: reviewed by Ana (peer educator) on 2026-11-30",
+        "es: NOT reviewed by a person yet (machine-written, needs a peer reviewer)",
+    ]
+
+
+@pytest.mark.parametrize("entry", ["{by: Ana, date: null}", "{by: null, date: 2026-11-30}", "{by: Ana, date: yesterday}"])
+def test_check_refuses_a_review_without_both_a_name_and_a_date(write_flows: WriteFlows, entry: str) -> None:
+    settings = f"default_language: en\nlanguages: [en, ro]\nstart: main.welcome\nmenu: main.menu\nreviewed:\n  ro: {entry}\n"
+    report = flowspec.check(write_flows(settings_yaml=settings))
+    assert report.flowset is None
+    assert any("`reviewed: ro`" in p.what for p in report.errors), report.errors

@@ -170,7 +170,7 @@ async def test_database_holds_only_the_listed_columns(store: Store, tmp_path: Pa
         assert tables == {"sessions", "counters", "cases", "monthly_counters", "secret_check", "relays", "closed_topics"}
         columns = {t: [row[1] for row in db.execute(f"PRAGMA table_info({t})")] for t in tables}
     assert columns == {
-        "sessions": ["key", "node", "locale", "back", "day"],
+        "sessions": ["key", "node", "locale", "back", "day", "nation", "misses"],
         "counters": ["day", "kind", "name", "count"],
         "monthly_counters": ["month", "kind", "name", "count"],
         "secret_check": ["id", "value"],  # an HMAC of a fixed label: tells a wrong secret, never reveals one

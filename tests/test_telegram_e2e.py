@@ -109,8 +109,9 @@ async def test_walk_every_top_level_menu_by_buttons(bot: Running) -> None:
     await press(bot, USER, "Testing and sexual health")
     await bot.api.wait_for_text(USER, "What would you like to know?")
     await press(bot, USER, "I might need PEP (a risk in the last 72 hours)")
-    card = await bot.api.wait_for_text(USER, "<b>NHS 111</b>")
-    assert ("🌐 NHS 111", "https://111.nhs.uk") in bot.buttons(card)
+    # PEP is urgent: no nation question before it, so its cards say where each works.
+    card = await bot.api.wait_for_text(USER, "<b>NHS 111 · England, Wales</b>")
+    assert ("🌐 NHS 111 · England, Wales", "https://111.nhs.uk") in bot.buttons(card)
     await press(bot, USER, "Back")
     await bot.api.wait_for(lambda: bot.api.texts_to(USER).count("What would you like to know?") == 2)
     await press(bot, USER, "Back")
@@ -128,6 +129,8 @@ async def test_walk_by_typed_text_and_numbers(bot: Running) -> None:
     bot.api.user_sends_text(USER, "advice and support")
     await bot.api.wait_for_text(USER, "What would you like advice about?")
     bot.api.user_sends_text(USER, "2")
+    await bot.api.wait_for_text(USER, "Which part of the UK are you in?")
+    bot.api.user_sends_text(USER, "Skip")
     await bot.api.wait_for_text(USER, "It is not your fault")
     bot.api.user_sends_text(USER, "I think I need PEP")
     await bot.api.wait_for_text(USER, "PEP is medicine that can stop HIV")
@@ -315,7 +318,9 @@ async def bot_process(api: FakeBotAPI, tmp_path: Path, flows: Path = FLOWS, *arg
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "TELEGRAM_"))}
     env.update(TELEGRAM_BOT_TOKEN=api.token, STAFF_CHAT_ID=str(STAFF), TELEGRAM_API_URL=api.api_url,
                BOT_SECRET_FILE=str(tmp_path / "secret"), BOT_DB=str(tmp_path / "bot.sqlite3"), BOT_FLOWS=str(flows),
-               BOT_LOCALES=str(locales or REPO / "locales"))
+               BOT_LOCALES=str(locales or REPO / "locales"),
+               # Run this checkout's code, not whichever copy of the package the venv has installed.
+               PYTHONPATH=str(REPO))
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "run", *args, cwd=tmp_path, env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,

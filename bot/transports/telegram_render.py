@@ -14,12 +14,12 @@ from functools import lru_cache
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.engine import LANGUAGE_MENU, Button, Pick, Reply, ServiceCard
+from bot.engine import PSEUDO_NODES, Button, Pick, Reply, ServiceCard
 from bot.handoff import HANDOFF_NODE
 
 MAX_MESSAGE = 4096  # Telegram's limit, counted after entity parsing; escaped HTML is longer, so it is safe
 CALLBACK_VERSION = "v1"
-_ACTION = re.compile(r"^(?:c:\d{1,3}|next|menu|back|end|lang:[A-Za-z_]{2,12})$")
+_ACTION = re.compile(r"^(?:c:\d{1,3}|next|menu|back|end|lang:[A-Za-z_]{2,12}|nation:(?:\d|skip)|fb:[a-z]{2,8})$")
 RENDERED = 2048  # replies kept rendered: every menu in every language, and some room
 # Telegram previews URLs and bare domains ("nhs.uk"); a message with none of these has nothing to
 # preview, so it is sent without link_preview_options (that parameter was 7% of the time per update).
@@ -33,7 +33,7 @@ def node_tag(node_id: str) -> str:
 
 def node_tags(node_ids: Iterable[str]) -> Mapping[str, str]:
     """tag -> node id for a flow set (and the language picker)."""
-    return {node_tag(node_id): node_id for node_id in (*node_ids, LANGUAGE_MENU, HANDOFF_NODE)}
+    return {node_tag(node_id): node_id for node_id in (*node_ids, *PSEUDO_NODES, HANDOFF_NODE)}
 
 
 def encode_callback(button: Button) -> str:
