@@ -53,6 +53,10 @@ MESSAGE_KEYS: Mapping[str, str] = MappingProxyType(
         "command_help": "description of /help",
         "command_forget": "description of /forget",
         "command_clear": "description of /clear",
+        "signal_reply_number": "on Signal (no buttons): the line above a menu's numbered choices",
+        "signal_timer_set": "on Signal: said at first contact after the bot turns on disappearing messages; {days}",
+        "signal_cleared": "on Signal: said after /clear; the bot can delete only its own messages",
+        "signal_handoff_unavailable": "on Signal: a person was asked for, but that is not possible on Signal yet; services follow",
         "button_end_chat": "label of the button that ends a chat with staff",
         "handoff_queued": "a person was asked for, in staff hours; {position} is the place in the queue",
         "handoff_out_of_hours": "a person was asked for out of hours; {when} is when staff are next in",
@@ -119,6 +123,7 @@ SETTINGS_KEYS = (
     "handoff_idle_minutes",
     "waiting_services",
     "preview_words",
+    "signal_expiration_days",
 )
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -216,6 +221,7 @@ class Settings:
     waiting_services: tuple[str, ...] = ()
     # language -> words a lock-screen preview (a message's first line) must not show
     preview_words: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
+    signal_expiration_days: int = 7  # Signal's disappearing-messages timer, set at first contact; 0: off
 
 
 @dataclass(frozen=True, slots=True)
@@ -536,7 +542,8 @@ class _Checker:
                     self.error(file, data.line_of(key), "", f"`{key}` should be `flow.node`", "e.g. main.welcome")
                 else:
                     values[key] = value
-        for key, low in (("retention_days", 1), ("back_depth", 1), ("handoff_nudge_minutes", 1), ("handoff_idle_minutes", 5)):
+        for key, low in (("retention_days", 1), ("back_depth", 1), ("handoff_nudge_minutes", 1), ("handoff_idle_minutes", 5),
+                         ("signal_expiration_days", 0)):
             if key in data:
                 value = data[key]
                 if isinstance(value, bool) or not isinstance(value, int) or value < low:
