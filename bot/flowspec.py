@@ -81,6 +81,7 @@ MESSAGE_KEYS: Mapping[str, str] = MappingProxyType(
         "staff_expired": "staff note when a quiet case closes itself",
         "staff_link_lost": "staff note: the bot's secret changed, so the case can't reach the user and is closed",
         "staff_crisis": "staff note flagging crisis words from the user",
+        "staff_signal_captcha": "staff note: Signal wants a captcha solved before the bot can send; {command}",
         "staff_unknown_command": "staff note for an unknown command in a case topic",
         "staff_queue_empty": "answer to /queue with no open cases",
         "staff_queue_header": "first line of the answer to /queue; {count}",

@@ -68,6 +68,7 @@ class SignalRpc:
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1), init=False)
     _write_lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set, init=False)
+    _closed: bool = field(default=False, init=False)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Connect, subscribe and read until `stop` is set, reconnecting whenever the socket goes away."""
@@ -108,6 +109,9 @@ class SignalRpc:
                 delay = next(delays)
                 log.warning("signal-cli's socket closed; reconnecting in %.1f s", delay)
                 await _wait(stop, delay)
+        # Stopped: calls still waiting for a connection, and any made from here on, fail at once.
+        self._closed = True
+        self.connected.set()
         await self.drain()
 
     async def drain(self) -> None:
@@ -123,7 +127,7 @@ class SignalRpc:
         async with asyncio.timeout(timeout):
             await self.connected.wait()
             writer = self._writer
-            if writer is None:
+            if writer is None or self._closed:
                 raise ConnectionLost(method)
             request_id = next(self._ids)
             request: dict[str, Any] = {"jsonrpc": "2.0", "id": request_id, "method": method}
