@@ -44,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--lang", help="language code to start in, e.g. en or ro")
     chat.add_argument("--db", type=Path, help="SQLite file (default ./data/bot.sqlite3 or $BOT_DB)")
     chat.add_argument("--flows", type=Path, help="flows folder (default ./flows or $BOT_FLOWS)")
+    chat.add_argument("--style", choices=("plain", "signal"), default="plain",
+                      help="signal: show replies as a Signal user sees them (numbered text, no buttons)")
     run = commands.add_parser("run", help="run the Telegram bot (settings from the environment; see README)")
     run.add_argument("--webhook", metavar="URL", help="receive updates on this public URL instead of polling")
     run.add_argument("--listen", default="127.0.0.1", help="address the webhook server listens on (default 127.0.0.1)")
@@ -184,7 +186,8 @@ async def _chat(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         today = date.today().toordinal()
         await store.purge(today, flows.settings.retention_days)
         chat = ConsoleChat(
-            Conversations(flows, store, keyring), sys.stdin, sys.stdout, args.lang, interactive=sys.stdin.isatty()
+            Conversations(flows, store, keyring), sys.stdin, sys.stdout, args.lang, interactive=sys.stdin.isatty(),
+            style=args.style,
         )
         await chat.run()
     finally:
