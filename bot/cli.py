@@ -8,7 +8,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import TextIO
@@ -221,14 +221,15 @@ async def _run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         conversations = Conversations(flows, store, keyring)
         reloader = Reloader(conversations, flows_dir, locales_dir, poll_seconds=None if args.no_watch else POLL_SECONDS)
         loop.add_signal_handler(signal.SIGHUP, reloader.request)
-        signal_task = _start_signal(signal_settings, conversations, reloader, stop, alone=not telegram_on)
         if not telegram_on:
             logging.getLogger("bot").info("starting (Signal only)")
-            await signal_task  # type: ignore[misc]
+            await _start_signal(signal_settings, conversations, reloader, stop, alone=True)  # type: ignore[misc]
             logging.getLogger("bot").info("stopped cleanly")
             return EXIT_OK
         assert settings is not None
         transport = TelegramTransport(conversations, settings.staff_chat_id, reloader=reloader)
+        # Signal beside Telegram: notices for operators (a captcha to solve) also go to the staff group.
+        signal_task = _start_signal(signal_settings, conversations, reloader, stop, alone=False, notify=transport.post_to_staff)
         application = build_application(transport, settings.token, settings.base_url, settings.base_file_url)
         webhook = None
         if webhook_address:
@@ -249,14 +250,19 @@ async def _run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
 
 
 def _start_signal(
-    settings: SignalConfig | None, conversations: Conversations, reloader: Reloader, stop: asyncio.Event, alone: bool
+    settings: SignalConfig | None,
+    conversations: Conversations,
+    reloader: Reloader,
+    stop: asyncio.Event,
+    alone: bool,
+    notify: Callable[[str], Awaitable[None]] | None = None,
 ) -> asyncio.Task[None] | None:
     """Serve Signal beside Telegram (or alone, then with the reload watcher and daily purge) until `stop`."""
     if settings is None:
         return None
     from bot.transports.signal import SignalTransport
 
-    transport = SignalTransport(conversations, settings.socket)
+    transport = SignalTransport(conversations, settings.socket, notify_staff=notify)
 
     async def serve() -> None:
         chores = [asyncio.create_task(transport.purge_daily(stop))] if alone else []

@@ -68,3 +68,37 @@ def test_console_signal_style_shows_numbered_text_without_buttons(tmp_path: Path
     assert "What can I help with?\n\nReply with a number:\n1. Testing and sexual health\n" in out
     assert "Places that can help:\n\nNHS sexual health clinics\n" in out
     assert "  1. " not in out  # the plain console's indented choices are not used
+
+
+async def test_run_serves_telegram_and_signal_from_one_process(tmp_path: Path) -> None:
+    from tests.fakebotapi import FakeBotAPI
+    from tests.test_telegram_e2e import STAFF
+
+    telegram_user = 987654321
+    folder = Path(tempfile.mkdtemp(prefix="sig", dir="/tmp"))
+    fake = await FakeSignalCli(folder / "s.sock").start()
+    async with FakeBotAPI() as api:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "TELEGRAM_", "STAFF_", "SIGNAL_"))}
+        env.update(SIGNAL_SOCKET=str(fake.path), SIGNAL_ACCOUNT="+447700900000", TELEGRAM_BOT_TOKEN=api.token,
+                   STAFF_CHAT_ID=str(STAFF), TELEGRAM_API_URL=api.api_url,
+                   BOT_SECRET_FILE=str(tmp_path / "secret"), BOT_DB=str(tmp_path / "bot.sqlite3"))
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "run", "--no-watch", cwd=REPO, env=env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )
+        try:
+            await fake.wait_for(lambda: fake.subscriptions == 1, timeout=30)
+            fake.user_sends(USER, "hello")
+            api.user_sends_text(telegram_user, "/start")
+            await fake.wait_for_text(USER, "Reply with a number:")
+            await api.wait_for_text(telegram_user, "What can I help with?", timeout=30)
+            process.send_signal(signal.SIGTERM)
+            _, stderr = await asyncio.wait_for(process.communicate(), 30)
+            assert process.returncode == 0, stderr.decode()
+            assert b"stopped cleanly" in stderr and USER.encode() not in stderr
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+            await fake.close()
+            shutil.rmtree(folder, ignore_errors=True)
