@@ -176,6 +176,19 @@ async def test_bold_offsets_count_utf16_units_after_an_emoji(bot: Bot) -> None:
     assert int(start) == utf16_length(prefix) == len(prefix) + 2 and int(length) == 6
 
 
+async def test_text_that_matches_nothing_is_answered_without_talk_of_buttons(bot: Bot) -> None:
+    await bot.say(ALICE, "hi", "Reply with a number:")
+    answer = await bot.say(ALICE, "qwzx", "Sorry, I didn't catch that.")
+    assert answer.startswith("Sorry, I didn't catch that.\n\nReply with a number:\n1. ")
+    assert "button" not in " ".join(bot.fake.texts_to(ALICE))
+
+
+async def test_help_on_signal_speaks_of_numbers_not_buttons(bot: Bot) -> None:
+    await bot.say(ALICE, "hi", "Reply with a number:")
+    answer = await bot.say(ALICE, "/help", "/forget – delete what this chat keeps about you")
+    assert answer.startswith("Reply with the number of a choice.") and "Tap a button" not in answer
+
+
 async def test_crisis_words_reach_the_crisis_help_at_once(bot: Bot) -> None:
     await bot.say(ALICE, "hi", "Reply with a number:")
     await bot.say(ALICE, "1", "What would you like to know?")
@@ -197,7 +210,8 @@ async def test_asking_for_a_person_says_honestly_signal_cannot_yet_and_lists_hel
 async def test_attachments_stickers_and_contacts_are_answered_like_on_telegram(bot: Bot) -> None:
     await bot.say(ALICE, "hi", "Reply with a number:")
     bot.fake.push(bot.fake.envelope(ALICE, attachments=[{"contentType": "image/jpeg", "id": "x", "size": 10}]))
-    await bot.fake.wait_for_text(ALICE, "I can only read text messages")
+    photo = await bot.fake.wait_for_text(ALICE, "I can only read text messages")
+    assert "or reply with a number" in photo.text and "tap a button" not in photo.text
     bot.fake.push(bot.fake.envelope(ALICE, sticker={"packId": "p", "stickerId": 1}))
     await bot.fake.wait_for_text(ALICE, "I can only read text messages", 2)
     bot.fake.push(bot.fake.envelope(ALICE, contacts=[{"name": {"display": "Someone"}}]))
@@ -384,7 +398,7 @@ async def test_planted_identity_is_nowhere_in_the_database_wal_or_logs(tmp_path:
     async with running_bot(tmp_path) as bot:
         identity = {"number": number, "name": name}
         await bot.say(ALICE, "hi", "Reply with a number:", **identity)
-        await bot.say(ALICE, words, "Sorry, I didn't catch that", **identity)
+        await bot.say(ALICE, words, "Sorry, I didn't catch that.", **identity)
         bot.fake.untrusted_next(ALICE)
         await bot.say(ALICE, "2", "What would you like advice about?", **identity)
         bot.fake.rate_limit_next(ALICE, retry_after=2)

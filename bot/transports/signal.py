@@ -43,6 +43,12 @@ MAX_ATTEMPTS = 3  # tries per message: the first, plus retries after a rate limi
 MAX_WAIT = 600  # the longest rate-limit wait honoured while holding one user's turn (seconds)
 NETWORK_RETRY = 2.0  # seconds before retrying a network failure
 DAY = 86_400
+# The engine's texts that speak of tapping buttons, and what is said instead on Signal.
+BUTTONLESS = (
+    ("not_understood", "signal_not_understood"),
+    ("media_not_supported", "signal_media_not_supported"),
+    ("help", "signal_help"),
+)
 
 # signal-cli's JSON-RPC error codes (SignalJsonRpcCommandHandler).
 USER_ERROR, IO_ERROR, UNTRUSTED_IDENTITY, RATE_LIMITED = -1, -3, -4, -5
@@ -300,6 +306,8 @@ class SignalTransport:
                 reply = self.swap(reply, locale, "cleared", "signal_cleared")
             elif isinstance(effect, Handoff):
                 reply = await self.handoff(uuid, effect, locale, reply)
+        for engine_key, signal_key in BUTTONLESS:
+            reply = self.swap(reply, locale, engine_key, signal_key, only_if_said=True)
         try:
             await self.send_all(uuid, key, self.signal_reply(reply, locale, notes))
         except UserGone:
@@ -308,12 +316,12 @@ class SignalTransport:
             self.sent.forget(key)
             await self.conversations.store.delete(key)
 
-    def swap(self, reply: Reply, locale: str, engine_key: str, signal_key: str) -> Reply:
-        """The reply with the engine's generic text replaced by what is true on Signal."""
+    def swap(self, reply: Reply, locale: str, engine_key: str, signal_key: str, only_if_said: bool = False) -> Reply:
+        """The reply with the engine's generic text replaced by what is true on Signal (or led by it)."""
         generic, honest = self.say(engine_key, locale), self.say(signal_key, locale)
         if generic in reply.parts:
             return replace(reply, parts=tuple(honest if part == generic else part for part in reply.parts))
-        return replace(reply, parts=(honest, *reply.parts))
+        return reply if only_if_said else replace(reply, parts=(honest, *reply.parts))
 
     async def handoff(self, uuid: str, effect: Handoff, locale: str, reply: Reply) -> Reply:
         """Hand over to staff through the seam, or say honestly that Signal can't reach a person yet."""
