@@ -17,7 +17,12 @@ from bot.transports.signal import (
     first_failure,
     inbound_for,
 )
-from bot.transports.signal_render import MAX_MESSAGE, render_reply, split_text, utf16_length
+from bot.transports.signal_render import (
+    MAX_MESSAGE,
+    render_reply,
+    split_text,
+    utf16_length,
+)
 from bot.transports.signal_rpc import Backoff, RpcError, SignalRpc
 from tests.fakesignal import FakeSignalCli
 
