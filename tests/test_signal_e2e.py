@@ -405,7 +405,7 @@ async def test_planted_identity_is_nowhere_in_the_database_wal_or_logs(tmp_path:
         await bot.say(ALICE, "/clear", "I can't delete yours", **identity)
         await bot.say(ALICE, "I was attacked", "999", **identity)
         group = {"groupId": "R3JvdXBJZA==", "type": "DELIVER"}
-        bot.fake.push(bot.fake.envelope(ALICE, message=words, groupInfo=group, **identity))
+        bot.fake.push(bot.fake.envelope(ALICE, message=words, groupInfo=group, number=number, name=name))
         await bot.fake.wait_for(lambda: bot.fake.calls("quitGroup"))
         files = [p for p in tmp_path.iterdir() if p.name.startswith("bot.sqlite3")]
         assert any(p.name.endswith("-wal") for p in files)
