@@ -8,7 +8,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import TextIO
@@ -17,7 +17,7 @@ from bot import backup, catalogs, cli_tools, config, doctor, flowspec
 from bot.catalogs import I18nError, shown_path
 from bot.content import load_content
 from bot.conversation import Conversations
-from bot.config import ConfigError, TelegramConfig, webhook_url
+from bot.config import ConfigError, SignalConfig, TelegramConfig, webhook_url
 from bot.convtest import ScriptError, load_scripts, run_scripts
 from bot.flowspec import FlowError, FlowSet
 from bot.discretion import preview_problems
@@ -77,6 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--db", type=Path, help="SQLite file (default ./data/bot.sqlite3 or $BOT_DB)")
     chat.add_argument("--flows", type=Path, help="flows folder (default ./flows or $BOT_FLOWS)")
     chat.add_argument("--new-secret", action="store_true", help=NEW_SECRET_HELP)
+    chat.add_argument("--style", choices=("plain", "signal"), default="plain",
+                      help="signal: show replies as a Signal user sees them (numbered text, no buttons)")
     run = commands.add_parser("run", help="run the Telegram bot (settings from the environment; see README)")
     run.add_argument("--webhook", metavar="URL", help="receive updates on this public URL instead of polling")
     run.add_argument("--listen", default="127.0.0.1", help="address the webhook server listens on (default 127.0.0.1)")
@@ -220,7 +222,8 @@ async def _chat(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         today = date.today().toordinal()
         await store.purge(today, flows.settings.retention_days)
         chat = ConsoleChat(
-            Conversations(flows, store, keyring), sys.stdin, sys.stdout, args.lang, interactive=sys.stdin.isatty()
+            Conversations(flows, store, keyring), sys.stdin, sys.stdout, args.lang, interactive=sys.stdin.isatty(),
+            style=args.style,
         )
         await chat.run()
     finally:
@@ -233,7 +236,10 @@ async def _run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
 
     from bot.transports.telegram import TelegramTransport, Webhook, build_application, serve
 
-    settings = TelegramConfig.from_env(env)
+    signal_settings = SignalConfig.from_env(env)
+    # Signal alone needs no Telegram settings; without Signal's, Telegram's are required as before.
+    telegram_on = signal_settings is None or bool(env.get("TELEGRAM_BOT_TOKEN"))
+    settings = TelegramConfig.from_env(env) if telegram_on else None
     webhook_address = webhook_url(args.webhook) if args.webhook else None
     if not 0 < args.port < 65536:
         raise CliError(f"--port must be between 1 and 65535, not {args.port}")
@@ -250,21 +256,60 @@ async def _run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         conversations = Conversations(flows, store, keyring)
         reloader = Reloader(conversations, flows_dir, locales_dir, poll_seconds=None if args.no_watch else POLL_SECONDS)
         loop.add_signal_handler(signal.SIGHUP, reloader.request)
+        if not telegram_on:
+            logging.getLogger("bot").info("starting (Signal only)")
+            await _start_signal(signal_settings, conversations, reloader, stop, alone=True)  # type: ignore[misc]
+            logging.getLogger("bot").info("stopped cleanly")
+            return EXIT_OK
+        assert settings is not None
         transport = TelegramTransport(conversations, settings.staff_chat_id, reloader=reloader)
+        # Signal beside Telegram: notices for operators (a captcha to solve) also go to the staff group.
+        signal_task = _start_signal(signal_settings, conversations, reloader, stop, alone=False, notify=transport.post_to_staff)
         application = build_application(transport, settings.token, settings.base_url, settings.base_file_url)
         webhook = None
         if webhook_address:
             webhook = Webhook(webhook_address, args.listen, args.port, keyring.token("telegram-webhook"))
         logging.getLogger("bot").info("starting (%s)", "webhook" if webhook else "long polling")
         await serve(application, transport, stop, webhook)
+        if signal_task is not None:
+            await signal_task
         logging.getLogger("bot").info("stopped cleanly")
     except InvalidToken:
         raise CliError("Telegram refused TELEGRAM_BOT_TOKEN: check it with BotFather") from None
     except NetworkError as exc:
-        raise CliError(f"cannot reach the Bot API at {settings.shown_api_url}: {type(exc).__name__}") from None
+        raise CliError(f"cannot reach the Bot API at {settings.shown_api_url if settings else ''}: {type(exc).__name__}") from None
     finally:
+        stop.set()  # a Signal task beside a failed Telegram one stops too
         await store.close()
     return EXIT_OK
+
+
+def _start_signal(
+    settings: SignalConfig | None,
+    conversations: Conversations,
+    reloader: Reloader,
+    stop: asyncio.Event,
+    alone: bool,
+    notify: Callable[[str], Awaitable[None]] | None = None,
+) -> asyncio.Task[None] | None:
+    """Serve Signal beside Telegram (or alone, then with the reload watcher and daily purge) until `stop`."""
+    if settings is None:
+        return None
+    from bot.transports.signal import SignalTransport
+
+    transport = SignalTransport(conversations, settings.socket, notify_staff=notify)
+
+    async def serve() -> None:
+        chores = [asyncio.create_task(transport.purge_daily(stop))] if alone else []
+        watcher = asyncio.create_task(reloader.watch_forever()) if alone else None
+        try:
+            await transport.serve(stop)
+            await asyncio.gather(*chores)
+        finally:
+            if watcher is not None:
+                watcher.cancel()
+
+    return asyncio.create_task(serve())
 
 
 def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:

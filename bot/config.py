@@ -113,3 +113,31 @@ def webhook_url(value: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ConfigError(f"--webhook must be a full address like https://bot.example.org/telegram, not `{redact_url(value)}`")
     return value
+
+
+_SIGNAL_NUMBER = re.compile(r"^\+[1-9]\d{6,14}$")
+UNIX_PATH_MAX = 107  # bytes in a UNIX socket path, less the final NUL
+
+
+@dataclass(frozen=True)
+class SignalConfig:
+    """The Signal side of `python -m bot run`: signal-cli's socket and the bot's own number."""
+
+    socket: str
+    account: str = field(repr=False)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> SignalConfig | None:
+        """None when `SIGNAL_SOCKET` is unset (no Signal); raises ConfigError naming a bad setting."""
+        socket = env.get("SIGNAL_SOCKET", "").strip()
+        if not socket:
+            return None
+        if len(socket.encode()) > UNIX_PATH_MAX:
+            raise ConfigError(f"SIGNAL_SOCKET is longer than {UNIX_PATH_MAX} bytes; use a shorter path like /run/signal-cli/socket")
+        account = env.get("SIGNAL_ACCOUNT", "").strip()
+        if not account:
+            raise ConfigError("SIGNAL_ACCOUNT is not set: use the bot's Signal number, e.g. +447700900000 (see docs/signal.md)")
+        if not _SIGNAL_NUMBER.match(account):
+            # Never echo it: it is a phone number.
+            raise ConfigError("SIGNAL_ACCOUNT must be the bot's number in international form, like +447700900000")
+        return cls(socket=socket, account=account)

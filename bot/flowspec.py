@@ -78,6 +78,13 @@ MESSAGE_KEYS: Mapping[str, str] = MappingProxyType(
         "command_help": "description of /help",
         "command_forget": "description of /forget",
         "command_clear": "description of /clear",
+        "signal_reply_number": "on Signal (no buttons): the line above a menu's numbered choices",
+        "signal_timer_set": "on Signal: said at first contact after the bot turns on disappearing messages; {days}",
+        "signal_cleared": "on Signal: said after /clear; the bot can delete only its own messages",
+        "signal_handoff_unavailable": "on Signal: a person was asked for, but that is not possible on Signal yet; services follow",
+        "signal_not_understood": "on Signal: said when typed text matches no choice or trigger (the numbered choices follow)",
+        "signal_media_not_supported": "on Signal: answer to a photo, voice note, sticker, file… (the bot reads text only)",
+        "signal_help": "on Signal: the answer to /help (no buttons there: choices are answered by number)",
         "button_end_chat": "label of the button that ends a chat with staff",
         "handoff_queued": "a person was asked for, in staff hours; {position} is the place in the queue",
         "handoff_out_of_hours": "a person was asked for out of hours; {when} is when staff are next in",
@@ -102,6 +109,7 @@ MESSAGE_KEYS: Mapping[str, str] = MappingProxyType(
         "staff_expired": "staff note when a quiet case closes itself",
         "staff_link_lost": "staff note: the bot's secret changed, so the case can't reach the user and is closed",
         "staff_crisis": "staff note flagging crisis words from the user",
+        "staff_signal_captcha": "staff note: Signal wants a captcha solved before the bot can send; {command}",
         "staff_unknown_command": "staff note for an unknown command in a case topic",
         "staff_queue_empty": "answer to /queue with no open cases",
         "staff_queue_header": "first line of the answer to /queue; {count}",
@@ -179,6 +187,7 @@ SETTINGS_KEYS = (
     "handoff_openings_per_hour",
     "transcript_days",
     "reviewed",
+    "signal_expiration_days",
 )
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -298,6 +307,7 @@ class Settings:
     transcript_days: int = 30  # a closed case's topic (its transcript) is deleted after this many days
     # language -> its review; a language not listed counts as not reviewed
     reviewed: Mapping[str, Review] = field(default_factory=lambda: MappingProxyType({}))
+    signal_expiration_days: int = 7  # Signal's disappearing-messages timer, set at first contact; 0: off
 
 
 @dataclass(frozen=True, slots=True)
@@ -629,7 +639,8 @@ class _Checker:
                 else:
                     values[key] = value
         for key, low in (("retention_days", 1), ("back_depth", 1), ("handoff_nudge_minutes", 1), ("handoff_idle_minutes", 5),
-                         ("handoff_unclaimed_minutes", 5), ("handoff_openings_per_hour", 1), ("transcript_days", 1)):
+                         ("handoff_unclaimed_minutes", 5), ("handoff_openings_per_hour", 1), ("transcript_days", 1),
+                         ("signal_expiration_days", 0)):
             if key in data:
                 value = data[key]
                 if isinstance(value, bool) or not isinstance(value, int) or value < low:

@@ -11,6 +11,8 @@ from bot.conversation import Conversations
 from bot.engine import Button, ClearChat, Command, Forget, Handoff, Inbound, Outcome, Pick, Reply, ServiceCard, Text
 from bot.handoff import Handoffs
 from bot.relayqueue import RelayItem
+from bot.transports.signal_render import ansi
+from bot.transports.signal_render import render_reply as render_signal
 
 TRANSPORT = "console"
 QUIT = frozenset({"/quit", "/q"})
@@ -101,6 +103,7 @@ class ConsoleChat:
     """Reads lines, runs them through the conversation service, prints the replies.
 
     `/staff TEXT` answers the open case as staff would (`/staff /claim`, `/staff /close`, …).
+    With `style="signal"` replies look as a Signal user sees them: numbered text, no buttons.
     """
 
     conversations: Conversations
@@ -111,6 +114,8 @@ class ConsoleChat:
     interactive: bool = False
     last_buttons: tuple[Button, ...] = ()
     handoffs: Handoffs | None = None
+    style: str = "plain"  # or "signal"
+    locale: str | None = None  # the user's language as of the last step (the Signal style's own line)
 
     def __post_init__(self) -> None:
         if self.handoffs is None:
@@ -125,12 +130,22 @@ class ConsoleChat:
             self.stdout.write("\x1b[2J\x1b[H")
         for note in describe_effects(outcome):
             self.write(note)
+        self.locale = outcome.state.locale or self.locale
         self.show(outcome.reply)
 
     def show(self, reply: Reply) -> None:
         """Print a reply; its buttons become what a typed number picks."""
-        self.write(render(reply))
-        self.write("")
+        if self.style == "signal":
+            flows = self.conversations.flows
+            locale = self.locale or self.language or flows.settings.default_language
+            line = flows.texts.get(locale, flows.messages["signal_reply_number"])
+            for message in render_signal(reply, line):
+                # Each Signal message as its own block; bold shows as bold only on a terminal.
+                self.write(ansi(message) if self.interactive else message.text)
+                self.write("")
+        else:
+            self.write(render(reply))
+            self.write("")
         self.last_buttons = reply.buttons
 
     async def send(self, inbound: Inbound, typed: str = "") -> None:
