@@ -18,6 +18,8 @@ from bot.identifying import looks_identifying
 from bot.textmatch import fold_case, normalise
 
 LANGUAGE_MENU = "@language"  # pseudo-node for the language picker; '@' never appears in flow ids
+# Triggers that, as a first message, get the welcome rather than their own short page.
+FIRST_CONTACT_WELCOME = frozenset({"greeting", "thanks"})
 NATION_MENU = "@nation"  # pseudo-node for "where in the UK are you?"
 CHAT_FEEDBACK = "@chat"  # pseudo-node carrying the "Did this help?" buttons after a chat with staff
 PSEUDO_NODES = (LANGUAGE_MENU, NATION_MENU, CHAT_FEEDBACK)
@@ -636,6 +638,9 @@ class _Step:
         if trigger is None:
             return None
         self.events.append(("trigger", trigger.id))
+        if self.state.node is None and trigger.id in FIRST_CONTACT_WELCOME:
+            # A first "hi" deserves the welcome, which says what the bot is and what it keeps.
+            return self.restart()
         if trigger.goto:
             return self.enter(trigger.goto)
         return self.do(trigger.do or "restart")

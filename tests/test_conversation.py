@@ -48,7 +48,7 @@ async def test_users_are_independent(service: Conversations) -> None:
     await service.handle("test", 1, Command("start"))
     await service.handle("test", 1, Text("advice and support"))
     other = await service.handle("test", 2, Text("hello"))
-    assert other.state.node == "main.hello"  # a greeting gets a warm answer with the menu
+    assert other.state.node == "main.welcome"  # a first message, even "hello", gets the welcome
     mine = await service.handle("test", 1, Command("help"))
     assert mine.state.node == "advice.menu"
 
