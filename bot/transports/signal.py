@@ -11,7 +11,7 @@ import asyncio
 import logging
 import sys
 import time
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, TextIO
@@ -29,6 +29,7 @@ from bot.engine import (
     service_card,
 )
 from bot.floodgate import FloodGate, Verdict
+from bot.recent import RecentMessages
 from bot.transports.signal_render import SignalMessage, render_reply
 from bot.transports.signal_rpc import Backoff, ConnectionLost, RpcError, SignalRpc
 
@@ -148,30 +149,11 @@ class SeenWindow:
         return True
 
 
-@dataclass
-class SentStamps:
+class SentStamps(RecentMessages[bytes]):
     """The bot's own recent messages per user (Signal timestamps), in memory only, for /clear."""
 
-    per_user: int = RECENT_PER_USER
-    users: int = 10_000
-    _stamps: OrderedDict[bytes, deque[tuple[int, float]]] = field(default_factory=OrderedDict)
-
-    def add(self, key: bytes, timestamp: int, now: float) -> None:
-        stamps = self._stamps.get(key)
-        if stamps is None:
-            stamps = self._stamps[key] = deque(maxlen=self.per_user)
-            while len(self._stamps) > self.users:
-                self._stamps.popitem(last=False)
-        else:
-            self._stamps.move_to_end(key)
-        stamps.append((timestamp, now))
-
-    def take(self, key: bytes, now: float) -> list[int]:
-        """Forget and return the timestamps still deletable, oldest first."""
-        return [stamp for stamp, sent in self._stamps.pop(key, ()) if now - sent < DELETABLE_FOR]
-
-    def forget(self, key: bytes) -> None:
-        self._stamps.pop(key, None)
+    def __init__(self, per_user: int = RECENT_PER_USER) -> None:
+        super().__init__(per_chat=per_user, deletable_for=DELETABLE_FOR)
 
 
 @dataclass

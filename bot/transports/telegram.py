@@ -231,7 +231,7 @@ class TelegramTransport:
 
     conversations: Conversations
     staff_chat_id: int
-    recent: RecentMessages = field(default_factory=RecentMessages)
+    recent: RecentMessages[int] = field(default_factory=RecentMessages)
     clock: Callable[[], float] = time.time
     reloader: Reloader | None = None  # live reload of flows/ and locales/; /reload needs it
     floodgate: FloodGate = field(default_factory=FloodGate)
