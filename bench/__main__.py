@@ -25,9 +25,9 @@ from bench import report
 from bench.population import seed_pickle, seed_store, walkers
 from bench.walk import Walk, WalkError, plan
 from bench.worker import peak_rss_mb, percentile
-from bot.content import load_content
-from bot.flowspec import FlowError
-from bot.i18n import CatalogError
+from bot.flows.content import load_content
+from bot.flows.spec import FlowError
+from bot.i18n.catalog import CatalogError
 
 REPO = Path(__file__).resolve().parent.parent
 READY_TIMEOUT = 120.0

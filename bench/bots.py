@@ -18,11 +18,11 @@ from telegram.request import BaseRequest
 from bench.baseline.bot import build_application as build_baseline_application
 from bench.baseline.bot import load_menus
 from bench.population import BENCH_SECRET
-from bot.content import load_content
+from bot.flows.content import load_content
 from bot.conversation import Conversations
-from bot.privacy import Keyring
-from bot.store import Store
-from bot.transports.telegram import TelegramTransport, build_application
+from bot.privacy.keys import Keyring
+from bot.store.sqlite import Store
+from bot.transports.telegram.app import TelegramTransport, build_application
 
 BotName = Literal["ours", "baseline"]
 TOKEN = "123456:TEST-token_for-the-fake-server"  # the fake server's token; never a real one

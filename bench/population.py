@@ -13,9 +13,9 @@ from contextlib import closing
 from pathlib import Path
 
 from bench.baseline.bot import CONVERSATION, STATES
-from bot.privacy import Keyring
-from bot.store import COMPANIONS, Store
-from bot.transports.telegram import TRANSPORT
+from bot.privacy.keys import Keyring
+from bot.store.sqlite import COMPANIONS, Store
+from bot.transports.telegram.app import TRANSPORT
 
 # The bench's own secret: keys in the seeded database must be the ones the bot derives.
 BENCH_SECRET = b"bench-secret-not-for-production-use"

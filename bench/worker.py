@@ -27,7 +27,7 @@ from bench.localapi import LocalBotAPI
 from bench.population import walkers
 from bench.updates import StepError, UpdateMaker
 from bench.walk import Step
-from bot.transports.telegram import serve
+from bot.transports.telegram.app import serve
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from bot.logredact import redact_url
+from bot.privacy.logredact import redact_url
 
 _REPO = Path(__file__).resolve().parent.parent
 

@@ -8,13 +8,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
-from bot.engine import Forget, Inbound, Outcome, Staff, start_state, step
-from bot.flowspec import FlowSet
-from bot.hours import format_opening, is_open, next_opening
-from bot.i18n import negotiate
+from bot.engine.step import Forget, Inbound, Outcome, Staff, start_state, step
+from bot.flows.spec import FlowSet
+from bot.handoff.hours import format_opening, is_open, next_opening
+from bot.i18n.catalog import negotiate
 from bot.keyedlock import KeyedLock
-from bot.privacy import Keyring
-from bot.store import Store
+from bot.privacy.keys import Keyring
+from bot.store.sqlite import Store
 
 
 def utc_now() -> datetime:

@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from bot.content import load_content
+from bot.flows.content import load_content
 from bot.conversation import Conversations
-from bot.flowspec import FlowError, FlowSet
-from bot.handoff import staff_text
-from bot.i18n import CatalogError
+from bot.flows.spec import FlowError, FlowSet
+from bot.handoff.service import staff_text
+from bot.i18n.catalog import CatalogError
 
 log = logging.getLogger(__name__)
 

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from bot import backup
-from bot.backup import BackupError, Contents
-from bot.engine import State
-from bot.privacy import Keyring
-from bot.store import MIGRATIONS, Store
+from bot.ops import backup
+from bot.ops.backup import BackupError, Contents
+from bot.engine.step import State
+from bot.privacy.keys import Keyring
+from bot.store.sqlite import MIGRATIONS, Store
 from tests.conftest import REPO
 from tests.fakebotapi import FakeBotAPI
 from tests.test_telegram_e2e import STAFF, USER, bot_process

@@ -13,7 +13,7 @@ import pytest
 
 import bench.__main__ as bench_main
 from bench.walk import plan
-from bot.content import load_content
+from bot.flows.content import load_content
 from tests.conftest import FLOWS, REPO
 
 ROW_KEYS = {"bot", "mode", "sessions", "updates_per_s", "p50_ms", "p99_ms", "mean_ms", "peak_rss_mb", "start_ms",

@@ -7,10 +7,10 @@ from datetime import datetime
 
 import pytest
 
-from bot.content import load_content
-from bot.engine import Pick, Text, start_state, step
-from bot.flowspec import FlowSet
-from bot.textmatch import normalise
+from bot.flows.content import load_content
+from bot.engine.step import Pick, Text, start_state, step
+from bot.flows.spec import FlowSet
+from bot.flows.textmatch import normalise
 from tests.conftest import FLOWS, REPO
 
 FLOWSET = load_content(FLOWS, REPO / "locales")
@@ -106,7 +106,7 @@ def test_every_page_offers_a_person_and_a_way_back() -> None:
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_crisis_page_is_short_in_every_language_cards_included(language: str) -> None:
-    from bot.lint import MAX_MESSAGE_CHARS, card_chars
+    from bot.flows.lint import MAX_MESSAGE_CHARS, card_chars
 
     crisis = FLOWSET.nodes["crisis.start"]
     text = FLOWSET.texts.get(language, crisis.say[0])

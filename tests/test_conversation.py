@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.content import load_content
+from bot.flows.content import load_content
 from bot.conversation import Conversations
-from bot.engine import Command, Pick, Text
-from bot.privacy import Keyring
-from bot.store import Store
+from bot.engine.step import Command, Pick, Text
+from bot.privacy.keys import Keyring
+from bot.store.sqlite import Store
 from tests.conftest import FLOWS, REPO
 
 CLOCK = datetime(2026, 11, 25, 23, 30, tzinfo=timezone.utc)

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.content import load_content
+from bot.flows.content import load_content
 from bot.conversation import Conversations
-from bot.engine import (
+from bot.engine.step import (
     CHAT_FEEDBACK,
     NATION_MENU,
     Command,
@@ -21,9 +21,9 @@ from bot.engine import (
     start_state,
     step,
 )
-from bot.privacy import Keyring
-from bot.stats import render_text, summarise
-from bot.store import Store
+from bot.privacy.keys import Keyring
+from bot.stats.report import render_text, summarise
+from bot.store.sqlite import Store
 from tests.conftest import FLOWS, REPO
 
 FLOWSET = load_content(FLOWS, REPO / "locales")

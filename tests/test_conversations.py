@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.content import load_content
-from bot.convtest import ScriptError, load_script, run_script
+from bot.flows.content import load_content
+from bot.flows.convtest import ScriptError, load_script, run_script
 from tests.conftest import FLOWS, REPO, WriteFlows
 
 SCRIPTS = sorted((REPO / "tests" / "conversations").glob("*.yaml"))
@@ -58,7 +58,7 @@ def test_a_malformed_script_is_a_one_line_error_with_its_line(tmp_path: Path, te
 def test_check_with_conversations_runs_the_scripts_and_fails_on_a_wrong_one(
     write_flows: WriteFlows, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from bot.cli import main
+    from bot.cli.main import main
 
     directory = write_flows()
     scripts = tmp_path / "scripts"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.content import load_content
+from bot.flows.content import load_content
 from tests.conftest import FLOWS, REPO
 from tests.fakebotapi import FakeBotAPI
 from tests.test_telegram_e2e import STAFF, running_bot
@@ -75,7 +75,7 @@ async def test_out_of_hours_the_crisis_page_says_when_staff_are_back_and_nation_
 
 
 async def test_after_staff_close_a_chat_the_user_can_say_in_one_tap_whether_it_helped(tmp_path: Path) -> None:
-    from bot.store import Store
+    from bot.store.sqlite import Store
     from tests.test_handoff_e2e import USER, open_case
     from tests.test_telegram_e2e import Running, press
 

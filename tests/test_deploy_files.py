@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.cli import build_parser
+from bot.cli.main import build_parser
 from tests.conftest import REPO
 
 UNIT = REPO / "deploy" / "signpost-bot.service"

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from bot import flowspec
-from bot.content import load_content
-from bot.discretion import preview_problems
-from bot.engine import Reply, ServiceCard, Text
-from bot.identifying import looks_identifying
-from bot.transports.telegram_render import render_reply
+from bot.flows import spec as flowspec
+from bot.flows.content import load_content
+from bot.privacy.discretion import preview_problems
+from bot.engine.step import Reply, ServiceCard, Text
+from bot.privacy.identifying import looks_identifying
+from bot.transports.telegram.render import render_reply
 from tests.conftest import MAIN, SETTINGS, WriteFlows
 from tests.test_engine import flows, run  # noqa: F401 - `flows` is a fixture
 

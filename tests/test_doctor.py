@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import TelegramConfig
-from bot.doctor import _doctor
+from bot.ops.doctor import _doctor
 from tests.fakebotapi import FakeBotAPI
 from tests.test_telegram_e2e import STAFF, running_bot
 

@@ -7,8 +7,8 @@ from types import MappingProxyType
 
 import pytest
 
-from bot import flowspec
-from bot.engine import (
+from bot.flows import spec as flowspec
+from bot.engine.step import (
     LANGUAGE_MENU,
     Command,
     Forget,
@@ -22,8 +22,8 @@ from bot.engine import (
     start_state,
     step,
 )
-from bot.flowspec import FlowSet
-from bot.i18n import Texts
+from bot.flows.spec import FlowSet
+from bot.i18n.catalog import Texts
 from tests.conftest import SETTINGS, WriteFlows
 
 NOW = datetime(2026, 11, 25, 14, 30)

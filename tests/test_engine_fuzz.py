@@ -7,8 +7,8 @@ from datetime import datetime
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.content import load_content
-from bot.engine import (
+from bot.flows.content import load_content
+from bot.engine.step import (
     COMMANDS,
     PSEUDO_NODES,
     Command,

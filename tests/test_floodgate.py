@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.floodgate import FloodGate, Verdict
+from bot.transports.floodgate import FloodGate, Verdict
 
 
 def test_a_burst_passes_then_one_warning_then_silence_until_it_refills() -> None:

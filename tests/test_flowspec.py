@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot import flowspec
-from bot.flowspec import FlowError
+from bot.flows import spec as flowspec
+from bot.flows.spec import FlowError
 from tests.conftest import FLOWS, INFO, MAIN, WriteFlows
 
 

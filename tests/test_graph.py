@@ -11,11 +11,11 @@ import pytest
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import write_po
 
-from bot import cli
-from bot.content import load_content
-from bot.flowspec import FlowSet, load
-from bot.graph import escape, mermaid, node_id
-from bot.i18n import Texts
+from bot.cli import main as cli
+from bot.flows.content import load_content
+from bot.flows.spec import FlowSet, load
+from bot.flows.graph import escape, mermaid, node_id
+from bot.i18n.catalog import Texts
 from tests.conftest import FLOWS, INFO, REPO, TRIGGERS, WriteFlows
 
 _ID = r"[A-Za-z][A-Za-z0-9_]*"
@@ -147,7 +147,7 @@ def test_awkward_text_is_escaped_so_the_graph_still_parses(write_flows: WriteFlo
 
 
 def test_long_first_lines_are_shortened_at_a_word() -> None:
-    from bot.graph import shorten
+    from bot.flows.graph import shorten
 
     assert shorten("word " * 30, 20) == "word word word word…"
     assert shorten("short\nsecond line") == "short"

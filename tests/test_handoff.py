@@ -11,14 +11,14 @@ from types import MappingProxyType
 
 import pytest
 
-from bot.content import load_content
+from bot.flows.content import load_content
 from bot.conversation import Conversations
-from bot.engine import Command, Inbound, Media, Outcome, Pick, Reply, Text
-from bot.handoff import END, USER_GONE, DeskError, Handoffs
-from bot.i18n import Texts
-from bot.privacy import Keyring
-from bot.relayqueue import RelayItem
-from bot.store import Store
+from bot.engine.step import Command, Inbound, Media, Outcome, Pick, Reply, Text
+from bot.handoff.service import END, USER_GONE, DeskError, Handoffs
+from bot.i18n.catalog import Texts
+from bot.privacy.keys import Keyring
+from bot.handoff.relays import RelayItem
+from bot.store.sqlite import Store
 from tests.conftest import FLOWS, REPO
 
 WEDNESDAY_NOON = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)

@@ -11,11 +11,12 @@ import pytest
 from babel.messages.extract import extract_from_file
 from babel.messages.pofile import read_po, write_po
 
-from bot import cli, flowspec
-from bot.catalogs import catalog_path, template_path
-from bot.content import load_content
-from bot.i18n_coverage import measure
-from bot.i18n_extract import extract_flows
+from bot.cli import main as cli
+from bot.flows import spec as flowspec
+from bot.i18n.cycle import catalog_path, template_path
+from bot.flows.content import load_content
+from bot.i18n.coverage import measure
+from bot.i18n.extract import extract_flows
 from tests.conftest import MAIN, SERVICES, TRIGGERS, WriteFlows
 
 SETTINGS_RO = """\

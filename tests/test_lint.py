@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from bot import cli, flowspec
-from bot.flowspec import load
-from bot.lint import lint
+from bot.cli import main as cli
+from bot.flows import spec as flowspec
+from bot.flows.spec import load
+from bot.flows.lint import lint
 from tests.conftest import INFO, MAIN, SERVICES, TRIGGERS, WriteFlows
 
 
@@ -155,7 +156,7 @@ def test_check_counts_the_service_cards_of_an_urgent_page_in_the_length_rule(wri
 
 
 def test_check_shows_which_languages_a_person_has_reviewed(write_flows: WriteFlows) -> None:
-    from bot.lint import review_status
+    from bot.flows.lint import review_status
 
     settings = (
         "default_language: en\nlanguages: [en, ro, es]\nstart: main.welcome\nmenu: main.menu\n"

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 from telegram import Chat, Message, Update, User
 
-from bot import logredact
+from bot.privacy import logredact
 
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
 PLANTED = ("987654321", "Maria", "Plantedname", "maria_planted", "07700 900123", "+447700900123",
@@ -56,7 +56,7 @@ def test_records_from_telegram_httpx_and_our_own_loggers_are_masked(captured: io
         "Calling Bot API endpoint `%s` with parameters `%s`", "sendMessage",
         {"chat_id": 987654321, "text": "my secret words", "first_name": "Maria"})
     logging.getLogger("httpx").info(f'HTTP Request: POST https://api.telegram.org/bot{TOKEN}/getUpdates "HTTP/1.1 200 OK"')
-    logging.getLogger("bot.transports.telegram").warning("odd chat 987654321 from @maria_planted, maria@example.org")
+    logging.getLogger("bot.transports.telegram.app").warning("odd chat 987654321 from @maria_planted, maria@example.org")
     logging.getLogger("bot").error("user said %r to %s", "text: 'my secret words'", "+447700900123")
     assert_clean(captured.getvalue())
     assert "<token>" in captured.getvalue() and "<Update>" in captured.getvalue()

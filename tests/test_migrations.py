@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.cases import Case
-from bot.engine import State
-from bot.privacy import Keyring
-from bot.store import MIGRATIONS, Store, StoreError
+from bot.handoff.cases import Case
+from bot.engine.step import State
+from bot.privacy.keys import Keyring
+from bot.store.sqlite import MIGRATIONS, Store, StoreError
 
 KEYRING = Keyring(b"m" * 32)
 DAY = 739_000

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.privacy import (
+from bot.privacy.keys import (
     Binding,
     Finding,
     Keyring,
@@ -280,8 +280,8 @@ def test_doctor_reports_a_good_secret_and_each_problem(tmp_path: Path) -> None:
 
 
 async def test_doctor_reads_the_databases_check_value_without_changing_the_database(tmp_path: Path) -> None:
-    from bot.privacy import secret_findings
-    from bot.store import Store
+    from bot.privacy.keys import secret_findings
+    from bot.store.sqlite import Store
 
     db = tmp_path / "data" / "bot.sqlite3"
     kept = tmp_path / "etc-secret"

@@ -15,13 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from bot import logredact
-from bot.content import load_content
+from bot.privacy import logredact
+from bot.flows.content import load_content
 from bot.conversation import Conversations
-from bot.engine import State
-from bot.privacy import Keyring
-from bot.store import Store
-from bot.transports.telegram import TelegramTransport
+from bot.engine.step import State
+from bot.privacy.keys import Keyring
+from bot.store.sqlite import Store
+from bot.transports.telegram.app import TelegramTransport
 from tests.conftest import FLOWS, REPO
 from tests.fakebotapi import FakeBotAPI
 from tests.test_telegram_e2e import STAFF, bot_process, running_bot

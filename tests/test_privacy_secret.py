@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import cli
+from bot.cli import main as cli
 from tests.conftest import FLOWS, REPO
 
 STRONG = "q8Zt-3vKpX_m0RwL7yNcB2hJfD9sGaE4uT6iOeWk1xY"

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.content import load_content
+from bot.flows.content import load_content
 from bot.conversation import Conversations
-from bot.engine import Command, Pick, State, Text, step
-from bot.privacy import Keyring
+from bot.engine.step import Command, Pick, State, Text, step
+from bot.privacy.keys import Keyring
 from bot.reload import POLL_SECONDS, Reloader
-from bot.store import Store
-from bot.transports.telegram import telegram_language
+from bot.store.sqlite import Store
+from bot.transports.telegram.app import telegram_language
 from tests.conftest import INFO, REPO, WriteFlows
 from tests.fakebotapi import FakeBotAPI
 from tests.test_telegram_e2e import STAFF, USER, bot_process, running_bot

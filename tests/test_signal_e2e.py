@@ -15,14 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from bot import logredact
-from bot.content import load_content
+from bot.privacy import logredact
+from bot.flows.content import load_content
 from bot.conversation import Conversations
-from bot.privacy import Keyring
-from bot.store import Store
-from bot.transports.signal import TRANSPORT, SignalTransport
-from bot.transports.signal_render import utf16_length
-from bot.transports.signal_rpc import Backoff, RpcError, SignalRpc
+from bot.privacy.keys import Keyring
+from bot.store.sqlite import Store
+from bot.transports.signal.transport import TRANSPORT, SignalTransport
+from bot.transports.signal.render import utf16_length
+from bot.transports.signal.rpc import Backoff, RpcError, SignalRpc
 from tests.conftest import FLOWS, REPO
 from tests.fakesignal import FakeSignalCli
 
@@ -166,8 +166,8 @@ async def test_numbered_menu_walked_by_number_and_by_words(bot: Bot) -> None:
 
 
 async def test_bold_offsets_count_utf16_units_after_an_emoji(bot: Bot) -> None:
-    from bot.engine import Reply, ServiceCard
-    from bot.transports.signal_render import render_reply
+    from bot.engine.step import Reply, ServiceCard
+    from bot.transports.signal.render import render_reply
 
     cards = (ServiceCard("a", "First", "x", None, "💬 text", None, None), ServiceCard("b", "Zweite", "y", None, None, None, None))
     message = render_reply(Reply((), services=cards, services_title="Places:"), "Reply:")[0]

@@ -12,17 +12,17 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot import cli
-from bot.content import load_content
+from bot.cli import main as cli
+from bot.flows.content import load_content
 from bot.conversation import Conversations
-from bot.engine import Command, State, Text
-from bot.handoff import Handoffs
-from bot.privacy import Keyring
-from bot.handoff import staff_text
-from bot.staffdesk import load_stats, parse_days
-from bot.disclosure import HIDDEN, SMALL, Group, protect
-from bot.stats import Formatter, Tally, render_csv, render_text, summarise, wait_bucket
-from bot.store import Store
+from bot.engine.step import Command, State, Text
+from bot.handoff.service import Handoffs
+from bot.privacy.keys import Keyring
+from bot.handoff.service import staff_text
+from bot.stats.command import load_stats, parse_days
+from bot.privacy.disclosure import HIDDEN, SMALL, Group, protect
+from bot.stats.report import Formatter, Tally, render_csv, render_text, summarise, wait_bucket
+from bot.store.sqlite import Store
 from tests.conftest import TRIGGERS, WriteFlows
 from tests.fakebotapi import FakeBotAPI
 from tests.test_handoff import Bench, Clock, RecordingDesk

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.engine import State
-from bot.privacy import Keyring
-from bot import store as store_module
-from bot.store import MIGRATIONS, Store, StoreError
+from bot.engine.step import State
+from bot.privacy.keys import Keyring
+from bot.store import sqlite as store_module
+from bot.store.sqlite import MIGRATIONS, Store, StoreError
 
 KEY = bytes(range(32))
 OTHER = bytes(32)
@@ -256,7 +256,7 @@ async def test_a_file_that_is_not_a_database_is_refused_and_no_thread_is_left(tm
 
 
 async def test_a_case_round_trips_and_is_found_by_user_thread_and_alias(store: Store) -> None:
-    from bot.cases import Case
+    from bot.handoff.cases import Case
 
     case = Case("K7Q2", KEY, b"sealed", "ro", ("testing.menu", "testing.pep"), opened=100, active=101, thread_id=55)
     await store.insert_case(case)
@@ -291,7 +291,7 @@ def traces(path: Path, *values: bytes) -> list[str]:
 
 
 async def open_case_among_others(store: Store) -> None:
-    from bot.cases import Case
+    from bot.handoff.cases import Case
 
     for i in range(50):  # other users, so the pages hold more than the one case
         await store.record(bytes([i + 1]) * 32, State(node="main.menu", locale="en", day=9), [("node", "main.menu")], 9)
@@ -371,7 +371,7 @@ async def test_a_copy_taken_after_a_crash_is_scrubbed_when_the_bot_opens_it_agai
 async def test_old_daily_counters_are_rolled_up_into_months_by_the_purge(store: Store) -> None:
     from datetime import date
 
-    from bot.store import month_of
+    from bot.store.sqlite import month_of
 
     today = date(2026, 12, 3).toordinal()
     old_day, other_old_day = date(2026, 8, 14).toordinal(), date(2026, 8, 20).toordinal()

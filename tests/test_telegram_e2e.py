@@ -18,12 +18,12 @@ import aiohttp
 import pytest
 from telegram.ext import AIORateLimiter
 
-from bot.content import load_content
+from bot.flows.content import load_content
 from bot.conversation import Conversations, utc_now
-from bot.privacy import Keyring
+from bot.privacy.keys import Keyring
 from bot.reload import Reloader
-from bot.store import Store
-from bot.transports.telegram import TelegramTransport, Webhook, build_application, serve
+from bot.store.sqlite import Store
+from bot.transports.telegram.app import TelegramTransport, Webhook, build_application, serve
 from tests.conftest import FLOWS, REPO
 from tests.fakebotapi import FakeBotAPI
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import html
 
-from bot.engine import LANGUAGE_MENU, Button, Pick, Reply, ServiceCard
-from bot.transports.telegram_render import (
+from bot.engine.step import LANGUAGE_MENU, Button, Pick, Reply, ServiceCard
+from bot.transports.telegram.render import (
     MAX_MESSAGE,
     decode_callback,
     encode_callback,

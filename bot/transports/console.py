@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from bot.conversation import Conversations
-from bot.engine import Button, ClearChat, Command, Forget, Handoff, Inbound, Outcome, Pick, Reply, ServiceCard, Text
-from bot.handoff import Handoffs
-from bot.relayqueue import RelayItem
-from bot.transports.signal_render import ansi
-from bot.transports.signal_render import render_reply as render_signal
+from bot.engine.step import Button, ClearChat, Command, Forget, Handoff, Inbound, Outcome, Pick, Reply, ServiceCard, Text
+from bot.handoff.service import Handoffs
+from bot.handoff.relays import RelayItem
+from bot.transports.signal.render import ansi
+from bot.transports.signal.render import render_reply as render_signal
 
 TRANSPORT = "console"
 QUIT = frozenset({"/quit", "/q"})

@@ -1,0 +1,355 @@
+"""`python -m bot …`: chat in the console, check flows. Errors are one clear line, never a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import date
+from pathlib import Path
+from typing import TextIO
+
+from bot.ops import backup
+from bot.i18n import cycle as catalogs
+from bot.cli import tools as cli_tools
+from bot import config
+from bot.ops import doctor
+from bot.flows import spec as flowspec
+from bot.i18n.cycle import I18nError, shown_path
+from bot.flows.content import load_content
+from bot.conversation import Conversations
+from bot.config import ConfigError, SignalConfig, TelegramConfig, webhook_url
+from bot.flows.convtest import ScriptError, load_scripts, run_scripts
+from bot.flows.spec import FlowError, FlowSet
+from bot.privacy.discretion import preview_problems
+from bot.i18n.catalog import CatalogError, load_texts
+from bot.i18n.coverage import measure
+from bot.flows.lint import lint, review_status
+from bot.reload import POLL_SECONDS, Reloader
+from bot.ops.logsetup import configure_logging
+from bot.privacy.keys import Binding, Keyring, SecretError, bind_secret, find_secret
+from bot.store.sqlite import Store, StoreError
+from bot.transports.console import ConsoleChat
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+
+
+NEW_SECRET_HELP = ("use this secret although the database was used with another (lost) one: its sessions and open "
+                   "cases are deleted, the anonymous counters kept")
+
+
+class CliError(Exception):
+    """A problem the operator can fix; printed as one line."""
+
+
+async def open_with_secret(args: argparse.Namespace, env: Mapping[str, str], *, console: bool) -> tuple[Keyring, Store]:
+    """Find the secret (the console may make one in ./data), open the database and check they belong together."""
+    db = Path(args.db or config.db_path(env))
+    secret = find_secret(env, config.data_secret_path(), create_default=console)
+    if not console and secret.path is not None and secret.path.parent.resolve() == db.parent.resolve():
+        print(f"warning: {secret.where} is in the same folder as the database, so one copy of that folder unlocks "
+              "it: move it elsewhere and set BOT_SECRET_FILE (see docs/privacy.md).", file=sys.stderr)
+    keyring = Keyring(secret.value)
+    store = await Store.open(db)
+    try:
+        check = keyring.check_value()
+        binding = bind_secret(secret, check, await store.secret_check(), await store.holds_people(), args.new_secret)
+        if binding is Binding.RECORD:
+            await store.set_secret_check(check)
+        elif binding is Binding.START_OVER:
+            await store.start_over(check)
+            print("note: started over with a new secret: the saved sessions and open cases were deleted.", file=sys.stderr)
+    except BaseException:
+        await store.close()
+        if secret.created and secret.path is not None:
+            secret.path.unlink(missing_ok=True)  # else the next start would take it for the right one
+        raise
+    if console and secret.created and not env.get("BOT_SECRET_FILE"):
+        print(f"note: made a new secret in {secret.path}, beside the database. That is fine for trying the bot here; "
+              "for a real service keep it apart from the data (see docs/privacy.md).", file=sys.stderr)
+    return keyring, store
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="Signpost bot.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    chat = commands.add_parser("chat", help="chat with the bot in this terminal (no token needed)")
+    chat.add_argument("--lang", help="language code to start in, e.g. en or ro")
+    chat.add_argument("--db", type=Path, help="SQLite file (default ./data/bot.sqlite3 or $BOT_DB)")
+    chat.add_argument("--flows", type=Path, help="flows folder (default ./flows or $BOT_FLOWS)")
+    chat.add_argument("--new-secret", action="store_true", help=NEW_SECRET_HELP)
+    chat.add_argument("--style", choices=("plain", "signal"), default="plain",
+                      help="signal: show replies as a Signal user sees them (numbered text, no buttons)")
+    run = commands.add_parser("run", help="run the Telegram bot (settings from the environment; see README)")
+    run.add_argument("--webhook", metavar="URL", help="receive updates on this public URL instead of polling")
+    run.add_argument("--listen", default="127.0.0.1", help="address the webhook server listens on (default 127.0.0.1)")
+    run.add_argument("--port", type=int, default=8443, help="port the webhook server listens on (default 8443)")
+    run.add_argument("--db", type=Path, help="SQLite file (default ./data/bot.sqlite3 or $BOT_DB)")
+    run.add_argument("--flows", type=Path, help="flows folder (default ./flows or $BOT_FLOWS)")
+    run.add_argument("--no-watch", action="store_true",
+                     help="don't reload when flows/ or locales/ change; reload only on SIGHUP or /reload")
+    run.add_argument("--new-secret", action="store_true", help=NEW_SECRET_HELP)
+    check = commands.add_parser("check", help="validate the flows and print every problem")
+    check.add_argument("dir", nargs="?", type=Path, help="flows folder (default ./flows or $BOT_FLOWS)")
+    check.add_argument("--locales", type=Path, help="translations folder (default ./locales or $BOT_LOCALES)")
+    check.add_argument(
+        "--conversations", nargs="?", const=Path("tests/conversations"), type=Path, metavar="DIR",
+        help="also replay the conversation scripts in DIR (default tests/conversations)",
+    )
+    i18n = commands.add_parser("i18n", help="translations: extract the English, update each language's catalog, compile")
+    i18n.add_argument(
+        "action", choices=("extract", "update", "compile"),
+        help="extract: flows -> locales/messages.pot; update: extract, then create/update every language's .po; "
+        "compile: .po -> .mo (not needed to run the bot)",
+    )
+    i18n.add_argument("--locale", metavar="CODE", help="only this language, e.g. ro, pt_BR, zh_Hans (default: all)")
+    i18n.add_argument("--flows", type=Path, help="flows folder (default ./flows or $BOT_FLOWS)")
+    i18n.add_argument("--locales", type=Path, help="translations folder (default ./locales or $BOT_LOCALES)")
+    cli_tools.add_parsers(commands)
+    backup.add_parsers(commands)
+    doctor.add_parser(commands)
+    return parser
+
+
+def cmd_check(args: argparse.Namespace, env: Mapping[str, str], out: TextIO) -> int:
+    directory = args.dir or config.flows_dir(env)
+    report = flowspec.check(directory, today=date.today())
+    for problem in report.problems:
+        out.write(f"{problem}\n")
+    if report.flowset is None:
+        out.write(f"{len(report.errors)} error(s), {len(report.warnings)} warning(s): the flows were NOT loaded.\n")
+        return EXIT_PROBLEMS
+    flowset = report.flowset
+    linted = lint(flowset, directory)
+    for problem in linted:
+        out.write(f"{problem}\n")
+    locales = args.locales or config.locales_dir(env)
+    discreet = preview_problems(flowset.with_texts(load_texts(locales)), directory, locales)
+    for problem in discreet:
+        out.write(f"{problem}\n")
+    coverage = measure(flowset, directory, locales)
+    for problem in coverage.problems:
+        out.write(f"{problem}\n")
+    warnings = len(report.warnings) + len(linted) + len(discreet) + len(coverage.warnings)
+    languages = "".join(f"{language.summary()}\n" for language in coverage.languages)
+    if coverage.errors:
+        out.write(languages)
+        out.write(f"{len(coverage.errors)} error(s), {warnings} warning(s): an offered language is not fully translated.\n")
+        return EXIT_PROBLEMS
+    out.write(
+        f"OK: {len(flowset.flows)} flows, {len(flowset.nodes)} nodes, {len(flowset.triggers)} triggers, "
+        f"{len(flowset.services)} services; {warnings} warning(s).\n"
+    )
+    out.write(languages)
+    out.write("".join(f"{line}\n" for line in review_status(flowset)))
+    if args.conversations is not None:
+        return check_conversations(args.conversations, flowset.with_texts(load_texts(locales)), out)
+    return EXIT_OK
+
+
+def check_conversations(directory: Path, flowset: FlowSet, out: TextIO) -> int:
+    """Replay staff's conversation scripts; each failure names its file, line and what the bot said."""
+    scripts = load_scripts(directory)
+    failures = asyncio.run(run_scripts(scripts, flowset))
+    for failure in failures:
+        out.write(f"{failure}\n")
+    failed = len({failure.path for failure in failures})
+    if failed:
+        out.write(f"{failed} of {len(scripts)} conversation script(s) failed.\n")
+        return EXIT_PROBLEMS
+    out.write(f"conversations: {len(scripts)} script(s) passed.\n")
+    return EXIT_OK
+
+
+def cmd_i18n(args: argparse.Namespace, env: Mapping[str, str], out: TextIO) -> int:
+    flows_dir = args.flows or config.flows_dir(env)
+    locales = args.locales or config.locales_dir(env)
+    # Only a valid flow set is extracted, so the catalogs hold exactly the texts the bot looks up.
+    flowset = flowspec.load(flows_dir, date.today())
+    settings = flowset.settings
+    if args.locale:
+        codes: tuple[str, ...] = (catalogs.language_code(args.locale, settings),)
+    elif args.action == "compile":
+        codes = catalogs.present_catalogs(locales)
+    else:
+        codes = catalogs.languages_to_update(settings, locales)
+    if args.action == "compile":
+        return _i18n_compile(locales, codes, out)
+    if args.action == "update" and not codes:
+        raise I18nError(
+            f"settings.yaml offers only `{settings.default_language}`: add codes to its `languages`, "
+            "or prepare one first with --locale CODE"
+        )
+    template = catalogs.write_template(flows_dir, locales)
+    state = "updated" if template.changed else "unchanged"
+    out.write(f"{shown_path(template.path)}: {template.strings} texts from {shown_path(flows_dir)} ({state})\n")
+    if args.action == "update":
+        return _i18n_update(flowset, flows_dir, locales, codes, out)
+    return EXIT_OK
+
+
+def _i18n_update(flowset: FlowSet, flows_dir: Path, locales: Path, codes: tuple[str, ...], out: TextIO) -> int:
+    written_by_code = {code: catalogs.update_catalog(locales, code) for code in codes}
+    coverage = {language.code: language for language in measure(flowset, flows_dir, locales).languages}
+    done = True
+    for code, written in written_by_code.items():
+        state = "new" if written.created else "updated" if written.changed else "unchanged"
+        language = coverage[code]
+        done = done and not (language.missing or language.fuzzy or language.triggers_without_keywords)
+        out.write(f"{shown_path(written.path)} ({state}) {language.summary()}\n")
+    if done:
+        out.write("Every catalog is complete; `python -m bot check` confirms it.\n")
+    else:
+        out.write("Next: translate the empty and fuzzy entries in those files, then run `python -m bot check`.\n")
+    return EXIT_OK
+
+
+def _i18n_compile(locales: Path, codes: tuple[str, ...], out: TextIO) -> int:
+    if not codes:
+        raise I18nError(f"no catalogs in {shown_path(locales)}: run `python -m bot i18n update` first")
+    for code in codes:
+        written = catalogs.compile_catalog(locales, code)
+        out.write(f"{code}: wrote {shown_path(written.path)}\n")
+    return EXIT_OK
+
+
+async def _chat(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    flows = load_content(args.flows or config.flows_dir(env), config.locales_dir(env), date.today())
+    if args.lang and args.lang not in flows.settings.languages:
+        offered = ", ".join(flows.settings.languages)
+        raise CliError(f"language `{args.lang}` is not offered (offered: {offered}; see flows/settings.yaml)")
+    keyring, store = await open_with_secret(args, env, console=True)
+    try:
+        today = date.today().toordinal()
+        await store.purge(today, flows.settings.retention_days)
+        chat = ConsoleChat(
+            Conversations(flows, store, keyring), sys.stdin, sys.stdout, args.lang, interactive=sys.stdin.isatty(),
+            style=args.style,
+        )
+        await chat.run()
+    finally:
+        await store.close()
+    return EXIT_OK
+
+
+async def _run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    from telegram.error import InvalidToken, NetworkError
+
+    from bot.transports.telegram.app import TelegramTransport, Webhook, build_application, serve
+
+    signal_settings = SignalConfig.from_env(env)
+    # Signal alone needs no Telegram settings; without Signal's, Telegram's are required as before.
+    telegram_on = signal_settings is None or bool(env.get("TELEGRAM_BOT_TOKEN"))
+    settings = TelegramConfig.from_env(env) if telegram_on else None
+    webhook_address = webhook_url(args.webhook) if args.webhook else None
+    if not 0 < args.port < 65536:
+        raise CliError(f"--port must be between 1 and 65535, not {args.port}")
+    flows_dir, locales_dir = args.flows or config.flows_dir(env), config.locales_dir(env)
+    flows = load_content(flows_dir, locales_dir, date.today())
+    configure_logging()
+    keyring, store = await open_with_secret(args, env, console=False)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await store.purge(date.today().toordinal(), flows.settings.retention_days)
+        conversations = Conversations(flows, store, keyring)
+        reloader = Reloader(conversations, flows_dir, locales_dir, poll_seconds=None if args.no_watch else POLL_SECONDS)
+        loop.add_signal_handler(signal.SIGHUP, reloader.request)
+        if not telegram_on:
+            logging.getLogger("bot").info("starting (Signal only)")
+            await _start_signal(signal_settings, conversations, reloader, stop, alone=True)  # type: ignore[misc]
+            logging.getLogger("bot").info("stopped cleanly")
+            return EXIT_OK
+        assert settings is not None
+        transport = TelegramTransport(conversations, settings.staff_chat_id, reloader=reloader)
+        # Signal beside Telegram: notices for operators (a captcha to solve) also go to the staff group.
+        signal_task = _start_signal(signal_settings, conversations, reloader, stop, alone=False, notify=transport.post_to_staff)
+        application = build_application(transport, settings.token, settings.base_url, settings.base_file_url)
+        webhook = None
+        if webhook_address:
+            webhook = Webhook(webhook_address, args.listen, args.port, keyring.token("telegram-webhook"))
+        logging.getLogger("bot").info("starting (%s)", "webhook" if webhook else "long polling")
+        await serve(application, transport, stop, webhook)
+        if signal_task is not None:
+            await signal_task
+        logging.getLogger("bot").info("stopped cleanly")
+    except InvalidToken:
+        raise CliError("Telegram refused TELEGRAM_BOT_TOKEN: check it with BotFather") from None
+    except NetworkError as exc:
+        raise CliError(f"cannot reach the Bot API at {settings.shown_api_url if settings else ''}: {type(exc).__name__}") from None
+    finally:
+        stop.set()  # a Signal task beside a failed Telegram one stops too
+        await store.close()
+    return EXIT_OK
+
+
+def _start_signal(
+    settings: SignalConfig | None,
+    conversations: Conversations,
+    reloader: Reloader,
+    stop: asyncio.Event,
+    alone: bool,
+    notify: Callable[[str], Awaitable[None]] | None = None,
+) -> asyncio.Task[None] | None:
+    """Serve Signal beside Telegram (or alone, then with the reload watcher and daily purge) until `stop`."""
+    if settings is None:
+        return None
+    from bot.transports.signal.transport import SignalTransport
+
+    transport = SignalTransport(conversations, settings.socket, notify_staff=notify)
+
+    async def serve() -> None:
+        chores = [asyncio.create_task(transport.purge_daily(stop))] if alone else []
+        watcher = asyncio.create_task(reloader.watch_forever()) if alone else None
+        try:
+            await transport.serve(stop)
+            await asyncio.gather(*chores)
+        finally:
+            if watcher is not None:
+                watcher.cancel()
+
+    return asyncio.create_task(serve())
+
+
+def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
+    """Entry point; returns the process exit code."""
+    args = build_parser().parse_args(argv)
+    env = os.environ if env is None else env
+    try:
+        if args.command == "check":
+            return cmd_check(args, env, sys.stdout)
+        if args.command == "i18n":
+            return cmd_i18n(args, env, sys.stdout)
+        if args.command == "run":
+            return asyncio.run(_run(args, env))
+        if args.command == "graph":
+            return cli_tools.cmd_graph(args, env, sys.stdout)
+        if args.command == "stats":
+            return cli_tools.cmd_stats(args, env, sys.stdout)
+        if args.command == "backup":
+            return backup.cmd_backup(args, env, sys.stdout)
+        if args.command == "restore":
+            return backup.cmd_restore(args, env, sys.stdout)
+        if args.command == "doctor":
+            return doctor.cmd_doctor(args, env, sys.stdout)
+        return asyncio.run(_chat(args, env))
+    except FlowError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        print("error: the flows have errors; run `python -m bot check` for details", file=sys.stderr)
+        return EXIT_PROBLEMS
+    except (CliError, ConfigError, StoreError, SecretError, CatalogError, I18nError, cli_tools.ToolError, ScriptError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return EXIT_OK
+    except BrokenPipeError:
+        # The reader went away (`… | head`): stop quietly, and keep Python from complaining at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK

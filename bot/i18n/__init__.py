@@ -1,0 +1,1 @@
+"""Translations: reading catalogs, the pybabel cycle, extraction from flows and coverage."""

@@ -1,0 +1,1 @@
+"""Running the bot: the start-up doctor, encrypted backups and logging."""

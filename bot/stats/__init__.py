@@ -1,0 +1,1 @@
+"""Statistics for staff from anonymous daily counters, and the staff-group /stats command."""

@@ -1,0 +1,1 @@
+"""Storage of sessions, counters and cases."""

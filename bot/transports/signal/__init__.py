@@ -1,0 +1,1 @@
+"""The Signal transport over signal-cli's JSON-RPC daemon."""

@@ -1,0 +1,130 @@
+"""Turning engine replies into Signal messages: plain text, numbered choices, bold through `textStyle`.
+
+Signal has no buttons, so a reply's choices become a numbered list under a "Reply with a number" line;
+the engine already takes a typed number or the choice's words. Pure functions, tested directly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.engine.step import Reply, ServiceCard
+
+MAX_MESSAGE = 2000  # Signal shows longer texts as a "read more" attachment; keep each message whole
+
+
+def utf16_length(text: str) -> int:
+    """Length in UTF-16 code units, the unit of Signal's style and mention offsets."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A styled run of a message, in UTF-16 code units."""
+
+    start: int
+    length: int
+    style: str = "BOLD"
+
+    def param(self) -> str:
+        """As signal-cli's `textStyle` takes it: `start:length:STYLE`."""
+        return f"{self.start}:{self.length}:{self.style}"
+
+
+@dataclass(frozen=True, slots=True)
+class SignalMessage:
+    """One Signal message: its text and styled spans."""
+
+    text: str
+    spans: tuple[Span, ...] = ()
+
+    def styles(self) -> list[str]:
+        """The `textStyle` parameter for signal-cli's `send`."""
+        return [span.param() for span in self.spans]
+
+
+@dataclass
+class _Builder:
+    """Appends text while keeping span offsets in UTF-16 units."""
+
+    text: str = ""
+    spans: list[Span] | None = None
+
+    def add(self, piece: str, bold: bool = False) -> None:
+        if bold and piece:
+            if self.spans is None:
+                self.spans = []
+            self.spans.append(Span(utf16_length(self.text), utf16_length(piece)))
+        self.text += piece
+
+    def build(self) -> SignalMessage:
+        return SignalMessage(self.text, tuple(self.spans or ()))
+
+
+def split_text(text: str, limit: int = MAX_MESSAGE) -> list[str]:
+    """Split text into pieces of at most `limit` characters: at paragraphs, lines, then words."""
+    if len(text) <= limit:
+        return [text]
+    for separator in ("\n\n", "\n", " "):
+        if separator in text:
+            pieces: list[str] = []
+            current = ""
+            for chunk in text.split(separator):
+                candidate = f"{current}{separator}{chunk}" if current else chunk
+                if len(candidate) <= limit:
+                    current = candidate
+                    continue
+                if current:
+                    pieces.append(current)
+                current = chunk
+            if current:
+                pieces.append(current)
+            return [small for piece in pieces for small in split_text(piece, limit)]
+    return [text[i : i + limit] for i in range(0, len(text), limit)]
+
+
+def card_message(title: str, cards: tuple[ServiceCard, ...]) -> SignalMessage:
+    """Service cards as one text: a neutral title, then each service's bold name and its details."""
+    out = _Builder()
+    if title:
+        out.add(title + "\n\n")
+    for index, card in enumerate(cards):
+        if index:
+            out.add("\n\n")
+        out.add(card.name, bold=True)
+        out.add("\n" + card.about)
+        for icon, value in (("☎", card.phone), ("💬", card.text), ("🌐", card.url), ("🕒", card.hours)):
+            if value:
+                out.add(f"\n{icon} {value}")
+    return out.build()
+
+
+def render_reply(reply: Reply, reply_line: str) -> tuple[SignalMessage, ...]:
+    """Messages for one reply in order; the last one ends with the numbered choices.
+
+    `reply_line` is the "Reply with a number" text in the user's language.
+    """
+    messages = [SignalMessage(piece) for part in reply.parts for piece in split_text(part)]
+    if reply.services:
+        messages.append(card_message(reply.services_title, reply.services))
+    if reply.buttons:
+        choices = "\n".join(f"{number}. {button.label}" for number, button in enumerate(reply.buttons, start=1))
+        block = f"{reply_line}\n{choices}"
+        last = messages[-1] if messages else None
+        if last is not None and len(last.text) + len(block) + 2 <= MAX_MESSAGE:
+            messages[-1] = SignalMessage(f"{last.text}\n\n{block}", last.spans)
+        else:
+            messages.append(SignalMessage(block))
+    return tuple(messages)
+
+
+def ansi(message: SignalMessage) -> str:
+    """The message for a terminal, bold spans in ANSI bold (the console's Signal style)."""
+    units = message.text.encode("utf-16-le")
+    out, at = [], 0
+    for span in sorted(message.spans, key=lambda s: s.start):
+        out.append(units[at * 2 : span.start * 2].decode("utf-16-le"))
+        out.append("\x1b[1m" + units[span.start * 2 : (span.start + span.length) * 2].decode("utf-16-le") + "\x1b[0m")
+        at = span.start + span.length
+    out.append(units[at * 2 :].decode("utf-16-le"))
+    return "".join(out)
