@@ -110,8 +110,9 @@ async def test_walk_every_top_level_menu_by_buttons(bot: Running) -> None:
     await bot.api.wait_for_text(USER, "What would you like to know?")
     await press(bot, USER, "I might need PEP (a risk in the last 72 hours)")
     # PEP is urgent: no nation question before it, so its cards say where each works.
-    card = await bot.api.wait_for_text(USER, "<b>NHS 111 · England, Wales</b>")
-    assert ("🌐 NHS 111 · England, Wales", "https://111.nhs.uk") in bot.buttons(card)
+    card = await bot.api.wait_for_text(USER, "<b>NHS 111 · England</b>")
+    assert ("🌐 NHS 111 · England", "https://111.nhs.uk") in bot.buttons(card)
+    assert ("🌐 NHS 111 Wales · Wales", "https://111.wales.nhs.uk") in bot.buttons(card)
     await press(bot, USER, "Back")
     await bot.api.wait_for(lambda: bot.api.texts_to(USER).count("What would you like to know?") == 2)
     await press(bot, USER, "Back")
