@@ -52,7 +52,7 @@ def test_the_service_runs_as_its_own_user_with_state_and_secret_apart() -> None:
     assert name == "bot-secret" and not source.startswith("/var/lib/signpost-bot")  # never beside the database
     environment = dict(value.partition("=")[::2] for value in unit["Service.Environment"])
     assert environment["BOT_SECRET_FILE"] == "%d/bot-secret"
-    assert environment["BOT_DB"].startswith("%S/signpost-bot/")
+    assert environment["BOT_HOME"] == "%S/signpost-bot" and "BOT_DB" not in environment
 
 
 def test_the_service_is_hardened_restarts_on_failure_and_stops_quickly() -> None:

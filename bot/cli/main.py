@@ -49,7 +49,7 @@ class CliError(Exception):
 async def open_with_secret(args: argparse.Namespace, env: Mapping[str, str], *, console: bool) -> tuple[Keyring, Store]:
     """Find the secret (the console may make one in ./data), open the database and check they belong together."""
     db = Path(args.db or config.db_path(env))
-    secret = find_secret(env, config.data_secret_path(), create_default=console)
+    secret = find_secret(env, config.data_secret_path(env), create_default=console)
     if not console and secret.path is not None and secret.path.parent.resolve() == db.parent.resolve():
         print(f"warning: {secret.where} is in the same folder as the database, so one copy of that folder unlocks "
               "it: move it elsewhere and set BOT_SECRET_FILE (see docs/privacy.md).", file=sys.stderr)

@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from bot import config
-from bot.privacy.keys import SecretError, load_secret, make_private_dir
+from bot.privacy.keys import SecretError, find_secret, make_private_dir
 from bot.store.sqlite import COMPANIONS, MIGRATIONS
 
 MAGIC = b"SIGNPOST-BACKUP\n"
@@ -68,12 +68,16 @@ def _key(passphrase: str, salt: bytes, log_n: int, r: int, p: int) -> bytes:
 
 
 def existing_secret(env: Mapping[str, str], default_path: Path) -> bytes:
-    """The secret the bot would use, but never a new one: a backup of a just-made secret is worthless."""
-    if not env.get("BOT_SECRET"):
-        path = Path(env["BOT_SECRET_FILE"]) if env.get("BOT_SECRET_FILE") else default_path
-        if not path.exists():
-            raise BackupError(f"there is no secret at {path}: set BOT_SECRET or BOT_SECRET_FILE as the bot has them")
-    return load_secret(env, default_path)
+    """The secret the bot would use, found as `run` finds it, but never a new one: a backup of a
+    just-made secret is worthless."""
+    path = Path(env["BOT_SECRET_FILE"]) if env.get("BOT_SECRET_FILE") else default_path
+    # The file named by BOT_SECRET_FILE is made when missing; passed as the default it is only read.
+    try:
+        return find_secret({**env, "BOT_SECRET_FILE": ""}, path, create_default=False).value
+    except SecretError:
+        if not env.get("BOT_SECRET") and not path.exists():
+            raise BackupError(f"there is no secret at {path}: set BOT_SECRET or BOT_SECRET_FILE as the bot has them") from None
+        raise
 
 
 def snapshot(db: Path) -> tuple[bytes, int]:
