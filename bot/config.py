@@ -93,7 +93,7 @@ class TelegramConfig:
         return f"{self.api_url}/file/bot"
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> "TelegramConfig":
+    def from_env(cls, env: Mapping[str, str]) -> TelegramConfig:
         """Read and check the settings; raises ConfigError naming the first bad one."""
         token = env.get("TELEGRAM_BOT_TOKEN", "").strip()
         if not token:

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.engine.step import State
 from bot.ops import backup
 from bot.ops.backup import BackupError, Contents
-from bot.engine.step import State
 from bot.privacy.keys import Keyring
 from bot.store.sqlite import MIGRATIONS, Store
 from tests.conftest import REPO
