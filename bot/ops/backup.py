@@ -293,12 +293,12 @@ def add_parsers(commands: Any) -> None:
         "backup", help="write an encrypted copy of the database and the secret (safe while the bot runs)",
     )
     made.add_argument("path", type=Path, help="the backup file to write (mode 0600)")
-    made.add_argument("--db", type=Path, help="SQLite file (default as `run`: $BOT_DB or ./data/bot.sqlite3)")
+    made.add_argument("--db", type=Path, help="SQLite file (default as `run`: $BOT_DB, else bot.sqlite3 in $BOT_HOME)")
     back = commands.add_parser("restore", help="check a backup and put its database and secret back (bot stopped)")
     back.add_argument("path", type=Path, help="the backup file to read")
-    back.add_argument("--db", type=Path, help="where the database goes (default as `run`: $BOT_DB or ./data/bot.sqlite3)")
+    back.add_argument("--db", type=Path, help="where the database goes (default as `run`: $BOT_DB, else bot.sqlite3 in $BOT_HOME)")
     back.add_argument("--secret-file", type=Path, metavar="PATH",
-                      help="where the secret goes (default $BOT_SECRET_FILE or ./data/secret)")
+                      help="where the secret goes (default $BOT_SECRET_FILE, else secret in $BOT_HOME)")
     back.add_argument("--force", action="store_true", help="replace a database that holds data, or a different secret")
 
 
