@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -244,3 +245,15 @@ def test_an_alert_that_cannot_be_sent_waits_and_a_resolved_trouble_is_told_in_on
     assert sent == ["The bot could not use its database for 5 minutes (OperationalError); it works again now."]
 
 
+
+
+async def test_a_health_port_already_taken_is_one_line_naming_the_option(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        async with FakeBotAPI() as api, bot_process(api, tmp_path, FLOWS, "--health-port", str(port)) as bot:
+            await bot.process.wait()
+    assert bot.process.returncode == 2
+    assert f"error: cannot serve /healthz on 127.0.0.1:{port}" in bot.log
+    assert "Traceback" not in bot.log

@@ -87,7 +87,11 @@ class Monitor:
         """Start probing; with `health`, serve /healthz on that address and port."""
         if health is not None:
             self.health_server = HealthServer(self.health)
-            await self.health_server.start(*health)
+            try:
+                await self.health_server.start(*health)
+            except OSError as exc:
+                raise ConfigError(f"cannot serve /healthz on {health[0]}:{health[1]} ({exc.strerror or exc}): "
+                                  "choose another --health-port") from None
             log.info("/healthz on %s:%d", health[0], self.health_server.port)
         self._task = asyncio.create_task(self._probe_forever())
 
