@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import sqlite3
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -107,6 +108,17 @@ async def test_a_secret_others_can_read_and_a_database_others_can_read_are_each_
         f"{tmp_path}/home/bot.sqlite3 can be read or changed by others (mode 0644): run `chmod 600 {tmp_path}/home/bot.sqlite3`",
         f"the secret file {tmp_path}/etc/secret can be read by others (mode 0644): run `chmod 600 {tmp_path}/etc/secret`",
     ]
+
+
+async def test_a_database_from_newer_code_is_a_problem(tmp_path: Path) -> None:
+    async with FakeBotAPI() as api:
+        env = await set_up(api, tmp_path)
+        with sqlite3.connect(tmp_path / "home" / "bot.sqlite3") as db:
+            db.execute("PRAGMA user_version = 99")
+        code, lines = await doctor(env)
+    assert code == 1
+    (line,) = problems(lines)
+    assert line.startswith("the database's schema (version 99) is newer than this code")
 
 
 async def test_a_secret_beside_the_database_is_a_problem(tmp_path: Path) -> None:

@@ -179,7 +179,7 @@ def _schema(db: Path) -> int | None:
         return None
 
 
-def data_findings(env: Mapping[str, str], db: Path) -> list[Finding]:
+def data_findings(db: Path) -> list[Finding]:
     """The data folder and database: where they are, private to the bot's user, a schema this code reads."""
     folder = db.parent
     if not folder.exists():
@@ -214,7 +214,7 @@ def local_findings(env: Mapping[str, str], clock: Clock) -> list[Finding]:
     """Every check that needs no call to Telegram."""
     db = config.db_path(env)
     return [
-        *python_findings(), *flows_findings(env, clock()), *time_zone_findings(env, clock), *data_findings(env, db),
+        *python_findings(), *flows_findings(env, clock()), *time_zone_findings(env, clock), *data_findings(db),
         *secret_findings(env, db, config.data_secret_path(env)),
     ]
 
