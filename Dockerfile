@@ -18,7 +18,7 @@ COPY locales ./locales
 RUN useradd --system --uid 10001 --user-group --home-dir /data --shell /usr/sbin/nologin signpost \
     && mkdir -p /data && chown signpost:signpost /data && chmod 0700 /data
 USER signpost
-ENV BOT_DB=/data/bot.sqlite3 \
+ENV BOT_HOME=/data \
     BOT_SECRET_FILE=/run/secrets/signpost_secret
 VOLUME ["/data"]
 

@@ -13,35 +13,52 @@ from bot.privacy.logredact import redact_url
 _REPO = Path(__file__).resolve().parent.parent
 
 
-def _bundled(name: str) -> Path:
-    # Prefer the folder in the working directory (a checkout), else the one beside the package.
-    here = Path.cwd() / name
-    return here if here.is_dir() else _REPO / name
+def home_dir(env: Mapping[str, str]) -> Path:
+    """`BOT_HOME`, else the systemd service's state folder (`$STATE_DIRECTORY`), else ./data.
+
+    The one folder the other defaults come from, so a service started from another working
+    directory still finds its database instead of making a new one.
+    """
+    if env.get("BOT_HOME"):
+        return Path(env["BOT_HOME"])
+    if env.get("STATE_DIRECTORY"):
+        # systemd lists several state folders separated by colons; the first is this service's own.
+        return Path(env["STATE_DIRECTORY"].split(":", 1)[0])
+    return Path.cwd() / "data"
+
+
+def _bundled(env: Mapping[str, str], name: str) -> Path:
+    # A copy in the home folder wins (the charity's own edits kept with its data), then the folder in
+    # the working directory (a checkout), else the one beside the package.
+    for folder in (home_dir(env) / name, Path.cwd() / name):
+        if folder.is_dir():
+            return folder
+    return _REPO / name
 
 
 def flows_dir(env: Mapping[str, str]) -> Path:
-    """`BOT_FLOWS`, else ./flows, else the flows bundled with the code."""
-    return Path(env["BOT_FLOWS"]) if env.get("BOT_FLOWS") else _bundled("flows")
+    """`BOT_FLOWS`, else $BOT_HOME/flows if there is one, else ./flows, else the flows bundled with the code."""
+    return Path(env["BOT_FLOWS"]) if env.get("BOT_FLOWS") else _bundled(env, "flows")
 
 
 def locales_dir(env: Mapping[str, str]) -> Path:
-    """`BOT_LOCALES`, else ./locales, else the catalogs bundled with the code."""
-    return Path(env["BOT_LOCALES"]) if env.get("BOT_LOCALES") else _bundled("locales")
+    """`BOT_LOCALES`, else $BOT_HOME/locales if there is one, else ./locales, else the bundled catalogs."""
+    return Path(env["BOT_LOCALES"]) if env.get("BOT_LOCALES") else _bundled(env, "locales")
 
 
 def db_path(env: Mapping[str, str]) -> Path:
-    """`BOT_DB`, else ./data/bot.sqlite3."""
-    return Path(env["BOT_DB"]) if env.get("BOT_DB") else Path.cwd() / "data" / "bot.sqlite3"
+    """`BOT_DB`, else bot.sqlite3 in the home folder (`BOT_HOME`, default ./data)."""
+    return Path(env["BOT_DB"]) if env.get("BOT_DB") else home_dir(env) / "bot.sqlite3"
 
 
 def secret_path(env: Mapping[str, str]) -> Path:
-    """`BOT_SECRET_FILE`, else ./data/secret (created on first run)."""
-    return Path(env["BOT_SECRET_FILE"]) if env.get("BOT_SECRET_FILE") else data_secret_path()
+    """`BOT_SECRET_FILE`, else secret in the home folder (the console makes it on first run)."""
+    return Path(env["BOT_SECRET_FILE"]) if env.get("BOT_SECRET_FILE") else data_secret_path(env)
 
 
-def data_secret_path() -> Path:
-    """./data/secret: the console's easy default, beside the database; `run` wants the secret elsewhere."""
-    return Path.cwd() / "data" / "secret"
+def data_secret_path(env: Mapping[str, str] | None = None) -> Path:
+    """secret in the home folder: the console's easy default, beside the database; `run` wants the secret elsewhere."""
+    return (Path.cwd() / "data" if env is None else home_dir(env)) / "secret"
 
 
 class ConfigError(Exception):
@@ -76,7 +93,7 @@ class TelegramConfig:
         return f"{self.api_url}/file/bot"
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> "TelegramConfig":
+    def from_env(cls, env: Mapping[str, str]) -> TelegramConfig:
         """Read and check the settings; raises ConfigError naming the first bad one."""
         token = env.get("TELEGRAM_BOT_TOKEN", "").strip()
         if not token:

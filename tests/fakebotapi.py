@@ -93,6 +93,12 @@ class FakeBotAPI:
         "status": "administrator", "can_manage_topics": True, "can_delete_messages": True})
     staff_chat_id: int = -1001234567890
     admin_groups: set[int] = field(default_factory=set)  # other groups where the bot is an admin
+    # Telegram's last failed delivery to the webhook, as getWebhookInfo reports it: (unix time, message).
+    webhook_error: tuple[int, str] | None = None
+    # Another copy of the bot polls with the same token: every getUpdates is ended with 409 Conflict.
+    conflict: bool = False
+    # Telegram is down behind its front servers: every call is answered 502 Bad Gateway.
+    outage: bool = False
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -337,6 +343,10 @@ class FakeBotAPI:
         method = request.match_info["method"]
         params = await self._params(request)
         call = Call(method, params, time.time())
+        if self.outage:
+            self.failed_calls.append(call)
+            self._notify()
+            return web.json_response({"ok": False, "error_code": 502, "description": "Bad Gateway"}, status=502)
         if method in self._delays:
             await asyncio.sleep(self._delays[method])
         if method in self._holds:
@@ -353,6 +363,7 @@ class FakeBotAPI:
         refusal = self._refusal(method, params)
         if refusal is not None:
             self.failed_calls.append(call)
+            self._notify()
             status, description = refusal
             return web.json_response({"ok": False, "error_code": status, "description": description}, status=status)
         handler = getattr(self, f"m_{method}", None)
@@ -368,6 +379,10 @@ class FakeBotAPI:
     def _refusal(self, method: str, params: dict[str, Any]) -> tuple[int, str] | None:
         """Telegram's own refusals, with its error codes and descriptions."""
         chat_id = params.get("chat_id")
+        if method == "getUpdates" and self.webhook is not None:
+            return 409, "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first"
+        if method == "getUpdates" and self.conflict:
+            return 409, "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
         if method in SENDS and isinstance(chat_id, int) and chat_id in self.blocked:
             return 403, "Forbidden: bot was blocked by the user"
         thread = params.get("message_thread_id")
@@ -452,7 +467,13 @@ class FakeBotAPI:
                 await asyncio.sleep(0.1)
 
     def m_getWebhookInfo(self, params: dict[str, Any]) -> dict[str, Any]:
-        return {"url": "", "has_custom_certificate": False, "pending_update_count": len(self._updates)}
+        info: dict[str, Any] = {"url": self.webhook[0] if self.webhook else "", "has_custom_certificate": False,
+                                "pending_update_count": len(self._updates)}
+        if self.webhook is not None:
+            info |= {"max_connections": 40, "ip_address": "127.0.0.1"}
+            if self.webhook_error is not None:
+                info |= {"last_error_date": self.webhook_error[0], "last_error_message": self.webhook_error[1]}
+        return info
 
     def m_setMyCommands(self, params: dict[str, Any]) -> bool:
         return True

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.engine.step import State
 from bot.ops import backup
 from bot.ops.backup import BackupError, Contents
-from bot.engine.step import State
 from bot.privacy.keys import Keyring
 from bot.store.sqlite import MIGRATIONS, Store
 from tests.conftest import REPO
@@ -208,3 +208,12 @@ async def test_a_file_that_is_not_a_database_is_replaced_only_with_force(tmp_pat
         backup.restore(made, PASSPHRASE, target, tmp_path / "junk" / "secret", force=False)
     done = backup.restore(made, PASSPHRASE, target, tmp_path / "junk" / "secret", force=True)
     assert rows(done.db, "sessions") == rows(tmp_path / "bot.sqlite3", "sessions")
+
+
+def test_backup_finds_the_secret_where_run_does_a_systemd_credential_before_the_file(tmp_path: Path) -> None:
+    credentials = tmp_path / "credentials"
+    credentials.mkdir()
+    (credentials / "bot-secret").write_bytes(b"c" * 8 + b"Credential-0123456789xyz\n")
+    env = {"CREDENTIALS_DIRECTORY": str(credentials), "BOT_SECRET_FILE": str(tmp_path / "not-there")}
+    assert backup.existing_secret(env, tmp_path / "default") == b"c" * 8 + b"Credential-0123456789xyz"
+    assert not (tmp_path / "not-there").exists()

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from bot.config import ConfigError, TelegramConfig, webhook_url
+from bot.config import (
+    ConfigError,
+    TelegramConfig,
+    db_path,
+    flows_dir,
+    home_dir,
+    locales_dir,
+    secret_path,
+    webhook_url,
+)
+from tests.conftest import REPO
 
 GOOD = {"TELEGRAM_BOT_TOKEN": "123456:ABCdef_ghi-JKLmnop", "STAFF_CHAT_ID": "-1001234567890"}
 
@@ -61,3 +73,40 @@ def test_credentials_in_the_api_url_are_never_shown() -> None:
     assert config.base_url == "https://charity:hunter2pass@api.example.org/bot"  # still used to connect
     assert config.shown_api_url == "https://<credentials>@api.example.org"
     assert "hunter2pass" not in repr(config)
+
+
+def test_bot_home_holds_the_database_and_the_consoles_secret(tmp_path: Path) -> None:
+    env = {"BOT_HOME": str(tmp_path / "home")}
+    assert db_path(env) == tmp_path / "home" / "bot.sqlite3"
+    assert secret_path(env) == tmp_path / "home" / "secret"
+
+
+def test_the_services_state_folder_is_the_home_when_bot_home_is_unset(tmp_path: Path) -> None:
+    # systemd sets STATE_DIRECTORY for a service with StateDirectory=; several are colon-separated.
+    env = {"STATE_DIRECTORY": f"{tmp_path / 'state'}:{tmp_path / 'other'}"}
+    assert home_dir(env) == tmp_path / "state"
+    assert db_path(env) == tmp_path / "state" / "bot.sqlite3"
+    assert home_dir({**env, "BOT_HOME": str(tmp_path / "home")}) == tmp_path / "home"
+
+
+def test_without_a_home_the_data_folder_of_the_working_directory_is_used(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert db_path({}) == tmp_path / "data" / "bot.sqlite3"
+    assert secret_path({}) == tmp_path / "data" / "secret"
+
+
+def test_the_old_variables_still_override_the_home(tmp_path: Path) -> None:
+    env = {"BOT_HOME": str(tmp_path / "home"), "BOT_DB": str(tmp_path / "db.sqlite3"),
+           "BOT_SECRET_FILE": str(tmp_path / "s"), "BOT_FLOWS": str(tmp_path / "f"), "BOT_LOCALES": str(tmp_path / "l")}
+    assert (db_path(env), secret_path(env)) == (tmp_path / "db.sqlite3", tmp_path / "s")
+    assert (flows_dir(env), locales_dir(env)) == (tmp_path / "f", tmp_path / "l")
+
+
+def test_flows_kept_in_the_home_win_over_the_bundled_ones(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    env = {"BOT_HOME": str(tmp_path / "home")}
+    assert flows_dir(env) == REPO / "flows"  # nothing in the home or here: the code's own
+    (tmp_path / "home" / "flows").mkdir(parents=True)
+    assert flows_dir(env) == tmp_path / "home" / "flows"
+    assert locales_dir(env) == REPO / "locales"

@@ -52,7 +52,7 @@ def test_the_service_runs_as_its_own_user_with_state_and_secret_apart() -> None:
     assert name == "bot-secret" and not source.startswith("/var/lib/signpost-bot")  # never beside the database
     environment = dict(value.partition("=")[::2] for value in unit["Service.Environment"])
     assert environment["BOT_SECRET_FILE"] == "%d/bot-secret"
-    assert environment["BOT_DB"].startswith("%S/signpost-bot/")
+    assert environment["BOT_HOME"] == "%S/signpost-bot" and "BOT_DB" not in environment
 
 
 def test_the_service_is_hardened_restarts_on_failure_and_stops_quickly() -> None:
@@ -125,6 +125,22 @@ def test_compose_keeps_the_database_in_a_volume_and_the_secret_out_of_it() -> No
     assert bot["read_only"] is True and bot["cap_drop"] == ["ALL"] and "no-new-privileges:true" in bot["security_opt"]
     assert bot["restart"] == "unless-stopped" and "privileged" not in bot
     assert build_parser().parse_args(bot["command"]).command == "run"
+
+
+def test_composes_healthcheck_asks_the_health_port_the_bot_serves() -> None:
+    bot = yaml.safe_load((REPO / "compose.yaml").read_text())["services"]["bot"]
+    args = build_parser().parse_args(bot["command"])
+    assert args.health_port and args.listen == "127.0.0.1"
+    probe = bot["healthcheck"]["test"]
+    assert probe[:3] == ["CMD", "python", "-c"] and f"http://127.0.0.1:{args.health_port}/healthz" in probe[3]
+    compile(probe[3], "healthcheck", "exec")  # the one-liner is valid Python
+
+
+def test_botctl_and_the_service_keep_the_data_in_the_same_home() -> None:
+    unit = unit_settings(UNIT.read_text())
+    environment = dict(value.partition("=")[::2] for value in unit["Service.Environment"])
+    state = environment["BOT_HOME"].replace("%S", "/var/lib")
+    assert f"export BOT_HOME={state}\n" in (REPO / "deploy" / "botctl").read_text()
 
 
 def _docker_engine() -> str | None:

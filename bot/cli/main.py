@@ -31,6 +31,7 @@ from bot.i18n.coverage import measure
 from bot.flows.lint import lint, review_status
 from bot.reload import POLL_SECONDS, Reloader
 from bot.ops.logsetup import configure_logging
+from bot.ops.monitor import Monitor, health_address
 from bot.privacy.keys import Binding, Keyring, SecretError, bind_secret, find_secret
 from bot.store.sqlite import Store, StoreError
 from bot.transports.console import ConsoleChat
@@ -49,7 +50,7 @@ class CliError(Exception):
 async def open_with_secret(args: argparse.Namespace, env: Mapping[str, str], *, console: bool) -> tuple[Keyring, Store]:
     """Find the secret (the console may make one in ./data), open the database and check they belong together."""
     db = Path(args.db or config.db_path(env))
-    secret = find_secret(env, config.data_secret_path(), create_default=console)
+    secret = find_secret(env, config.data_secret_path(env), create_default=console)
     if not console and secret.path is not None and secret.path.parent.resolve() == db.parent.resolve():
         print(f"warning: {secret.where} is in the same folder as the database, so one copy of that folder unlocks "
               "it: move it elsewhere and set BOT_SECRET_FILE (see docs/privacy.md).", file=sys.stderr)
@@ -88,6 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--webhook", metavar="URL", help="receive updates on this public URL instead of polling")
     run.add_argument("--listen", default="127.0.0.1", help="address the webhook server listens on (default 127.0.0.1)")
     run.add_argument("--port", type=int, default=8443, help="port the webhook server listens on (default 8443)")
+    run.add_argument("--health-port", type=int, metavar="N", help="serve GET /healthz on --listen at this port "
+                     "(default with --webhook: --port + 1; without: off)")
     run.add_argument("--db", type=Path, help="SQLite file (default ./data/bot.sqlite3 or $BOT_DB)")
     run.add_argument("--flows", type=Path, help="flows folder (default ./flows or $BOT_FLOWS)")
     run.add_argument("--no-watch", action="store_true",
@@ -275,7 +278,12 @@ async def _run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         if webhook_address:
             webhook = Webhook(webhook_address, args.listen, args.port, keyring.token("telegram-webhook"))
         logging.getLogger("bot").info("starting (%s)", "webhook" if webhook else "long polling")
-        await serve(application, transport, stop, webhook)
+        monitor = Monitor.attach(application, transport.post_to_staff, store.secret_check, webhook_address)
+        await monitor.start(health_address(args, webhook_address))
+        try:
+            await serve(application, transport, stop, webhook, poll_errors=monitor.on_poll_error)
+        finally:
+            await monitor.stop()
         if signal_task is not None:
             await signal_task
         logging.getLogger("bot").info("stopped cleanly")

@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from bot import config
-from bot.privacy.keys import SecretError, load_secret, make_private_dir
+from bot.privacy.keys import SecretError, find_secret, make_private_dir
 from bot.store.sqlite import COMPANIONS, MIGRATIONS
 
 MAGIC = b"SIGNPOST-BACKUP\n"
@@ -68,12 +68,16 @@ def _key(passphrase: str, salt: bytes, log_n: int, r: int, p: int) -> bytes:
 
 
 def existing_secret(env: Mapping[str, str], default_path: Path) -> bytes:
-    """The secret the bot would use, but never a new one: a backup of a just-made secret is worthless."""
-    if not env.get("BOT_SECRET"):
-        path = Path(env["BOT_SECRET_FILE"]) if env.get("BOT_SECRET_FILE") else default_path
-        if not path.exists():
-            raise BackupError(f"there is no secret at {path}: set BOT_SECRET or BOT_SECRET_FILE as the bot has them")
-    return load_secret(env, default_path)
+    """The secret the bot would use, found as `run` finds it, but never a new one: a backup of a
+    just-made secret is worthless."""
+    path = Path(env["BOT_SECRET_FILE"]) if env.get("BOT_SECRET_FILE") else default_path
+    # The file named by BOT_SECRET_FILE is made when missing; passed as the default it is only read.
+    try:
+        return find_secret({**env, "BOT_SECRET_FILE": ""}, path, create_default=False).value
+    except SecretError:
+        if not env.get("BOT_SECRET") and not path.exists():
+            raise BackupError(f"there is no secret at {path}: set BOT_SECRET or BOT_SECRET_FILE as the bot has them") from None
+        raise
 
 
 def snapshot(db: Path) -> tuple[bytes, int]:
@@ -289,12 +293,12 @@ def add_parsers(commands: Any) -> None:
         "backup", help="write an encrypted copy of the database and the secret (safe while the bot runs)",
     )
     made.add_argument("path", type=Path, help="the backup file to write (mode 0600)")
-    made.add_argument("--db", type=Path, help="SQLite file (default as `run`: $BOT_DB or ./data/bot.sqlite3)")
+    made.add_argument("--db", type=Path, help="SQLite file (default as `run`: $BOT_DB, else bot.sqlite3 in $BOT_HOME)")
     back = commands.add_parser("restore", help="check a backup and put its database and secret back (bot stopped)")
     back.add_argument("path", type=Path, help="the backup file to read")
-    back.add_argument("--db", type=Path, help="where the database goes (default as `run`: $BOT_DB or ./data/bot.sqlite3)")
+    back.add_argument("--db", type=Path, help="where the database goes (default as `run`: $BOT_DB, else bot.sqlite3 in $BOT_HOME)")
     back.add_argument("--secret-file", type=Path, metavar="PATH",
-                      help="where the secret goes (default $BOT_SECRET_FILE or ./data/secret)")
+                      help="where the secret goes (default $BOT_SECRET_FILE, else secret in $BOT_HOME)")
     back.add_argument("--force", action="store_true", help="replace a database that holds data, or a different secret")
 
 

@@ -568,6 +568,7 @@ async def serve(
     stop: asyncio.Event,
     webhook: Webhook | None = None,
     poll_timeout: int = 30,
+    poll_errors: Callable[[TelegramError], None] | None = None,
 ) -> None:
     """Run until `stop` is set, then shut down cleanly (state is written on every step)."""
     async with application:
@@ -581,7 +582,7 @@ async def serve(
         updater = application.updater
         assert updater is not None  # built with the default updater
         if webhook is None:
-            await updater.start_polling(allowed_updates=Update.ALL_TYPES, timeout=poll_timeout)
+            await updater.start_polling(allowed_updates=Update.ALL_TYPES, timeout=poll_timeout, error_callback=poll_errors)
         else:
             from urllib.parse import urlsplit
 
