@@ -7,13 +7,15 @@ has no public way to add a route), meant for 127.0.0.1 or a private network, nev
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
+
+import tornado.httpserver
+import tornado.netutil
+import tornado.web
 
 log = logging.getLogger(__name__)
 
@@ -38,50 +40,56 @@ class Health:
         return json.dumps(verdict).encode() + b"\n"
 
 
-def _response(status: HTTPStatus, body: bytes, head_only: bool = False) -> bytes:
-    header = (f"HTTP/1.1 {status.value} {status.phrase}\r\nContent-Type: application/json\r\n"
-              f"Content-Length: {len(body)}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n")
-    return header.encode() + (b"" if head_only else body)
+class _HealthHandler(tornado.web.RequestHandler):
+    """GET and HEAD /healthz; tornado answers 404 for other paths and 405 for other methods."""
+
+    def initialize(self, check: Callable[[], Awaitable[Health]]) -> None:
+        self.check = check
+
+    async def get(self) -> None:
+        health = await self.check()
+        self.set_status(health.status.value)
+        self.set_header("Content-Type", "application/json")
+        self.set_header("Cache-Control", "no-store")
+        self.write(health.body())
+
+    async def head(self) -> None:
+        health = await self.check()
+        self.set_status(health.status.value)
+        self.set_header("Content-Type", "application/json")
+        self.set_header("Cache-Control", "no-store")
+        self.set_header("Content-Length", str(len(health.body())))
 
 
 @dataclass
 class HealthServer:
-    """Answers GET and HEAD /healthz with `check()`'s verdict; anything else gets 404 or 405."""
+    """Serves `check()`'s verdict at /healthz through tornado, the HTTP server python-telegram-bot's webhook uses."""
 
     check: Callable[[], Awaitable[Health]]
-    server: asyncio.Server | None = None
+    server: tornado.httpserver.HTTPServer | None = None
+    bound_port: int = 0
 
     async def start(self, host: str, port: int) -> None:
         """Listen on host:port (port 0 picks a free one; see `port`)."""
-        self.server = await asyncio.start_server(self._serve, host, port, limit=MAX_REQUEST)
+        app = tornado.web.Application([(PATH, _HealthHandler, {"check": self.check})], log_function=_quiet)
+        sockets = tornado.netutil.bind_sockets(port, address=host)
+        self.bound_port = int(sockets[0].getsockname()[1])
+        self.server = tornado.httpserver.HTTPServer(app, idle_connection_timeout=READ_TIMEOUT,
+                                                    max_header_size=MAX_REQUEST)
+        self.server.add_sockets(sockets)
 
     @property
     def port(self) -> int:
         assert self.server is not None
-        return int(self.server.sockets[0].getsockname()[1])
+        return self.bound_port
 
     async def close(self) -> None:
         if self.server is not None:
-            self.server.close()
-            await self.server.wait_closed()
+            self.server.stop()
+            await self.server.close_all_connections()
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), READ_TIMEOUT)
-            method, path, *_ = head.split(b"\r\n", 1)[0].decode("latin-1").split(" ") + ["", ""]
-            if path.split("?", 1)[0] != PATH:
-                writer.write(_response(HTTPStatus.NOT_FOUND, b'{"status": "not found"}\n'))
-            elif method not in ("GET", "HEAD"):
-                writer.write(_response(HTTPStatus.METHOD_NOT_ALLOWED, b'{"status": "use GET"}\n'))
-            else:
-                health = await self.check()
-                writer.write(_response(health.status, health.body(), head_only=method == "HEAD"))
-            await writer.drain()
-        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError, ConnectionError):
-            pass  # a client that went away or sent nonsense gets nothing
-        except Exception as exc:  # noqa: BLE001 - one bad request must not stop the endpoint
-            log.warning("/healthz failed: %s", type(exc).__name__)
-        finally:
-            writer.close()
-            with contextlib.suppress(ConnectionError):
-                await writer.wait_closed()
+
+def _quiet(handler: tornado.web.RequestHandler) -> None:
+    """Log failures only: an access log line per healthcheck would be noise (and addresses)."""
+    if handler.get_status() >= 500 and handler.get_status() != HTTPStatus.SERVICE_UNAVAILABLE:
+        log.warning("/healthz answered %s", handler.get_status())
