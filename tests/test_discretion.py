@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from bot.engine.step import Reply, ServiceCard, Text
 from bot.flows import FlowSet
 from bot.flows.content import load_content
 from bot.privacy.discretion import preview_problems
-from bot.engine.step import Reply, ServiceCard, Text
 from bot.privacy.identifying import looks_identifying
 from bot.transports.telegram.render import render_reply
 from tests.conftest import MAIN, SETTINGS, WriteFlows

@@ -25,11 +25,23 @@ def parse_flow(ck: Checker, path: Path, doc: Any) -> None:
     ck.unknown_keys(file, "", data, FLOW_KEYS, "a flow file")
     name = data.get("flow")
     if not isinstance(name, str) or not NAME.match(name):
-        ck.error(file, data.line_of("flow"), "", "`flow:` name is missing or not a simple name", "start the file with e.g. `flow: testing`")
+        ck.error(
+            file,
+            data.line_of("flow"),
+            "",
+            "`flow:` name is missing or not a simple name",
+            "start the file with e.g. `flow: testing`",
+        )
         return
     if name in ck.flows:
         other, other_line = ck.flow_files[name]
-        ck.error(file, data.line_of("flow"), name, f"flow `{name}` is also defined in {other}:{other_line}", "rename one of them")
+        ck.error(
+            file,
+            data.line_of("flow"),
+            name,
+            f"flow `{name}` is also defined in {other}:{other_line}",
+            "rename one of them",
+        )
         return
     on_request = ck.flag(file, name, data, "on_request")
     nodes = ck.mapping(file, data.line_of("nodes"), name, data.get("nodes"), "`nodes`")
@@ -44,7 +56,13 @@ def parse_flow(ck: Checker, path: Path, doc: Any) -> None:
     if start is None:
         start = first
     if not isinstance(start, str) or start not in nodes:
-        ck.error(file, data.line_of("start"), name, f"`start: {start}` is not a node of this flow", suggest(start, [str(n) for n in nodes]))
+        ck.error(
+            file,
+            data.line_of("start"),
+            name,
+            f"`start: {start}` is not a node of this flow",
+            suggest(start, [str(n) for n in nodes]),
+        )
         start = first
     ck.flows[name] = Flow(name=name, start=f"{name}.{start}", on_request=on_request)
     ck.flow_files[name] = (file, data.line_of("flow"))
@@ -55,7 +73,13 @@ def _read_nodes(ck: Checker, file: str, flow: str, nodes: LineDict, on_request: 
         line = nodes.line_of(node_name)
         node_id = f"{flow}.{node_name}"
         if not isinstance(node_name, str) or not NAME.match(node_name):
-            ck.error(file, line, node_id, f"node id `{node_name}` is not a simple name", "use lower-case letters, digits and _ (no dots or spaces)")
+            ck.error(
+                file,
+                line,
+                node_id,
+                f"node id `{node_name}` is not a simple name",
+                "use lower-case letters, digits and _ (no dots or spaces)",
+            )
             continue
         node_data = ck.mapping(file, line, node_id, raw, f"node `{node_name}`")
         if node_data is not None:
@@ -75,12 +99,24 @@ def build_node(ck: Checker, raw: RawNode) -> None:
     if "next_label" in data:
         next_label = ck.text(file, data.line_of("next_label"), where, data["next_label"], "`next_label`")
         if "next" not in data:
-            ck.error(file, data.line_of("next_label"), where, "`next_label` without `next`", "add `next:` or remove `next_label`")
+            ck.error(
+                file,
+                data.line_of("next_label"),
+                where,
+                "`next_label` without `next`",
+                "add `next:` or remove `next_label`",
+            )
     end = ck.flag(file, where, data, "end")
     on_request = ck.flag(file, where, data, "on_request")
     urgent = ck.flag(file, where, data, "urgent")
     if not has_choices and "next" not in data and not end:
-        ck.error(file, raw.line, where, "the node is a dead end: no `choices`, no `next`", "add choices or `next:`, or mark it `end: true`")
+        ck.error(
+            file,
+            raw.line,
+            where,
+            "the node is a dead end: no `choices`, no `next`",
+            "add choices or `next:`, or mark it `end: true`",
+        )
     ck.nodes[raw.id] = Node(
         id=raw.id,
         say=say,
@@ -113,7 +149,9 @@ def _choices(ck: Checker, file: str, where: str, flow: str, data: LineDict) -> t
     """Whether the node lists choices at all, and the valid ones."""
     raw_choices = data.get("choices", [])
     if raw_choices is None or not isinstance(raw_choices, list):
-        ck.error(file, data.line_of("choices"), where, "`choices` should be a list", "start each choice with `- label: ...`")
+        ck.error(
+            file, data.line_of("choices"), where, "`choices` should be a list", "start each choice with `- label: ...`"
+        )
         return False, ()
     choices: list[Choice] = []
     for i, item in enumerate(raw_choices):
@@ -132,10 +170,22 @@ def _choices(ck: Checker, file: str, where: str, flow: str, data: LineDict) -> t
 def _services(ck: Checker, file: str, where: str, data: LineDict) -> tuple[str, ...]:
     services = data.get("services", [])
     if not isinstance(services, list):
-        ck.error(file, data.line_of("services"), where, "`services` should be a list of ids", "e.g. [sexual_health_clinic, nhs_111]")
+        ck.error(
+            file,
+            data.line_of("services"),
+            where,
+            "`services` should be a list of ids",
+            "e.g. [sexual_health_clinic, nhs_111]",
+        )
         return ()
     for i, sid in enumerate(services):
         if sid not in ck.services:
             line = services.line_of(i) if isinstance(services, LineList) else data.line_of("services")
-            ck.error(file, line, where, f"unknown service `{sid}`", suggest(sid, ck.services) + " (services are listed in services.yaml)")
+            ck.error(
+                file,
+                line,
+                where,
+                f"unknown service `{sid}`",
+                suggest(sid, ck.services) + " (services are listed in services.yaml)",
+            )
     return tuple(s for s in services if isinstance(s, str))

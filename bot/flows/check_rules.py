@@ -6,7 +6,9 @@ from bot.flows.checker import Checker
 from bot.flows.model import Node, Trigger
 from bot.flows.problems import suggest
 
-ON_REQUEST_FIX = "a wish to exit is never assumed: reach it only from a choice the user picks (not the first menu) or a trigger"
+ON_REQUEST_FIX = (
+    "a wish to exit is never assumed: reach it only from a choice the user picks (not the first menu) or a trigger"
+)
 
 
 def check_entry_points(ck: Checker) -> None:
@@ -15,7 +17,9 @@ def check_entry_points(ck: Checker) -> None:
     for key in ("start", "menu"):
         target = getattr(ck.settings, key)
         if ck.flows and target not in ck.raw_nodes and not ck.in_unreadable(target):
-            ck.error(file, ck.settings_lines.get(key, 1), "", f"`{key}: {target}` is not a node", ck.ref_fix("", target))
+            ck.error(
+                file, ck.settings_lines.get(key, 1), "", f"`{key}: {target}` is not a node", ck.ref_fix("", target)
+            )
 
 
 def check_waiting_services(ck: Checker) -> None:
@@ -33,11 +37,19 @@ def check_on_request(ck: Checker) -> None:
         raw = ck.raw_nodes[node.id]
         for choice in node.choices:
             if choice.goto and ck.nodes.get(choice.goto, node).on_request:
-                ck.error(raw.file, raw.line, node.id, f"the first menu offers on_request node {choice.goto}", ON_REQUEST_FIX)
+                ck.error(
+                    raw.file, raw.line, node.id, f"the first menu offers on_request node {choice.goto}", ON_REQUEST_FIX
+                )
     for node in ck.nodes.values():
         if node.next and not node.on_request and ck.nodes.get(node.next, node).on_request:
             raw = ck.raw_nodes[node.id]
-            ck.error(raw.file, raw.data.line_of("next"), node.id, f"`next` leads into on_request node {node.next}", ON_REQUEST_FIX)
+            ck.error(
+                raw.file,
+                raw.data.line_of("next"),
+                node.id,
+                f"`next` leads into on_request node {node.next}",
+                ON_REQUEST_FIX,
+            )
 
 
 def _first_menu(ck: Checker) -> list[Node]:
@@ -50,7 +62,13 @@ def _first_menu(ck: Checker) -> list[Node]:
         if node is None:
             continue
         if node.on_request:
-            ck.error(settings_file, ck.settings_lines.get(key, 1), "", f"`{key}` is {node_id}, which is on_request", ON_REQUEST_FIX)
+            ck.error(
+                settings_file,
+                ck.settings_lines.get(key, 1),
+                "",
+                f"`{key}` is {node_id}, which is on_request",
+                ON_REQUEST_FIX,
+            )
         first_menu.append(node)
         if node.next and node.next in ck.nodes:
             first_menu.append(ck.nodes[node.next])
@@ -64,7 +82,13 @@ def check_reachability(ck: Checker, triggers: tuple[Trigger, ...]) -> None:
     seen = _reachable(ck, triggers)
     for node_id, raw in ck.raw_nodes.items():
         if node_id in ck.nodes and node_id not in seen:
-            ck.warn(raw.file, raw.line, node_id, "no choice, `next` or trigger leads here", "link to it from a menu, or delete it")
+            ck.warn(
+                raw.file,
+                raw.line,
+                node_id,
+                "no choice, `next` or trigger leads here",
+                "link to it from a menu, or delete it",
+            )
 
 
 def _reachable(ck: Checker, triggers: tuple[Trigger, ...]) -> set[str]:

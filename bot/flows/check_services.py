@@ -28,7 +28,9 @@ def parse_services(ck: Checker, path: Path, doc: Any) -> None:
         line = entries.line_of(sid)
         where = f"service {sid}"
         if not isinstance(sid, str) or not NAME.match(sid):
-            ck.error(file, line, where, f"service id `{sid}` is not a simple name", "use lower-case letters, digits and _")
+            ck.error(
+                file, line, where, f"service id `{sid}` is not a simple name", "use lower-case letters, digits and _"
+            )
             continue
         data = ck.mapping(file, line, where, raw, f"service `{sid}`")
         if data is not None:
@@ -49,17 +51,30 @@ def _service(ck: Checker, file: str, sid: str, data: LineDict) -> None:
             fields[key] = ck.text(file, data.line_of(key), where, value, f"`{key}`")
     for key in ("url", "source"):
         if fields.get(key) and not str(fields[key]).startswith("https://"):
-            ck.error(file, data.line_of(key), where, f"`{key}` should be an https:// address", "copy the full address from the browser")
+            ck.error(
+                file,
+                data.line_of(key),
+                where,
+                f"`{key}` should be an https:// address",
+                "copy the full address from the browser",
+            )
     regions = data.get("regions", [])
     if not isinstance(regions, list) or not all(isinstance(r, str) for r in regions):
         ck.error(file, data.line_of("regions"), where, "`regions` should be a list of names", "e.g. [England, Wales]")
         regions = []
     checked = data.get("checked")
     if checked is not None and not isinstance(checked, date):
-        ck.error(file, data.line_of("checked"), where, "`checked` should be a date", "write it as YYYY-MM-DD, without quotes")
+        ck.error(
+            file, data.line_of("checked"), where, "`checked` should be a date", "write it as YYYY-MM-DD, without quotes"
+        )
         checked = None
     if checked is not None and ck.today is not None and ck.today - checked > SERVICE_STALE_AFTER:
-        ck.warn(file, data.line_of("checked"), where, f"last checked {checked}, over a year ago",
-                "check the details against `source` and update `checked`")
+        ck.warn(
+            file,
+            data.line_of("checked"),
+            where,
+            f"last checked {checked}, over a year ago",
+            "check the details against `source` and update `checked`",
+        )
     if name and about:
         ck.services[sid] = Service(id=sid, name=name, about=about, regions=tuple(regions), checked=checked, **fields)

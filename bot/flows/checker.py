@@ -99,9 +99,11 @@ class Checker:
             return None
         if isinstance(value, bool | int | float | date):
             self.error(
-                file, line, where,
+                file,
+                line,
+                where,
                 f"{what} `{value}` was read as a {type(value).__name__}, not as text",
-                "put it in quotes, e.g. \"No\" or \"111\"",
+                'put it in quotes, e.g. "No" or "111"',
             )
             return None
         if not isinstance(value, str):
@@ -152,19 +154,31 @@ class Checker:
         """Resolve `data[key]` (a `goto` or `next`), reporting a link that leads nowhere."""
         found = self.ref(flow, data[key])
         if found is None and not self.in_unreadable(data[key]):
-            self.error(file, data.line_of(key), where, f"`{key}: {data[key]}` leads nowhere", self.ref_fix(flow, data[key]))
+            self.error(
+                file, data.line_of(key), where, f"`{key}: {data[key]}` leads nowhere", self.ref_fix(flow, data[key])
+            )
         return found
 
-    def target(self, file: str, line: int, where: str, flow: str, data: LineDict, what: str) -> tuple[str | None, str | None]:
+    def target(
+        self, file: str, line: int, where: str, flow: str, data: LineDict, what: str
+    ) -> tuple[str | None, str | None]:
         """Check a `goto`/`do` pair: exactly one of them, each valid. Returns (goto, do)."""
         has_goto, has_do = "goto" in data, "do" in data
         if has_goto == has_do:
-            self.error(file, line, where, f"{what} needs exactly one of `goto` or `do`", "e.g. `goto: testing.menu` or `do: handoff`")
+            self.error(
+                file,
+                line,
+                where,
+                f"{what} needs exactly one of `goto` or `do`",
+                "e.g. `goto: testing.menu` or `do: handoff`",
+            )
             return None, None
         if has_do:
             action = data["do"]
             if action not in ACTIONS:
-                self.error(file, data.line_of("do"), where, f"unknown action `{action}`", suggest(action, sorted(ACTIONS)))
+                self.error(
+                    file, data.line_of("do"), where, f"unknown action `{action}`", suggest(action, sorted(ACTIONS))
+                )
                 return None, None
             return None, action
         return self.link(file, where, flow, data, "goto"), None

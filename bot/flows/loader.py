@@ -105,7 +105,9 @@ def _parse(ck: Checker, docs: Docs, files: list[Path]) -> None:
         if name not in SPECIAL_FILES:
             parse_flow(ck, path, doc)
     if not ck.flows and files:
-        ck.error(str(ck.dir), 0, "", "no flow files found", "add a file like main.yaml with `flow:`, `start:` and `nodes:`")
+        ck.error(
+            str(ck.dir), 0, "", "no flow files found", "add a file like main.yaml with `flow:`, `start:` and `nodes:`"
+        )
     if "triggers.yaml" in docs:
         parse_triggers(ck, *docs["triggers.yaml"])
 

@@ -53,7 +53,7 @@ class Node:
 
 @dataclass(frozen=True, slots=True)
 class Flow:
-    """One topic, one file: a named group of nodes with a start node."""
+    """One flow file: a named group of nodes (steps) with a start node."""
 
     name: str
     start: str

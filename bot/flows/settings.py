@@ -41,8 +41,13 @@ SETTINGS_KEYS = (
 )
 # Whole-number settings and the least each may be.
 WHOLE_NUMBERS = (
-    ("retention_days", 1), ("back_depth", 1), ("handoff_nudge_minutes", 1), ("handoff_idle_minutes", 5),
-    ("handoff_unclaimed_minutes", 5), ("handoff_openings_per_hour", 1), ("transcript_days", 1),
+    ("retention_days", 1),
+    ("back_depth", 1),
+    ("handoff_nudge_minutes", 1),
+    ("handoff_idle_minutes", 5),
+    ("handoff_unclaimed_minutes", 5),
+    ("handoff_openings_per_hour", 1),
+    ("transcript_days", 1),
     ("signal_expiration_days", 0),
 )
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -118,7 +123,9 @@ def parse_settings(ck: Checker, path: Path, doc: Any) -> None:
         zoneinfo.ZoneInfo(str(tz))
         values["time_zone"] = str(tz)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        ck.error(file, data.line_of("time_zone"), "", f"unknown time zone `{tz}`", "use an IANA name like Europe/London")
+        ck.error(
+            file, data.line_of("time_zone"), "", f"unknown time zone `{tz}`", "use an IANA name like Europe/London"
+        )
     values.update(_entry_points(ck, file, data))
     values.update(_whole_numbers(ck, file, data))
     if "staff_hours" in data:
@@ -134,7 +141,13 @@ def parse_settings(ck: Checker, path: Path, doc: Any) -> None:
 def _languages(ck: Checker, file: str, data: LineDict) -> tuple[str, tuple[str, ...]]:
     default = data.get("default_language", "en")
     if not isinstance(default, str) or not is_locale(default):
-        ck.error(file, data.line_of("default_language"), "", f"`{default}` is not a language code", "use a code like en, ro, pt_BR")
+        ck.error(
+            file,
+            data.line_of("default_language"),
+            "",
+            f"`{default}` is not a language code",
+            "use a code like en, ro, pt_BR",
+        )
         default = "en"
     langs = data.get("languages", [default])
     if not isinstance(langs, list) or not langs:
@@ -148,7 +161,13 @@ def _languages(ck: Checker, file: str, data: LineDict) -> tuple[str, tuple[str, 
             line = langs.line_of(i) if isinstance(langs, LineList) else data.line_of("languages")
             ck.error(file, line, "", f"`{code}` is not a language code", "use a code like en, ro, pt_BR, zh_Hans")
     if default not in good:
-        ck.error(file, data.line_of("languages"), "", f"the default language `{default}` is not offered", "add it to `languages`")
+        ck.error(
+            file,
+            data.line_of("languages"),
+            "",
+            f"the default language `{default}` is not offered",
+            "add it to `languages`",
+        )
     return default, tuple(dict.fromkeys(good)) or (default,)
 
 
@@ -183,8 +202,13 @@ def _bank_holidays(ck: Checker, file: str, data: LineDict) -> dict[str, Any]:
     if nation in (None, "none"):
         return {"bank_holidays": ""}
     if nation not in UK_NATIONS:
-        ck.error(file, data.line_of("bank_holidays"), "", f"`{nation}` is not a UK nation code",
-                 "use ENG (England), WLS (Wales), SCT (Scotland), NIR (Northern Ireland) or none")
+        ck.error(
+            file,
+            data.line_of("bank_holidays"),
+            "",
+            f"`{nation}` is not a UK nation code",
+            "use ENG (England), WLS (Wales), SCT (Scotland), NIR (Northern Ireland) or none",
+        )
         return {}
     return {"bank_holidays": nation}
 
@@ -194,13 +218,20 @@ def _closed_and_waiting(ck: Checker, file: str, data: LineDict) -> dict[str, Any
     if "closed" in data:
         closed = data["closed"]
         if not isinstance(closed, list) or not all(isinstance(d, date) for d in closed):
-            ck.error(file, data.line_of("closed"), "", "`closed` should be a list of dates", "e.g. [2026-12-25, 2026-12-26]")
+            ck.error(
+                file, data.line_of("closed"), "", "`closed` should be a list of dates", "e.g. [2026-12-25, 2026-12-26]"
+            )
         else:
             values["closed"] = tuple(closed)
     waiting = data.get("waiting_services", [])
     if not isinstance(waiting, list) or not all(isinstance(w, str) for w in waiting):
-        ck.error(file, data.line_of("waiting_services"), "", "`waiting_services` should be a list of service ids",
-                 "e.g. [emergency_999, samaritans]")
+        ck.error(
+            file,
+            data.line_of("waiting_services"),
+            "",
+            "`waiting_services` should be a list of service ids",
+            "e.g. [emergency_999, samaritans]",
+        )
     else:
         values["waiting_services"] = tuple(waiting)
     return values
@@ -213,8 +244,13 @@ def _preview_words(ck: Checker, file: str, data: LineDict) -> dict[str, Any]:
     if not isinstance(words, dict) or not all(
         isinstance(v, list) and all(isinstance(w, str) and w.strip() for w in v) for v in words.values()
     ):
-        ck.error(file, data.line_of("preview_words"), "", "`preview_words` should list words per language",
-                 "e.g. {en: [sex, HIV], ro: [sex, HIV]}")
+        ck.error(
+            file,
+            data.line_of("preview_words"),
+            "",
+            "`preview_words` should list words per language",
+            "e.g. {en: [sex, HIV], ro: [sex, HIV]}",
+        )
         return {}
     return {"preview_words": MappingProxyType({str(k): tuple(v) for k, v in words.items()})}
 
@@ -228,7 +264,13 @@ def _reviews(ck: Checker, file: str, data: LineDict, languages: tuple[str, ...])
     for code, raw in entries.items():
         line = entries.line_of(code)
         if code not in languages:
-            ck.error(file, line, "", f"`reviewed` names `{code}`, which `languages` does not offer", "use a code from `languages`")
+            ck.error(
+                file,
+                line,
+                "",
+                f"`reviewed` names `{code}`, which `languages` does not offer",
+                "use a code from `languages`",
+            )
             continue
         entry = ck.mapping(file, line, "", raw, f"`reviewed: {code}`")
         if entry is None:
@@ -236,12 +278,22 @@ def _reviews(ck: Checker, file: str, data: LineDict, languages: tuple[str, ...])
         ck.unknown_keys(file, "", entry, ("by", "date", "note"), f"`reviewed: {code}`")
         by, on, note = entry.get("by"), entry.get("date"), entry.get("note") or ""
         if by is not None and not isinstance(by, str) or on is not None and not isinstance(on, date):
-            ck.error(file, line, "", f"`reviewed: {code}` needs `by:` a name and `date:` a date (YYYY-MM-DD), or null for both",
-                     "never record machine-written text as reviewed")
+            ck.error(
+                file,
+                line,
+                "",
+                f"`reviewed: {code}` needs `by:` a name and `date:` a date (YYYY-MM-DD), or null for both",
+                "never record machine-written text as reviewed",
+            )
             continue
         if (by is None) != (on is None):
-            ck.error(file, line, "", f"`reviewed: {code}` has only one of `by` and `date`",
-                     "a review names who read it and on which day; leave both null until a person has")
+            ck.error(
+                file,
+                line,
+                "",
+                f"`reviewed: {code}` has only one of `by` and `date`",
+                "a review names who read it and on which day; leave both null until a person has",
+            )
             continue
         reviews[str(code)] = Review(by=by, on=on, note=str(note))
     return MappingProxyType(reviews)
@@ -264,11 +316,19 @@ def _staff_hours(ck: Checker, file: str, data: LineDict) -> StaffHours:
 def _interval(ck: Checker, file: str, line: int, day: str, part: Any) -> tuple[time, time] | None:
     match = _HOURS.match(str(part).strip()) if isinstance(part, str) else None
     if not match:
-        ck.error(file, line, "", f"staff hours `{part}` for {day} are not `HH:MM-HH:MM`", "e.g. \"10:00-17:00\" (in quotes)")
+        ck.error(
+            file, line, "", f"staff hours `{part}` for {day} are not `HH:MM-HH:MM`", 'e.g. "10:00-17:00" (in quotes)'
+        )
         return None
     h1, m1, h2, m2 = (int(g) for g in match.groups())
     if h1 > 23 or h2 > 24 or m1 > 59 or m2 > 59 or (h2, m2) <= (h1, m1):
-        ck.error(file, line, "", f"staff hours `{part}` for {day} do not make sense", "the end must come after the start, within one day")
+        ck.error(
+            file,
+            line,
+            "",
+            f"staff hours `{part}` for {day} do not make sense",
+            "the end must come after the start, within one day",
+        )
         return None
     end = time(23, 59, 59) if h2 == 24 else time(h2, m2)
     return time(h1, m1), end
