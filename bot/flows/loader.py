@@ -26,7 +26,7 @@ from bot.flows.checker import Checker
 from bot.flows.model import FlowSet, Trigger
 from bot.flows.problems import Findings, FlowError, Problem
 from bot.flows.settings import parse_settings
-from bot.flows.sources import SPECIAL_FILES, Source, SourceMap, SourcePath, file_sources
+from bot.flows.sources import SPECIAL_FILES, Entry, SourceMap, SourcePath, file_entries
 from bot.flows.textmatch import KeywordIndex
 from bot.flows.yamlsource import YamlSyntaxError, read_yaml
 
@@ -113,9 +113,9 @@ def _parse(ck: Checker, docs: Docs, files: list[Path]) -> None:
 
 
 def _flowset(ck: Checker, triggers: tuple[Trigger, ...], docs: Docs) -> FlowSet:
-    sources: dict[SourcePath, Source] = {}
+    sources: dict[SourcePath, Entry] = {}
     for name, (path, doc) in docs.items():
-        sources.update(file_sources(ck.display(path), name, doc))
+        sources.update(file_entries(ck.display(path), name, doc))
     return FlowSet(
         flows=MappingProxyType(dict(ck.flows)),
         nodes=MappingProxyType(dict(ck.nodes)),

@@ -3,7 +3,7 @@
 A path names an item the way the files nest it: `("node", "testing.pep")`, `("node", "testing.pep",
 "say", 0)`, `("node", "main.menu", "choices", 2, "label")`, `("trigger", "crisis", "keywords", "en", 3)`,
 `("service", "nhs_111", "checked")`, `("message", "help")`, `("settings", "staff_hours")`,
-`("flow", "testing")`. A new YAML field needs no change here: every key and list item is recorded.
+`("flow", "testing")`. A new YAML field needs no change here: every key and list item can be looked up.
 """
 
 from __future__ import annotations
@@ -16,8 +16,6 @@ from bot.flows.yamlsource import LineDict, LineList
 
 SourcePath = tuple[Hashable, ...]
 SPECIAL_FILES = ("settings.yaml", "services.yaml", "triggers.yaml", "messages.yaml")
-# Flow files nest four levels (node, choices, item, label); a deeper walk is an alias loop.
-_MAX_DEPTH = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,24 +31,50 @@ class Source:
         return f"{self.file}:{self.line}"
 
 
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A top-level item of a flows file (a node, trigger, service, message or setting) as read."""
+
+    file: str
+    line: int
+    text_line: int
+    value: Any
+
+
 class SourceMap:
-    """Where every item of a loaded flow set is written, by path."""
+    """Where every item of a loaded flow set is written, by path.
+
+    Only the top-level items are indexed; a deeper path is looked up in the parsed YAML they keep,
+    which knows every key's and item's line, so loading costs nothing per keyword or text.
+    """
 
     __slots__ = ("_entries",)
 
-    def __init__(self, entries: Mapping[SourcePath, Source] | None = None) -> None:
-        self._entries: Mapping[SourcePath, Source] = dict(entries or {})
+    def __init__(self, entries: Mapping[SourcePath, Entry] | None = None) -> None:
+        self._entries: Mapping[SourcePath, Entry] = dict(entries or {})
 
     def get(self, *path: Hashable) -> Source | None:
-        """The item at `path`, else its nearest recorded parent (as a missing key points at its mapping)."""
-        for end in range(len(path), 0, -1):
-            found = self._entries.get(path[:end])
-            if found is not None:
-                return found
-        return None
+        """The item at `path`, else its nearest parent that exists (as a missing key points at its mapping)."""
+        entry = self._entries.get(path[:2])
+        if entry is None:
+            return None
+        found = Source(entry.file, entry.line, entry.text_line)
+        value = entry.value
+        for step in path[2:]:
+            if not _holds(value, step):
+                break
+            found = Source(entry.file, value.line_of(step), value.text_line_of(step))
+            value = value[step]
+        return found
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+def _holds(value: Any, step: Hashable) -> bool:
+    if isinstance(value, LineDict):
+        return step in value
+    return isinstance(value, LineList) and isinstance(step, int) and 0 <= step < len(value)
 
 
 def entries(name: str, doc: Any) -> Iterator[tuple[SourcePath, int, Any]]:
@@ -86,27 +110,12 @@ def _flow_entries(doc: LineDict) -> Iterator[tuple[SourcePath, int, Any]]:
         yield from ((("node", f"{flow}.{name}"), nodes.line_of(name), data) for name, data in nodes.items())
 
 
-def file_sources(file: str, name: str, doc: Any) -> dict[SourcePath, Source]:
-    """Every item of one parsed flows file, shown as `file`, by path."""
-    found: dict[SourcePath, Source] = {}
+def file_entries(file: str, name: str, doc: Any) -> dict[SourcePath, Entry]:
+    """The top-level items of one parsed flows file, shown as `file`, by path."""
+    found: dict[SourcePath, Entry] = {}
     for path, line, value in entries(name, doc):
         text_line = line
         if path[0] in ("message", "settings") and isinstance(doc, LineDict):
             text_line = doc.text_line_of(path[1])
-        found[path] = Source(file, line, text_line)
-        if path[0] != "flow":  # a flow's nodes are entries of their own
-            _record(found, path, file, value, 0)
+        found[path] = Entry(file, line, text_line, value)
     return found
-
-
-def _record(found: dict[SourcePath, Source], path: SourcePath, file: str, value: Any, depth: int) -> None:
-    if depth > _MAX_DEPTH:
-        return
-    if isinstance(value, LineDict):
-        for key, item in value.items():
-            found[(*path, key)] = Source(file, value.line_of(key), value.text_line_of(key))
-            _record(found, (*path, key), file, item, depth + 1)
-    elif isinstance(value, LineList):
-        for i, item in enumerate(value):
-            found[(*path, i)] = Source(file, value.line_of(i), value.text_line_of(i))
-            _record(found, (*path, i), file, item, depth + 1)
