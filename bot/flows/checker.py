@@ -1,6 +1,6 @@
 """What every file's checks share: the problems found so far, what is built, and the shape checks.
 
-Each file kind has its own module (`check_settings`, `check_messages`, `check_services`, `check_nodes`,
+Each file kind has its own module (`settings`, `check_messages`, `check_services`, `check_nodes`,
 `check_triggers`) and the rules across files are in `check_rules`; `loader` runs them in order.
 """
 

@@ -30,7 +30,7 @@ from bot.flows.sources import SPECIAL_FILES, Entry, SourceMap, SourcePath, file_
 from bot.flows.textmatch import KeywordIndex
 from bot.flows.yamlsource import YamlSyntaxError, read_yaml
 
-# A file's path as shown in problems, and its parsed YAML.
+# file name -> its path and its parsed YAML
 Docs = dict[str, tuple[Path, Any]]
 
 

@@ -44,8 +44,9 @@ class Entry:
 class SourceMap:
     """Where every item of a loaded flow set is written, by path.
 
-    Only the top-level items are indexed; a deeper path is looked up in the parsed YAML they keep,
-    which knows every key's and item's line, so loading costs nothing per keyword or text.
+    Only the top-level items are indexed; a deeper path is looked up in the parsed YAML they keep
+    (never changed after loading), which knows every key's and item's line, so loading costs nothing
+    per keyword or text.
     """
 
     __slots__ = ("_entries",)
@@ -60,21 +61,21 @@ class SourceMap:
             return None
         found = Source(entry.file, entry.line, entry.text_line)
         value = entry.value
-        for step in path[2:]:
-            if not _holds(value, step):
+        for key in path[2:]:
+            if not _holds(value, key):
                 break
-            found = Source(entry.file, value.line_of(step), value.text_line_of(step))
-            value = value[step]
+            found = Source(entry.file, value.line_of(key), value.text_line_of(key))
+            value = value[key]
         return found
 
     def __len__(self) -> int:
         return len(self._entries)
 
 
-def _holds(value: Any, step: Hashable) -> bool:
+def _holds(value: Any, key: Hashable) -> bool:
     if isinstance(value, LineDict):
-        return step in value
-    return isinstance(value, LineList) and isinstance(step, int) and 0 <= step < len(value)
+        return key in value
+    return isinstance(value, LineList) and isinstance(key, int) and 0 <= key < len(value)
 
 
 def entries(name: str, doc: Any) -> Iterator[tuple[SourcePath, int, Any]]:
