@@ -26,7 +26,7 @@ from bench.population import seed_pickle, seed_store, walkers
 from bench.walk import Walk, WalkError, plan
 from bench.worker import peak_rss_mb, percentile
 from bot.flows.content import load_content
-from bot.flows.spec import FlowError
+from bot.flows import FlowError
 from bot.i18n.catalog import CatalogError
 
 REPO = Path(__file__).resolve().parent.parent

@@ -13,7 +13,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from bot.flows import spec as flowspec
+import bot.flows as flowspec
 from bot.engine.step import Command, Inbound, Pick, Text, start_state, step
 
 REPO = Path(__file__).resolve().parent.parent

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from bot.flows.spec import FlowSet, Node, Trigger
+from bot.flows import FlowSet, Node, Trigger
 
 # The flows the baseline also implements; the walk never leaves them.
 WALK_FLOWS = ("main", "testing", "advice")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from bot.flows.content import load_content
 from bot.conversation import Conversations
-from bot.flows.spec import FlowError, FlowSet
+from bot.flows import FlowError, FlowSet
 from bot.handoff.service import staff_text
 from bot.i18n.catalog import CatalogError
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.flows import spec as flowspec
+from bot.engine.step import Reply, ServiceCard, Text
+from bot.flows import FlowSet
 from bot.flows.content import load_content
 from bot.privacy.discretion import preview_problems
-from bot.engine.step import Reply, ServiceCard, Text
 from bot.privacy.identifying import looks_identifying
 from bot.transports.telegram.render import render_reply
 from tests.conftest import MAIN, SETTINGS, WriteFlows
@@ -40,7 +40,7 @@ def test_ordinary_messages_and_numbers_the_bot_gave_are_not_flagged(text: str) -
         assert not looks_identifying(text)
 
 
-def test_a_typed_phone_number_gets_a_gentle_note_and_the_same_menu_again(flows: flowspec.FlowSet) -> None:  # noqa: F811
+def test_a_typed_phone_number_gets_a_gentle_note_and_the_same_menu_again(flows: FlowSet) -> None:  # noqa: F811
     state, (_, first, second) = run(flows, Text("hi"), Text("Info"), Text("my number is 07700 900123"))
     assert state.node == "info.menu"
     assert "don't need to give me a phone number" in second.reply.parts[0]
@@ -49,14 +49,14 @@ def test_a_typed_phone_number_gets_a_gentle_note_and_the_same_menu_again(flows: 
     assert not any("07700" in str(event) for event in second.events)
 
 
-def test_crisis_words_still_count_when_a_number_is_typed_with_them(flows: flowspec.FlowSet) -> None:  # noqa: F811
+def test_crisis_words_still_count_when_a_number_is_typed_with_them(flows: FlowSet) -> None:  # noqa: F811
     state, (outcome,) = run(flows, Text("I was attacked, call me on 07700 900123"))
     assert state.node == "info.clinic"  # the fixture's crisis trigger goes here
     assert "don't need to give me a phone number" in outcome.reply.parts[0]
     assert ("trigger", "crisis") in outcome.events
 
 
-def test_an_email_as_the_first_message_gets_the_note_and_the_welcome(flows: flowspec.FlowSet) -> None:  # noqa: F811
+def test_an_email_as_the_first_message_gets_the_note_and_the_welcome(flows: FlowSet) -> None:  # noqa: F811
     state, (outcome,) = run(flows, Text("maria@example.org"))
     assert state.node == "main.welcome"
     assert outcome.reply.parts[1:] == ("Hello.",)

@@ -7,7 +7,7 @@ from types import MappingProxyType
 
 import pytest
 
-from bot.flows import spec as flowspec
+import bot.flows as flowspec
 from bot.engine.step import (
     LANGUAGE_MENU,
     Command,
@@ -22,7 +22,7 @@ from bot.engine.step import (
     start_state,
     step,
 )
-from bot.flows.spec import FlowSet
+from bot.flows import FlowSet
 from bot.i18n.catalog import Texts
 from tests.conftest import SETTINGS, WriteFlows
 

@@ -12,8 +12,8 @@ from babel.messages.catalog import Catalog
 from babel.messages.pofile import write_po
 
 from bot.cli import main as cli
+from bot.flows import FlowSet, load
 from bot.flows.content import load_content
-from bot.flows.spec import FlowSet, load
 from bot.flows.graph import escape, mermaid, node_id
 from bot.i18n.catalog import Texts
 from tests.conftest import FLOWS, INFO, REPO, TRIGGERS, WriteFlows

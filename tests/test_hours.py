@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timezone
 from types import MappingProxyType
 
-from bot.flows.spec import Settings
+from bot.flows import Settings
 from bot.handoff.hours import format_opening, is_open, next_opening, staff_minutes_between
 
 WEEKDAYS_10_TO_5 = MappingProxyType({d: ((time(10), time(17)),) for d in range(5)})

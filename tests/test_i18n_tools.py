@@ -12,7 +12,7 @@ from babel.messages.extract import extract_from_file
 from babel.messages.pofile import read_po, write_po
 
 from bot.cli import main as cli
-from bot.flows import spec as flowspec
+import bot.flows as flowspec
 from bot.i18n.cycle import catalog_path, template_path
 from bot.flows.content import load_content
 from bot.i18n.coverage import measure

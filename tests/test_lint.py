@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main as cli
-from bot.flows import spec as flowspec
-from bot.flows.spec import load
+from bot.flows import check, load
 from bot.flows.lint import lint
 from tests.conftest import INFO, MAIN, SERVICES, TRIGGERS, WriteFlows
 
@@ -25,7 +24,7 @@ def test_a_valid_small_set_has_no_lint_warnings(write_flows: WriteFlows) -> None
 
 def test_unreachable_node_is_reported_by_check(write_flows: WriteFlows) -> None:
     directory = write_flows(info_yaml=INFO + "  orphan:\n    say: Nobody comes here.\n    next: main.menu\n")
-    report = flowspec.check(directory)
+    report = check(directory)
     assert [str(p) for p in report.warnings] == [
         f"{directory}/info.yaml:13: info.orphan: warning: no choice, `next` or trigger leads here"
         " — link to it from a menu, or delete it"
@@ -90,7 +89,7 @@ def test_services_never_checked_or_checked_over_a_year_ago(write_flows: WriteFlo
         f"{directory}/services.yaml:2: service clinic: warning: no `checked` date, so nobody knows when its details"
         " were last confirmed — check it against `source` and add `checked: YYYY-MM-DD`"
     ]
-    stale = flowspec.check(directory, today=date(2026, 1, 10)).warnings
+    stale = check(directory, today=date(2026, 1, 10)).warnings
     assert [str(p) for p in stale] == [
         f"{directory}/services.yaml:8: service old: warning: last checked 2024-01-02, over a year ago"
         " — check the details against `source` and update `checked`"
@@ -173,6 +172,6 @@ def test_check_shows_which_languages_a_person_has_reviewed(write_flows: WriteFlo
 @pytest.mark.parametrize("entry", ["{by: Ana, date: null}", "{by: null, date: 2026-11-30}", "{by: Ana, date: yesterday}"])
 def test_check_refuses_a_review_without_both_a_name_and_a_date(write_flows: WriteFlows, entry: str) -> None:
     settings = f"default_language: en\nlanguages: [en, ro]\nstart: main.welcome\nmenu: main.menu\nreviewed:\n  ro: {entry}\n"
-    report = flowspec.check(write_flows(settings_yaml=settings))
+    report = check(write_flows(settings_yaml=settings))
     assert report.flowset is None
     assert any("`reviewed: ro`" in p.what for p in report.errors), report.errors

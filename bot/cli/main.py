@@ -18,13 +18,13 @@ from bot.i18n import cycle as catalogs
 from bot.cli import tools as cli_tools
 from bot import config
 from bot.ops import doctor
-from bot.flows import spec as flowspec
+import bot.flows as flowspec
 from bot.i18n.cycle import I18nError, shown_path
 from bot.flows.content import load_content
 from bot.conversation import Conversations
 from bot.config import ConfigError, SignalConfig, TelegramConfig, webhook_url
 from bot.flows.convtest import ScriptError, load_scripts, run_scripts
-from bot.flows.spec import FlowError, FlowSet
+from bot.flows import FlowError, FlowSet
 from bot.privacy.discretion import preview_problems
 from bot.i18n.catalog import CatalogError, load_texts
 from bot.i18n.coverage import measure

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from bot import config
 from bot.flows.content import load_content
-from bot.flows.spec import FlowSet, suggest
+from bot.flows import FlowSet, suggest
 from bot.flows.graph import mermaid
 from bot.handoff.service import staff_text
 from bot.stats.command import load_stats

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from types import MappingProxyType
 
-from bot.flows.spec import Choice, FlowSet, Node, Service
+from bot.flows import Choice, DerivedKey, FlowSet, Node, Service
 from bot.i18n.catalog import language_name
 from bot.privacy.identifying import looks_identifying
 from bot.flows.textmatch import fold_case, normalise
@@ -180,6 +180,10 @@ class _NodeView:
     by_text: Mapping[str, Button]
 
 
+# (locale, node id, nation) -> the node's view, built once per flow set.
+_NODE_VIEWS: DerivedKey[dict[tuple[str, str, str | None], _NodeView]] = DerivedKey("engine node views")
+
+
 # -- the step -------------------------------------------------------------------------------------
 
 
@@ -286,7 +290,8 @@ class _Step:
         # Views depend only on (locale, node, nation), so they are built once per flow set.
         nation = self.state.nation or None
         key = (self.locale, node.id, nation)
-        view = self.flows.memo.get(key)
+        views = self.flows.derived.get(_NODE_VIEWS, dict)
+        view = views.get(key)
         if view is None:
             buttons = self.buttons(node)
             if node.services and not node.urgent:
@@ -302,7 +307,7 @@ class _Step:
                     if said:
                         by_text[said] = button
             title = self.message("services_title") if services else ""
-            view = self.flows.memo[key] = _NodeView(Reply(parts, buttons, services, title), MappingProxyType(by_text))
+            view = views[key] = _NodeView(Reply(parts, buttons, services, title), MappingProxyType(by_text))
         return view
 
     def render(self, node: Node) -> Reply:

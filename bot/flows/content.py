@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from bot.flows import spec as flowspec
-from bot.flows.spec import FlowSet
+from bot.flows.loader import load
+from bot.flows.model import FlowSet
 from bot.i18n.catalog import load_texts
 
 
 def load_content(flows_dir: Path, locales_dir: Path, today: date | None = None) -> FlowSet:
     """Validate the flows and attach the catalogs; raises FlowError or CatalogError."""
-    return flowspec.load(flows_dir, today).with_texts(load_texts(locales_dir))
+    return load(flows_dir, today).with_texts(load_texts(locales_dir))

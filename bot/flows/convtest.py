@@ -21,23 +21,23 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from bot.conversation import Conversations
 from bot.engine.step import Command, Handoff, Inbound, Outcome, Pick, Text
-from bot.flows.spec import FlowSet
+from bot.flows.model import FlowSet
+from bot.flows.yamlsource import LineDict, LineList, YamlSyntaxError, read_yaml
 from bot.privacy.keys import Keyring
 from bot.store.sqlite import Store
-from bot.flows.yamlsource import LineDict, LineList, YamlSyntaxError, read_yaml
 
 SCRIPT_KEYS = ("name", "lang", "steps")
 ACTION_KEYS = ("user", "press")
 CHECK_KEYS = ("bot", "not", "choices", "no_choices", "handoff", "node", "lang")
 STEP_KEYS = ACTION_KEYS + CHECK_KEYS
 # A fixed Wednesday noon: scripts don't depend on the day they run.
-SCRIPT_TIME = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
+SCRIPT_TIME = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 _QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"|\'([^\']*)\'')
 
 

@@ -1,6 +1,6 @@
 """Warnings for a flow set that loads but could serve people better, each as `file:line: node: what — fix`.
 
-The loader (bot.flowspec) already warns about unreachable nodes and services unchecked for a year;
+The loader (bot.flows.loader) already warns about unreachable nodes and services unchecked for a year;
 this adds the rest: traps with no way back to the menu, over-long messages, too many buttons,
 services never checked, and trigger keywords another trigger always answers first.
 """
@@ -8,12 +8,12 @@ services never checked, and trigger keywords another trigger always answers firs
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from bot.flows.spec import SPECIAL_FILES, FlowSet, Node, Problem
+from bot.flows.model import FlowSet, Node
+from bot.flows.problems import Problem
 from bot.flows.textmatch import normalise
-from bot.flows.yamlsource import LineDict, LineList, YamlSyntaxError, read_yaml
 
 MAX_MESSAGE_CHARS = 600  # about one phone screen; longer text is better split into steps
 MAX_BUTTONS = 8
@@ -21,68 +21,30 @@ MAX_BUTTONS = 8
 LEAVING_ACTIONS = frozenset({"handoff", "forget", "restart"})
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class _Lines:
-    """Where things are in the YAML files, read again only to point warnings at a line."""
+    """Where things are in the YAML files, from the flow set's source map, to point warnings at a line."""
 
+    flows: FlowSet
     directory: Path
-    nodes: dict[str, tuple[str, int, LineDict]] = field(default_factory=dict)  # file, line of the node's name
-    keywords: dict[tuple[str, str, int], tuple[str, int]] = field(default_factory=dict)
-    services: dict[str, tuple[str, int]] = field(default_factory=dict)
-
-    @classmethod
-    def read(cls, directory: Path) -> "_Lines":
-        lines = cls(directory)
-        for path in sorted(directory.glob("*.yaml")):
-            doc = lines.parse(path)
-            if not isinstance(doc, LineDict):
-                continue
-            file = str(directory / path.name)
-            if path.name == "triggers.yaml":
-                lines.read_triggers(file, doc)
-            elif path.name == "services.yaml":
-                entries = doc.get("services")
-                if isinstance(entries, LineDict):
-                    lines.services = {str(sid): (file, entries.line_of(sid)) for sid in entries}
-            elif path.name not in SPECIAL_FILES and isinstance(doc.get("nodes"), LineDict):
-                nodes = doc["nodes"]
-                for name, data in nodes.items():
-                    if isinstance(data, LineDict):
-                        lines.nodes[f"{doc.get('flow')}.{name}"] = (file, nodes.line_of(name), data)
-        return lines
-
-    @staticmethod
-    def parse(path: Path) -> object:
-        try:
-            return read_yaml(path)
-        except YamlSyntaxError:
-            return None  # the loader has reported it; a loaded set never gets here
-
-    def read_triggers(self, file: str, doc: LineDict) -> None:
-        items = doc.get("triggers")
-        if not isinstance(items, LineList):
-            return
-        for raw in items:
-            keywords = raw.get("keywords") if isinstance(raw, LineDict) else None
-            if not isinstance(keywords, LineDict):
-                continue
-            for lang, words in keywords.items():
-                if isinstance(words, LineList):
-                    for i in range(len(words)):
-                        self.keywords[(str(raw.get("id")), str(lang), i)] = (file, words.line_of(i))
 
     def node(self, node_id: str, key: str | None = None, index: int | None = None) -> tuple[str, int]:
         """File and line of a node, of one of its keys, or of one item of a list under that key."""
-        found = self.nodes.get(node_id)
-        if found is None:
-            return str(self.directory), 0
-        file, line, data = found
-        if key is None:
-            return file, line
-        value = data.get(key)
-        if index is not None and isinstance(value, LineList):
-            return file, value.line_of(index)
-        return file, data.line_of(key)
+        path = ("node", node_id, *(() if key is None else (key,)), *(() if index is None else (index,)))
+        return self.at(path, str(self.directory))
+
+    def service(self, service_id: str) -> tuple[str, int]:
+        """File and line of a service's id in services.yaml."""
+        return self.at(("service", service_id), str(self.directory / "services.yaml"))
+
+    def keyword(self, trigger_id: str, language: str, index: int) -> tuple[str, int]:
+        """File and line of one keyword of a trigger."""
+        return self.at(("trigger", trigger_id, "keywords", language, index), str(self.directory / "triggers.yaml"))
+
+    def at(self, path: tuple[str | int, ...], fallback: str) -> tuple[str, int]:
+        """File and line of the item at `path`; `fallback` and line 0 for an item the source map lacks."""
+        found = self.flows.sources.get(*path)
+        return (found.file, found.line) if found is not None else (fallback, 0)
 
 
 def review_status(flows: FlowSet) -> list[str]:
@@ -124,7 +86,7 @@ def card_chars(flows: FlowSet, node: Node, locale: str) -> int:
 
 def lint(flows: FlowSet, directory: Path) -> list[Problem]:
     """Every warning for a flow set that has loaded, in file and line order."""
-    lines = _Lines.read(Path(directory))
+    lines = _Lines(flows, Path(directory))
     problems = [
         *dead_ends(flows, lines),
         *long_messages(flows, lines),
@@ -210,7 +172,7 @@ def unchecked_services(flows: FlowSet, lines: _Lines) -> Iterator[Problem]:
     for service in flows.services.values():
         if service.checked is None:
             yield _warning(
-                lines.services.get(service.id, (str(lines.directory / "services.yaml"), 0)), f"service {service.id}",
+                lines.service(service.id), f"service {service.id}",
                 "no `checked` date, so nobody knows when its details were last confirmed",
                 "check it against `source` and add `checked: YYYY-MM-DD`",
             )
@@ -239,7 +201,7 @@ def shadowed_keywords(flows: FlowSet, lines: _Lines) -> Iterator[Problem]:
                     if said in theirs
                     else f"keyword `{word}` contains a keyword of trigger `{first.id}`"
                 )
-                at = lines.keywords.get((trigger.id, word_lang, i), (str(lines.directory / "triggers.yaml"), 0))
+                at = lines.keyword(trigger.id, word_lang, i)
                 yield _warning(
                     at, f"trigger {trigger.id}", f"{what}, which is tried first, so it never reaches `{trigger.id}`",
                     f"remove it from one of them, or give `{trigger.id}` a higher priority",

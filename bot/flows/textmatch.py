@@ -76,7 +76,7 @@ class KeywordIndex(Generic[T]):
         items: Sequence[tuple[T, Mapping[str, Iterable[str]]]],
         languages: Iterable[str],
         extra: str | None = None,
-    ) -> "KeywordIndex[T]":
+    ) -> KeywordIndex[T]:
         """Compile keywords per language; `extra` names a language whose keywords every language also matches."""
         every = set(languages) | {lang for _, words in items for lang in words} | ({extra} if extra else set())
         patterns: dict[str, tuple[tuple[T, re.Pattern[str] | None, re.Pattern[str] | None], ...]] = {}

@@ -18,10 +18,15 @@ class LineDict(dict):
         super().__init__()
         self.key_lines: dict[Any, int] = {}
         self.duplicates: list[tuple[Any, int]] = []
+        self.text_lines: dict[Any, int] = {}
 
     def line_of(self, key: Any) -> int:
         """Line of `key` if present, else the mapping's own line."""
         return self.key_lines.get(key, self.line)
+
+    def text_line_of(self, key: Any) -> int:
+        """Line where the value of `key` starts (after a `|` or `>`), else `line_of(key)`."""
+        return self.text_lines.get(key, self.line_of(key))
 
 
 class LineList(list):
@@ -32,10 +37,15 @@ class LineList(list):
     def __init__(self) -> None:
         super().__init__()
         self.item_lines: list[int] = []
+        self.text_lines: list[int] = []
 
     def line_of(self, index: int) -> int:
         """Line of item `index`, else the sequence's own line."""
         return self.item_lines[index] if 0 <= index < len(self.item_lines) else self.line
+
+    def text_line_of(self, index: int) -> int:
+        """Line where item `index` starts (after a `|` or `>`), else `line_of(index)`."""
+        return self.text_lines[index] if 0 <= index < len(self.text_lines) else self.line_of(index)
 
 
 # libyaml parses about ten times faster and still gives node marks; the pure parser is the fallback.
@@ -44,6 +54,12 @@ _BaseLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 class _LineLoader(_BaseLoader):  # type: ignore[misc, valid-type]
     pass
+
+
+def _text_line(node: yaml.Node) -> int:
+    # The words of a block text (`|`, `>`) start on the line after its indicator.
+    line: int = node.start_mark.line + 1
+    return line + 1 if isinstance(node, yaml.ScalarNode) and node.style in ("|", ">") else line
 
 
 def _construct_map(loader: _LineLoader, node: yaml.MappingNode) -> LineDict:
@@ -63,6 +79,7 @@ def _construct_map(loader: _LineLoader, node: yaml.MappingNode) -> LineDict:
             result.duplicates.append((key, line))
         result[key] = loader.construct_object(value_node, deep=True)
         result.key_lines[key] = line
+        result.text_lines[key] = _text_line(value_node)
     return result
 
 
@@ -72,6 +89,7 @@ def _construct_seq(loader: _LineLoader, node: yaml.SequenceNode) -> LineList:
     for item in node.value:
         result.append(loader.construct_object(item, deep=True))
         result.item_lines.append(item.start_mark.line + 1)
+        result.text_lines.append(_text_line(item))
     return result
 
 
@@ -101,7 +119,7 @@ def read_yaml(path: Path) -> Any:
 def parse_yaml(text: str, name: str) -> Any:
     """Parse YAML text (from the file `name`) into LineDict/LineList/scalars, or raise YamlSyntaxError."""
     try:
-        return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
+        return yaml.load(text, Loader=_LineLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1

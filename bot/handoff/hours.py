@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import holidays
 from babel.dates import format_datetime
 
-from bot.flows.spec import Settings
+from bot.flows import Settings
 
 SEARCH_DAYS = 60  # closures longer than this mean "no opening known"
 NATIONS = ("ENG", "WLS", "SCT", "NIR")  # the `holidays` library's subdivisions of GB

@@ -38,7 +38,7 @@ from bot.engine.step import (
     feedback_buttons,
     service_card,
 )
-from bot.flows.spec import FlowSet
+from bot.flows import FlowSet
 from bot.handoff.hours import format_opening, is_open, next_opening, staff_minutes_between
 from bot.keyedlock import KeyedLock
 from bot.handoff.relays import RelayItem, RelayQueues, RetryLater

@@ -13,11 +13,10 @@ from pathlib import Path
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
 
-from bot.i18n.cycle import build_template, catalog_path, present_catalogs, shown_path
-from bot.flows.spec import Findings, FlowSet, Problem
+from bot.flows import Findings, FlowSet, Problem
 from bot.i18n.catalog import CatalogError
+from bot.i18n.cycle import build_template, catalog_path, present_catalogs, shown_path
 from bot.i18n.extract import PLACEHOLDER
-from bot.flows.yamlsource import LineDict, LineList, YamlSyntaxError, read_yaml
 
 SHOWN = 3  # how many texts an error quotes
 SHOWN_TRIGGERS = 6
@@ -70,7 +69,7 @@ def measure(flows: FlowSet, flows_dir: Path, locales_dir: Path) -> CoverageRepor
     msgids = tuple(message.id for message in build_template(flows_dir) if message.id)
     offered = [code for code in settings.languages if code != settings.default_language]
     prepared = [code for code in present_catalogs(locales_dir) if code not in offered and code != settings.default_language]
-    keyword_lines = _keyword_lines(flows_dir / "triggers.yaml")
+    keyword_lines = _keyword_lines(flows)
     languages: list[LanguageCoverage] = []
     problems: list[Problem] = []
     for code in (*offered, *prepared):
@@ -153,18 +152,10 @@ def _triggers_problem(code: str, triggers: tuple[str, ...], flows_dir: Path, lin
     )
 
 
-def _keyword_lines(path: Path) -> dict[str, int]:
+def _keyword_lines(flows: FlowSet) -> dict[str, int]:
     """trigger id -> the line of its `keywords:`, for pointing at where to add a language."""
-    try:
-        doc = read_yaml(path)
-    except (OSError, YamlSyntaxError):
-        return {}
-    items = doc.get("triggers") if isinstance(doc, LineDict) else None
-    if not isinstance(items, LineList):
-        return {}
-    return {
-        str(item.get("id")): item.line_of("keywords") for item in items if isinstance(item, LineDict)
-    }
+    found = {trigger.id: flows.sources.get("trigger", trigger.id, "keywords") for trigger in flows.triggers}
+    return {tid: source.line for tid, source in found.items() if source is not None}
 
 
 def _quote(msgid: str, limit: int = 40) -> str:

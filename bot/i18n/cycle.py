@@ -18,7 +18,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import BaseError, CommandMixin, CompileCatalog, UpdateCatalog
 from babel.messages.pofile import PoFileError, read_po, write_po
 
-from bot.flows.spec import Settings
+from bot.flows import Settings
 
 DOMAIN = "messages"
 # The same function as the `flows` entry point, named by module so it works before the package is installed.

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from bot.flows.spec import MESSAGE_KEYS
+from bot.flows.messages import MESSAGE_KEYS
+from bot.flows.sources import entries
 from bot.flows.yamlsource import LineDict, LineList, parse_yaml
 
 # Staff notes are always written in the default language (see Handoffs.staff_say), so translators
@@ -44,7 +45,7 @@ def texts_in(name: str, doc: Any) -> Iterator[Extracted]:
     elif name == "services.yaml":
         yield from _services(doc)
     elif "nodes" in doc:
-        yield from _flow(doc)
+        yield from _flow(name, doc)
 
 
 def extract_flows(
@@ -65,15 +66,10 @@ def _text(line: int, value: Any, *comments: str) -> Iterator[Extracted]:
         yield Extracted(line, value.strip(), comments)
 
 
-def _flow(doc: LineDict) -> Iterator[Extracted]:
-    flow = doc.get("flow")
-    nodes = doc.get("nodes")
-    if not isinstance(nodes, LineDict):
-        return
-    for node_name, node in nodes.items():
-        if not isinstance(node, LineDict):
+def _flow(name: str, doc: LineDict) -> Iterator[Extracted]:
+    for (kind, where), _, node in entries(name, doc):
+        if kind != "node" or not isinstance(node, LineDict):
             continue
-        where = f"{flow}.{node_name}"
         say = node.get("say")
         if isinstance(say, LineList):
             for i, part in enumerate(say):
@@ -89,10 +85,7 @@ def _flow(doc: LineDict) -> Iterator[Extracted]:
 
 
 def _services(doc: LineDict) -> Iterator[Extracted]:
-    entries = doc.get("services")
-    if not isinstance(entries, LineDict):
-        return
-    for sid, data in entries.items():
+    for (_, sid), _, data in entries("services.yaml", doc):
         if not isinstance(data, LineDict):
             continue
         where = f"service {sid}"
@@ -105,10 +98,10 @@ def _services(doc: LineDict) -> Iterator[Extracted]:
 
 
 def _messages(doc: LineDict) -> Iterator[Extracted]:
-    for key, value in doc.items():
+    for (_, key), line, value in entries("messages.yaml", doc):
         if key in STAFF_ONLY:
             continue
-        comments = [f"{key}: {MESSAGE_KEYS.get(key, 'the bot’s own words')}"]
+        comments = [f"{key}: {MESSAGE_KEYS.get(str(key), 'the bot’s own words')}"]
         if isinstance(value, str) and PLACEHOLDER.search(value):
             comments.append("keep every {word} in braces exactly as it is: the bot fills it in")
-        yield from _text(doc.line_of(key), value, *comments)
+        yield from _text(line, value, *comments)

@@ -11,7 +11,7 @@ import html
 import logging
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
@@ -44,7 +44,7 @@ from bot.conversation import Conversations
 from bot.ops.doctor import staff_group_problems
 from bot.engine.step import ClearChat, Command, Inbound, Media, Outcome, Pick, Reply, Text
 from bot.transports.floodgate import FloodGate, Verdict
-from bot.flows.spec import FlowSet
+from bot.flows import DerivedKey, FlowSet
 from bot.handoff.service import (
     REFUSED,
     RETRY,
@@ -107,6 +107,8 @@ MAX_CAPTION = 1024  # Telegram's limit on a caption, after entities are parsed
 # Telegram's descriptions (matched in lower case) that mean the user or the case's topic is gone.
 USER_GONE_MARKS = ("blocked by the user", "user is deactivated", "chat not found", "can't initiate conversation")
 TOPIC_GONE_MARKS = ("thread not found", "topic_deleted", "topic_id_invalid", "topic not found")
+# A flow set's button tags (tag -> node id), worked out once per flow set.
+CALLBACK_TAGS: DerivedKey[Mapping[str, str]] = DerivedKey("telegram callback tags")
 
 
 def desk_error(method: str, exc: TelegramError, to_user: bool) -> DeskError:
@@ -302,9 +304,8 @@ class TelegramTransport:
             return
         # The state touched is always the presser's own: the key comes from this chat, not the data.
         chat_id = chat.id if chat is not None else query.from_user.id
-        tags = self.conversations.flows.memo.get("telegram_tags")
-        if tags is None:
-            tags = self.conversations.flows.memo["telegram_tags"] = node_tags(self.conversations.flows.nodes)
+        flows = self.conversations.flows
+        tags = flows.derived.get(CALLBACK_TAGS, lambda: node_tags(flows.nodes))
         pick = decode_callback(query.data, tags) or Pick("", "stale")
         await query.answer()
         await self.respond(chat_id, pick, query.from_user.language_code, None)
