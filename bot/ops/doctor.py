@@ -28,7 +28,7 @@ from telegram.error import InvalidToken, NetworkError, TelegramError
 from bot import config
 from bot.config import ConfigError, TelegramConfig
 from bot.flows.content import load_content
-from bot.flows.spec import FlowError
+from bot.flows import FlowError
 from bot.i18n.catalog import CatalogError
 from bot.privacy.keys import Finding, secret_findings
 from bot.store.sqlite import COMPANIONS, MIGRATIONS
