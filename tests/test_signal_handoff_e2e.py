@@ -4,6 +4,7 @@ Telegram Application against the fake Bot API, sharing one staff group as `pytho
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import shutil
 import tempfile
@@ -18,6 +19,7 @@ from bot.transports.signal.rpc import Backoff
 from bot.transports.signal.transport import TRANSPORT, SignalTransport
 from tests.fakebotapi import FakeBotAPI
 from tests.fakesignal import FakeSignalCli
+from tests.test_signal_e2e import logs  # noqa: F401 - the fixture that captures every log record
 from tests.test_telegram_e2e import STAFF, Running, running_bot
 
 ALICE = "5f0c8e2a-1b7d-4c3e-9a41-7d2e6b9c0a11"
@@ -147,8 +149,10 @@ async def test_a_command_mid_chat_says_the_chat_is_open_and_how_to_end_it(tmp_pa
         answer = await bot.say("/menu", "still open")
         assert answer.endswith("Your chat with our team is still open: anything you type goes to them. To close it, send /end.")
         assert "Reply with a number" not in answer and "Tap End chat" not in answer
-        await bot.say("/end", "You've left the chat with our team")
+        left = await bot.say("/end", "You've left the chat with our team")
+        assert left.endswith("Reply with a number:\n1. Main menu")
         await bot.api.wait_for(lambda: any("The user has left this chat." in t for t in bot.api.texts_to(STAFF)))
+        await bot.say("1", "What can I help with?")  # the number picks Main menu, not the step before the chat
 
 
 async def test_forget_from_signal_closes_the_case_and_deletes_its_topic(tmp_path: Path) -> None:
@@ -163,7 +167,19 @@ async def test_forget_from_signal_closes_the_case_and_deletes_its_topic(tmp_path
         await bot.api.wait_for(lambda: any("asked to be forgotten" in t for t in bot.api.texts_to(STAFF)))
 
 
-async def test_the_database_never_holds_the_signal_users_uuid_number_or_name(tmp_path: Path) -> None:
+async def test_a_case_survives_a_restart_of_both_transports(tmp_path: Path) -> None:
+    async with both_running(tmp_path) as bot:
+        thread = await bot.open_case()
+    async with both_running(tmp_path) as bot:
+        bot.api.group_message(STAFF, "after the restart", thread_id=thread)
+        await bot.signal.wait_for_text(ALICE, "Support worker\nafter the restart")
+        bot.signal.user_sends(ALICE, "still here", **IDENTITY)
+        await bot.api.wait_for(lambda: "still here" in bot.topic(thread))
+
+
+async def test_the_database_and_logs_never_hold_the_signal_users_uuid_number_or_name(
+    tmp_path: Path, logs: io.StringIO  # noqa: F811 - the imported fixture
+) -> None:
     async with both_running(tmp_path) as bot:
         thread = await bot.open_case()
         words = "my xylophone landlord is at the door"
@@ -173,6 +189,8 @@ async def test_the_database_never_holds_the_signal_users_uuid_number_or_name(tmp
         contents = b"".join(p.read_bytes() for p in files)
         for planted in (ALICE, NUMBER, NAME, words):
             assert planted.encode() not in contents, planted
+            assert planted not in logs.getvalue(), planted
+        assert "subscribed to signal-cli" in logs.getvalue()  # the logs were captured
         store = bot.transport.conversations.store
         (case,) = await store.open_cases()
         # The sealed link opens to the Signal address, and only with the secret.

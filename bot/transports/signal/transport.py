@@ -30,6 +30,7 @@ from bot.engine.step import (
     Outcome,
     Pick,
     Reply,
+    State,
     Text,
     service_card,
 )
@@ -353,6 +354,11 @@ class SignalTransport:
         settings = self.conversations.flows.settings
         locale = outcome.state.locale or settings.default_language
         reply = outcome.reply
+        # Said without the engine (leaving a chat with staff): its choices are not the current step's.
+        bare = outcome.state == State()
+        if bare:
+            saved = await self.conversations.store.load(key)
+            locale = (saved and saved.locale) or locale
         notes: tuple[str, ...] = ()
         seconds = settings.signal_expiration_days * DAY
         # A conversation starting (first contact, or after /forget or the retention purge) turns on
@@ -370,6 +376,8 @@ class SignalTransport:
             reply = self.swap(reply, locale, engine_key, signal_key, only_if_said=True)
         try:
             await self.send_all(uuid, key, self.signal_reply(reply, locale, notes))
+            if bare and not in_case(reply):
+                self.offer(key, reply.buttons)
         except UserGone:
             # Nothing more can reach them; what little the bot kept about them goes now.
             log.info("a Signal user is no longer registered; their session is deleted")
