@@ -195,3 +195,20 @@ async def test_the_database_and_logs_never_hold_the_signal_users_uuid_number_or_
         (case,) = await store.open_cases()
         # The sealed link opens to the Signal address, and only with the secret.
         assert bot.transport.conversations.keyring.unseal_address(case.sealed_chat, case.alias.encode()) == f"signal:{ALICE}"
+
+
+async def test_after_forget_nothing_of_the_signal_case_is_left_in_any_file(tmp_path: Path) -> None:
+    async with both_running(tmp_path) as bot:
+        thread = await bot.open_case()
+        words = "my xylophone landlord is at the door"
+        bot.signal.user_sends(ALICE, words, **IDENTITY)
+        await bot.api.wait_for(lambda: words in bot.topic(thread))
+        store = bot.transport.conversations.store
+        (case,) = await store.open_cases()
+        await bot.say("/forget", "I have deleted everything this chat kept about you")
+        await bot.api.wait_for_calls("deleteForumTopic")
+        await store.scrubbed()
+        files = [p for p in tmp_path.iterdir() if p.name.startswith("bot.sqlite3")]
+        contents = b"".join(p.read_bytes() for p in files)
+        for planted in (ALICE.encode(), NUMBER.encode(), NAME.encode(), words.encode(), case.sealed_chat):
+            assert planted not in contents
