@@ -212,3 +212,15 @@ async def test_after_forget_nothing_of_the_signal_case_is_left_in_any_file(tmp_p
         contents = b"".join(p.read_bytes() for p in files)
         for planted in (ALICE.encode(), NUMBER.encode(), NAME.encode(), words.encode(), case.sealed_chat):
             assert planted not in contents
+
+
+async def test_crisis_words_mid_chat_reach_staff_flagged_and_the_user_gets_crisis_help_at_once(tmp_path: Path) -> None:
+    async with both_running(tmp_path) as bot:
+        thread = await bot.open_case()
+        await bot.say("I was attacked last night", "999")
+        # Typed numbers would go to staff now, so the crisis page's choices are not numbered.
+        still = await bot.signal.wait_for_text(ALICE, "still open")
+        assert still.text.endswith("To close it, send /end.") and "Reply with a number" not in still.text
+        await bot.api.wait_for(lambda: any(t.startswith("⚠ The user's last message has crisis words") for t in bot.topic(thread)))
+        topic = bot.topic(thread)
+        assert topic.index("I was attacked last night") < next(i for i, t in enumerate(topic) if t.startswith("⚠"))

@@ -234,6 +234,7 @@ class Handoffs:
         async with self.conversations.user(transport, chat_id) as key:
             store = self.conversations.store
             case = await store.case_for_user(key)
+            crisis = False
             if case is not None:
                 if inbound == END or inbound == Command("end"):
                     await deliver(self.bare_outcome(await self.user_ends(case)))
@@ -272,10 +273,10 @@ class Handoffs:
                         await self.forget_case(case)
                         case = None
                     await self.forget_topics(key)
-            if case is not None and (bot_command(inbound) or isinstance(inbound, Pick)) and not any(
+            if case is not None and (bot_command(inbound) or isinstance(inbound, Pick) or crisis) and not any(
                 isinstance(e, (Handoff, ClearChat)) for e in outcome.effects
             ):
-                # The bot answered a command mid-chat: say the chat with staff is still open, and how to end it.
+                # The bot answered a command (or crisis words) mid-chat: say the chat with staff is still open, and how to end it.
                 reply = replace(reply, parts=(*reply.parts, self.say("handoff_still_open", case.locale)),
                                 buttons=(*reply.buttons, self.end_button(case.locale)))
             await deliver(replace(outcome, reply=reply))
