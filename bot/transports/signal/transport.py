@@ -229,8 +229,8 @@ class SignalTransport:
             return
         uuid = envelope.get("sourceUuid")
         data = envelope.get("dataMessage")
-        # Receipts, typing, calls, stories, syncs from the account's own devices, and edits (Telegram
-        # ignores edits too: the reply to the first version stands) carry nothing to answer.
+        # Receipts, typing, calls, stories and syncs from the account's own devices carry nothing to answer;
+        # an edit is shown to staff during a case and otherwise ignored (the reply to the first version stands).
         if isinstance(uuid, str) and uuid and isinstance(envelope.get("editMessage"), dict):
             await self.on_edit(uuid, envelope)
             return
