@@ -58,6 +58,10 @@ class Both:
         return thread
 
 
+async def no_wait(seconds: float) -> None:
+    """Signal's retry waits, skipped."""
+
+
 @asynccontextmanager
 async def both_running(tmp_path: Path) -> AsyncIterator[Both]:
     folder = Path(tempfile.mkdtemp(prefix="sig", dir="/tmp"))  # UNIX socket paths must stay short
@@ -66,8 +70,8 @@ async def both_running(tmp_path: Path) -> AsyncIterator[Both]:
     try:
         async with FakeBotAPI() as api, running_bot(api, db, clock=lambda: TUESDAY_MORNING) as telegram:
             handoffs = telegram.transport.handoffs
-            transport = SignalTransport(telegram.transport.conversations, str(fake.path), backoff=Backoff(0.01, 0.05),
-                                        handoffs=handoffs)
+            transport = SignalTransport(telegram.transport.conversations, str(fake.path), sleep=no_wait,
+                                        backoff=Backoff(0.01, 0.05), handoffs=handoffs)
             stop = asyncio.Event()
             task = asyncio.create_task(transport.serve(stop))
             try:
@@ -218,9 +222,11 @@ async def test_crisis_words_mid_chat_reach_staff_flagged_and_the_user_gets_crisi
     async with both_running(tmp_path) as bot:
         thread = await bot.open_case()
         await bot.say("I was attacked last night", "999")
-        # Typed numbers would go to staff now, so the crisis page's choices are not numbered.
+        # Typed numbers would go to staff now, so the crisis page's choices are not numbered; the last
+        # thing said, after the crisis services, is that the chat is still open and how to end it.
         still = await bot.signal.wait_for_text(ALICE, "still open")
         assert still.text.endswith("To close it, send /end.") and "Reply with a number" not in still.text
+        assert still.text.startswith("Places that can help:\n\n999\n")
         await bot.api.wait_for(lambda: any(t.startswith("⚠ The user's last message has crisis words") for t in bot.topic(thread)))
         topic = bot.topic(thread)
         assert topic.index("I was attacked last night") < next(i for i, t in enumerate(topic) if t.startswith("⚠"))

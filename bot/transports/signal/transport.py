@@ -335,15 +335,17 @@ class SignalTransport:
         """A reply as the Signal messages to send.
 
         A reply with the End chat button is said during a chat with staff, where anything typed goes to
-        them: its choices are not numbered (a typed number would reach staff), and the user is told to send /end.
+        them: its choices are not numbered (a typed number would reach staff), and it ends by telling the
+        user to send /end (after any service cards, so it is the last thing they read).
         """
         if notes:
             reply = replace(reply, parts=(*notes, *reply.parts))
         footer = ""
         if in_case(reply):
-            still, honest = self.say("handoff_still_open", locale), self.say("signal_handoff_still_open", locale)
+            still = self.say("handoff_still_open", locale)
             if still in reply.parts:
-                reply = replace(reply, parts=tuple(honest if part == still else part for part in reply.parts))
+                footer = self.say("signal_handoff_still_open", locale)
+                reply = replace(reply, parts=tuple(part for part in reply.parts if part != still))
             else:
                 footer = self.say("signal_end_hint", locale)
             reply = replace(reply, buttons=())
