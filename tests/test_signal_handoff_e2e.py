@@ -230,3 +230,19 @@ async def test_crisis_words_mid_chat_reach_staff_flagged_and_the_user_gets_crisi
         await bot.api.wait_for(lambda: any(t.startswith("⚠ The user's last message has crisis words") for t in bot.topic(thread)))
         topic = bot.topic(thread)
         assert topic.index("I was attacked last night") < next(i for i, t in enumerate(topic) if t.startswith("⚠"))
+
+
+async def test_a_staff_reply_waits_out_signals_rate_limit_and_a_user_gone_from_signal_closes_the_case(
+    tmp_path: Path,
+) -> None:
+    async with both_running(tmp_path) as bot:
+        thread = await bot.open_case()
+        bot.signal.rate_limit_next(ALICE, retry_after=4)
+        bot.api.group_message(STAFF, "first reply", thread_id=thread)
+        await bot.signal.wait_for_text(ALICE, "Support worker\nfirst reply")
+        bot.signal.unregistered_next(ALICE)
+        bot.api.group_message(STAFF, "second reply", thread_id=thread)
+        await bot.api.wait_for(lambda: any(t.startswith("The user has blocked the bot") for t in bot.topic(thread)))
+        await bot.api.wait_for_calls("closeForumTopic")
+        assert await bot.transport.conversations.store.open_cases() == []
+        assert not any("second reply" in t for t in bot.signal.texts_to(ALICE))
