@@ -44,7 +44,7 @@ async def test_a_reply_telegram_refuses_is_reported_in_the_topic_with_the_reason
         await api.wait_for_text(USER, "Hello")
         api.fail_next("copyMessage", status=500, count=20)
         api.group_message(STAFF, thread_id=thread, photo=PHOTO)
-        await api.wait_for(lambda: any(t.startswith("Telegram refused that reply") for t in staff_texts(api, thread)),
+        await api.wait_for(lambda: any(t.startswith("The messenger refused that reply") for t in staff_texts(api, thread)),
                            timeout=15)
 
 

@@ -196,12 +196,14 @@ async def test_crisis_words_reach_the_crisis_help_at_once(bot: Bot) -> None:
     assert "999" in crisis
 
 
-async def test_asking_for_a_person_says_honestly_signal_cannot_yet_and_lists_help(bot: Bot) -> None:
+async def test_with_signal_alone_asking_for_a_person_says_honestly_it_cannot_and_lists_help(bot: Bot) -> None:
     await bot.say(ALICE, "hi", "Reply with a number:")
     await bot.say(ALICE, "3", "talking to a person isn't possible on Signal yet")
     cards = await bot.fake.wait_for_text(ALICE, "Samaritans")
     assert "I've asked a person" not in " ".join(bot.fake.texts_to(ALICE))
     assert "Reply with a number:" in cards.text
+    # With no staff group (Signal alone) no case is opened that nobody could answer.
+    assert await bot.store.open_cases() == []
 
 
 # -- other kinds of message ------------------------------------------------------------------------

@@ -92,6 +92,11 @@ async def test_run_serves_telegram_and_signal_from_one_process(tmp_path: Path) -
             api.user_sends_text(telegram_user, "/start")
             await fake.wait_for_text(USER, "Reply with a number:")
             await api.wait_for_text(telegram_user, "What can I help with?", timeout=30)
+            # A Signal user asking for a person gets a topic in the same staff group.
+            fake.user_sends(USER, "/human")
+            (topic,) = await api.wait_for_calls("createForumTopic", timeout=30)
+            assert topic.params["chat_id"] == STAFF
+            await fake.wait_for_text(USER, "send /end")
             process.send_signal(signal.SIGTERM)
             _, stderr = await asyncio.wait_for(process.communicate(), 30)
             assert process.returncode == 0, stderr.decode()

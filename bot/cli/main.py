@@ -22,6 +22,7 @@ import bot.flows as flowspec
 from bot.i18n.cycle import I18nError, shown_path
 from bot.flows.content import load_content
 from bot.conversation import Conversations
+from bot.handoff.service import Handoffs
 from bot.config import ConfigError, SignalConfig, TelegramConfig, webhook_url
 from bot.flows.convtest import ScriptError, load_scripts, run_scripts
 from bot.flows import FlowError, FlowSet
@@ -272,7 +273,8 @@ async def _run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         assert settings is not None
         transport = TelegramTransport(conversations, settings.staff_chat_id, reloader=reloader)
         # Signal beside Telegram: notices for operators (a captcha to solve) also go to the staff group.
-        signal_task = _start_signal(signal_settings, conversations, reloader, stop, alone=False, notify=transport.post_to_staff)
+        signal_task = _start_signal(signal_settings, conversations, reloader, stop, alone=False, notify=transport.post_to_staff,
+                                    handoffs=transport.handoffs)  # Signal users' cases open in the same staff group
         application = build_application(transport, settings.token, settings.base_url, settings.base_file_url)
         webhook = None
         if webhook_address:
@@ -304,13 +306,14 @@ def _start_signal(
     stop: asyncio.Event,
     alone: bool,
     notify: Callable[[str], Awaitable[None]] | None = None,
+    handoffs: Handoffs | None = None,
 ) -> asyncio.Task[None] | None:
     """Serve Signal beside Telegram (or alone, then with the reload watcher and daily purge) until `stop`."""
     if settings is None:
         return None
     from bot.transports.signal.transport import SignalTransport
 
-    transport = SignalTransport(conversations, settings.socket, notify_staff=notify)
+    transport = SignalTransport(conversations, settings.socket, notify_staff=notify, handoffs=handoffs)
 
     async def serve() -> None:
         chores = [asyncio.create_task(transport.purge_daily(stop))] if alone else []

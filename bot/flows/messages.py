@@ -115,7 +115,7 @@ MESSAGE_KEYS: Mapping[str, str] = MappingProxyType(
         "staff_topic_failed": "main-thread staff note: a case topic could not be opened; {alias}, {reason}",
         "staff_topic_deleted": "main-thread staff note: a case's topic was deleted, so the case closed; {alias}",
         "staff_topic_reused": "staff note: a user over the hourly limit of new chats got their last topic back",
-        "staff_reply_refused": "staff note: Telegram refused a reply to the user; {reason}",
+        "staff_reply_refused": "staff note: the user's messenger refused a reply to them; {reason}",
         "staff_relay_in_refused": "staff note: a user's message could not be copied here; {reason}",
         "staff_queue_full": "staff note: replies are waiting to be sent; wait before sending more",
         "staff_not_a_case": "staff note in a topic that is not an open case",
@@ -130,5 +130,9 @@ MESSAGE_KEYS: Mapping[str, str] = MappingProxyType(
         "staff_group_id": "answer to /id in a group; {id} is the group's id",
         "cleared_count": "said after /clear instead of `cleared`; {count} is how many messages were deleted",
         "cleared_none": "said after /clear instead of `cleared` when no message could be deleted",
+        "signal_end_hint": "on Signal (no End chat button): said last while a chat with staff is open; how to end it",
+        "signal_handoff_still_open": "on Signal: added to the bot's answer to a command while a chat with staff is open",
+        "staff_attachment_not_copied": "staff note: the user sent an attachment that can't be copied here; {kind}",
+        "staff_attachment_not_sent": "staff note: a staff photo or file could not be sent to a text-only messenger",
     }
 )

@@ -29,8 +29,9 @@ class RelayItem:
 
     kind: str
     message_id: int
-    text: str | None = None  # a staff reply's text or caption, or the edited text
+    text: str | None = None  # a staff reply's text or caption, the edited text, or a text-only messenger's message
     is_text: bool = True
+    media: str = ""  # on a messenger whose messages are relayed as text: the kind of attachment that came with it
 
     def seal(self, keyring: Keyring, alias: str) -> bytes:
         """The relay as stored: sealed and bound to its case."""

@@ -1,7 +1,8 @@
 """Handoff to a person: request, queue, claim, relay, release, close, waiting and expiry.
 
-Transport-agnostic: a transport supplies a `Desk` (where staff see cases, and how messages are copied
-each way). Staff see a case alias, the language and the path; users see the staff member's chosen
+Transport-agnostic: a `Desk` is where staff see cases (the Telegram staff group's topics), and each
+case's user is reached through the messenger of their address's transport (bot/handoff/messengers.py),
+so a Signal user's case is a topic like any other. Staff see a case alias, the language and the path; users see the staff member's chosen
 alias. Neither side's identity crosses over.
 
 Case changes are single targeted updates that check the case is still there, so a case closed or
@@ -19,7 +20,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Protocol
 
+from bot.handoff.address import Address
 from bot.handoff.cases import Case, new_alias
+from bot.handoff.messengers import ChatIdMessenger, Messenger, speaks_to_users
 from bot.conversation import Conversations
 from bot.engine.step import (
     IDENTIFYING_MEDIA,
@@ -74,7 +77,11 @@ class DeskError(Exception):
 
 
 class Desk(Protocol):
-    """Where staff see cases, and how the bot speaks to both sides. Refusals raise DeskError."""
+    """Where staff see cases: a topic per case, and the bot's notes. Refusals raise DeskError.
+
+    Users are spoken to through a Messenger per transport; a desk that also reaches its own messenger's
+    users by chat id (Telegram's, the console's) serves them when no other messenger is registered.
+    """
 
     async def open_topic(self, title: str) -> int:
         """Open a topic for a case and return its id."""
@@ -90,15 +97,6 @@ class Desk(Protocol):
 
     async def delete_topic(self, thread_id: int) -> None:
         """Delete a case topic and everything in it."""
-
-    async def tell_user(self, chat_id: int, reply: Reply) -> None:
-        """Send a bot message about the handoff to a user."""
-
-    async def copy_in(self, chat_id: int, item: RelayItem, thread_id: int) -> None:
-        """Copy a user's message (or show their edit) in the case topic."""
-
-    async def send_out(self, chat_id: int, item: RelayItem, staff_alias: str) -> None:
-        """Send a staff reply to the user under the staff alias."""
 
 
 def fill(template: str, **values: object) -> str:
@@ -152,6 +150,8 @@ class Handoffs:
 
     conversations: Conversations
     desk: Desk
+    # transport -> how its users are reached; a transport missing here is served by the desk, if it can.
+    messengers: dict[str, Messenger] = field(default_factory=dict)
     _staff_locks: KeyedLock = field(default_factory=KeyedLock)
     queues: RelayQueues = field(init=False)
     # user key -> minutes and topics of their recent openings; kept in memory only, for an hour.
@@ -186,8 +186,18 @@ class Handoffs:
     def menu_button(self, locale: str) -> Button:
         return Button(self.say("button_menu", locale), self.flows.settings.menu, "menu")
 
-    def chat_of(self, case: Case) -> int | None:
-        return self.conversations.keyring.unseal_chat_id(case.sealed_chat, case.alias.encode())
+    def address_of(self, case: Case) -> Address | None:
+        """The case's user's address, unsealed; None when the secret changed since the case opened."""
+        return Address.parse(self.conversations.keyring.unseal_address(case.sealed_chat, case.alias.encode()))
+
+    def messenger_for(self, address: Address) -> Messenger:
+        """The messenger of the address's transport; raises DeskError when none is running."""
+        messenger = self.messengers.get(address.transport)
+        if messenger is not None:
+            return messenger
+        if speaks_to_users(self.desk) and address.user.lstrip("-").isdigit():
+            return ChatIdMessenger(self.desk)  # type: ignore[arg-type]
+        raise DeskError("send", f"{address.transport} is not running in this bot, so the user can't be reached")
 
     def waiting_cards(self, locale: str) -> Reply:
         """The 24-hour services (crisis first, as listed in settings) as cards with their title."""
@@ -209,7 +219,7 @@ class Handoffs:
     async def take_turn(
         self,
         transport: str,
-        chat_id: int,
+        chat_id: int | str,
         inbound: Inbound,
         language_code: str | None,
         relay: RelayItem | None,
@@ -220,9 +230,11 @@ class Handoffs:
 
         Runs under the user's lock; the relay is only queued here, so the turn ends at once.
         """
+        address = Address.of(transport, chat_id)
         async with self.conversations.user(transport, chat_id) as key:
             store = self.conversations.store
             case = await store.case_for_user(key)
+            crisis = False
             if case is not None:
                 if inbound == END or inbound == Command("end"):
                     await deliver(self.bare_outcome(await self.user_ends(case)))
@@ -235,7 +247,7 @@ class Handoffs:
                     # Never relayed: a contact card carries a Telegram id, a location says where someone is.
                     await self.staff_note(case.thread_id or 0, self.staff_say("staff_identity_withheld", kind=self.staff_say(f"staff_kind_{inbound.kind}")))
                 elif isinstance(inbound, (Text, Media)) and not forgetting:
-                    await self.user_message(case, relay, chat_id)
+                    await self.user_message(case, relay, address)
                     if not crisis:
                         return
                     # Queued behind the message it is about, so staff read them in that order.
@@ -255,16 +267,16 @@ class Handoffs:
                     if case is not None:
                         reply = Reply((self.say("handoff_already", case.locale),), (self.end_button(case.locale),))
                     else:
-                        reply = await self.request(key, chat_id, outcome.state.locale or "", effect.path)
+                        reply = await self.request(key, address, outcome.state.locale or "", effect.path)
                 elif isinstance(effect, Forget):
                     if case is not None:
                         await self.forget_case(case)
                         case = None
                     await self.forget_topics(key)
-            if case is not None and (bot_command(inbound) or isinstance(inbound, Pick)) and not any(
+            if case is not None and (bot_command(inbound) or isinstance(inbound, Pick) or crisis) and not any(
                 isinstance(e, (Handoff, ClearChat)) for e in outcome.effects
             ):
-                # The bot answered a command mid-chat: say the chat with staff is still open, and how to end it.
+                # The bot answered a command (or crisis words) mid-chat: say the chat with staff is still open, and how to end it.
                 reply = replace(reply, parts=(*reply.parts, self.say("handoff_still_open", case.locale)),
                                 buttons=(*reply.buttons, self.end_button(case.locale)))
             await deliver(replace(outcome, reply=reply))
@@ -280,7 +292,7 @@ class Handoffs:
         trigger = self.flows.trigger_index.first_match(locale, normalise(typed))
         return trigger is not None and trigger.id == trigger_id
 
-    async def request(self, key: bytes, chat_id: int, locale: str, path: tuple[str, ...]) -> Reply:
+    async def request(self, key: bytes, address: Address, locale: str, path: tuple[str, ...]) -> Reply:
         """Open a case and a staff topic; tell the user their place in the queue or when staff are back."""
         store = self.conversations.store
         alias = new_alias()
@@ -290,7 +302,7 @@ class Handoffs:
         case = Case(
             alias=alias,
             user_key=key,
-            sealed_chat=self.conversations.keyring.seal_chat_id(chat_id, alias.encode()),
+            sealed_chat=self.conversations.keyring.seal_address(str(address), alias.encode()),
             locale=locale,
             path=path,
             opened=now,
@@ -357,7 +369,7 @@ class Handoffs:
         self.queues.kick(case.alias)  # messages written while there was no topic
         return thread_id
 
-    async def user_message(self, case: Case, relay: RelayItem | None, chat_id: int) -> None:
+    async def user_message(self, case: Case, relay: RelayItem | None, address: Address) -> None:
         """Queue the user's message for the case topic and note the activity."""
         store = self.conversations.store
         await store.touch_case(case.alias, self.now_minutes())
@@ -367,19 +379,19 @@ class Handoffs:
             self._told_full.discard(case.alias)
         elif case.alias not in self._told_full:
             self._told_full.add(case.alias)
-            await self.tell(case, chat_id, Reply((self.say("relay_queue_full", case.locale),)))
+            await self.tell(case, address, Reply((self.say("relay_queue_full", case.locale),)))
 
-    async def user_edited(self, transport: str, chat_id: int, relay: RelayItem) -> None:
+    async def user_edited(self, transport: str, chat_id: int | str, relay: RelayItem) -> None:
         """The user edited a message during a live chat: staff get the new version, marked as an edit."""
         async with self.conversations.user(transport, chat_id) as key:
             case = await self.conversations.store.case_for_user(key)
             if case is not None:
-                await self.user_message(case, relay, chat_id)
+                await self.user_message(case, relay, Address.of(transport, chat_id))
 
-    async def tell(self, case: Case, chat_id: int, reply: Reply) -> None:
+    async def tell(self, case: Case, address: Address, reply: Reply) -> None:
         """Tell the user something about their case; a user who has gone closes it."""
         try:
-            await self.desk.tell_user(chat_id, reply)
+            await self.messenger_for(address).tell_user(address.user, reply, case.locale)
         except DeskError as exc:
             await self.refused_by_user(case, exc)
 
@@ -399,8 +411,8 @@ class Handoffs:
         self._told_full.discard(case.alias)
         told = ""
         if user_note is not None:
-            chat_id = self.chat_of(case)
-            if chat_id is None:
+            address = self.address_of(case)
+            if address is None:
                 told = self.staff_say("staff_not_told", reason=self.staff_say("staff_reason_secret"))
             else:
                 try:
@@ -408,7 +420,8 @@ class Handoffs:
                     if user_note in ("handoff_closed", "handoff_expired"):
                         # After a chat with staff: the optional one-tap "Did this help?", counted per day only.
                         buttons += feedback_buttons(self.flows, case.locale)
-                    await self.desk.tell_user(chat_id, Reply((self.say(user_note, case.locale),), buttons))
+                    reply = Reply((self.say(user_note, case.locale),), buttons)
+                    await self.messenger_for(address).tell_user(address.user, reply, case.locale)
                     told = self.staff_say("staff_told")
                 except DeskError as exc:
                     log.warning("telling a user their case closed failed: %s %s", exc.method, exc.description)
@@ -480,24 +493,28 @@ class Handoffs:
         case = await self.conversations.store.case_by_alias(alias)
         if case is None:
             return True  # closed meanwhile: nothing to send
-        chat_id = self.chat_of(case)
-        if chat_id is None:
+        address = self.address_of(case)
+        if address is None:
             await self.close(case, "staff_link_lost", None)
             return True
         if item.kind == "out":
             if case.claimed is None:
                 case = await self.claim(case) or case
             try:
-                await self.desk.send_out(chat_id, item, case.staff_alias or self.say("staff_default_alias", case.locale))
+                messenger = self.messenger_for(address)
+                unsent = await messenger.send_out(address.user, item, case.staff_alias or self.say("staff_default_alias", case.locale))
             except DeskError as exc:
                 if exc.kind == RETRY:
                     raise RetryLater(exc.retry_after) from None
                 await self.refused_by_user(case, exc)
+                return True
+            if unsent and case.thread_id is not None:
+                await self.staff_note(case.thread_id, unsent)
             return True
         if case.thread_id is None:
             return False
         try:
-            await self.desk.copy_in(chat_id, item, case.thread_id)
+            await self.messenger_for(address).copy_in(address.user, item, case.thread_id)
         except DeskError as exc:
             if exc.kind == RETRY:
                 raise RetryLater(exc.retry_after) from None
@@ -525,7 +542,7 @@ class Handoffs:
                 name, _, arg = stripped[1:].partition(" ")
                 await self.staff_command(case, name.split("@", 1)[0].lower(), arg.strip())
                 return
-            if self.chat_of(case) is None:
+            if self.address_of(case) is None:
                 # The secret changed since the case opened: nobody can reach the user through it any more.
                 log.warning("a case's chat link could not be opened; closing it")
                 await self.close(case, "staff_link_lost", None)
@@ -543,9 +560,9 @@ class Handoffs:
         # Only the day's aggregate keeps the wait, in a coarse bucket; the case itself is deleted on close.
         await self.conversations.store.count(self.today(), claim_events(now - case.opened))
         claimed = replace(case, claimed=now, staff_alias=name, active=now)
-        chat_id = self.chat_of(case)
-        if chat_id is not None:
-            await self.tell(claimed, chat_id, Reply((self.say("handoff_claimed", case.locale, name=name),)))
+        address = self.address_of(case)
+        if address is not None:
+            await self.tell(claimed, address, Reply((self.say("handoff_claimed", case.locale, name=name),)))
         if case.thread_id is not None:
             await self.staff_note(case.thread_id, self.staff_say("staff_claimed", name=name))
         return claimed
@@ -620,10 +637,10 @@ class Handoffs:
         if not case.nudged and staff_in and waited >= settings.handoff_nudge_minutes:
             if not await self.conversations.store.mark_nudged(case.alias):
                 return
-            chat_id = self.chat_of(case)
-            if chat_id is not None:
+            address = self.address_of(case)
+            if address is not None:
                 cards = self.waiting_cards(case.locale)
-                await self.tell(case, chat_id, replace(cards, parts=(self.say("handoff_waiting", case.locale),),
+                await self.tell(case, address, replace(cards, parts=(self.say("handoff_waiting", case.locale),),
                                                        buttons=(self.end_button(case.locale),)))
 
     async def delete_old_transcripts(self) -> None:

@@ -1,7 +1,8 @@
 """Pseudonymous keys and sealed links: what lets the database identify no one.
 
 A user is known only by HMAC-SHA256(secret, "transport:chat_id"). The one reversible link the bot
-needs (an open case's chat id) is sealed with AES-GCM under a key derived from the same secret.
+needs (an open case's address, `telegram:<chat id>` or `signal:<ACI UUID>`) is sealed with AES-GCM
+under a key derived from the same secret.
 
 The secret is what turns a copy of the database back into people, so it is kept apart from the data
 (the environment, a systemd credential, or a file elsewhere), refused when others can read its file
@@ -15,6 +16,7 @@ import errno
 import hmac
 import math
 import os
+import re
 import secrets
 import sqlite3
 import stat
@@ -31,6 +33,8 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 MIN_SECRET = 16
 MIN_BITS = 64  # an estimate of how hard the secret is to guess; a made one has about 250
 NONCE = 12
+LEGACY_CHAT_ID = re.compile(r"-?[0-9]+")  # what case links held before they named their transport
+TRANSPORT_NAME = re.compile(r"[a-z]+")
 SEAL_INFO = b"signpost-bot seal v1"
 CHECK_LABEL = b"signpost-bot secret check v1"
 CREDENTIAL = "bot-secret"  # systemd: LoadCredential=bot-secret:/etc/signpost-bot/secret
@@ -311,16 +315,34 @@ class Keyring:
         except (InvalidTag, ValueError, TypeError):
             return None
 
-    def seal_chat_id(self, chat_id: int, context: bytes = b"") -> bytes:
-        """Seal a chat id (the only reversible identifier the bot ever keeps, while a case is open)."""
-        return self.seal(str(chat_id).encode(), context)
+    def seal_address(self, address: str, context: bytes = b"") -> bytes:
+        """Seal a user's address, `transport:id` (the only reversible identifier the bot keeps, while a case is open)."""
+        return self.seal(address.encode(), context)
 
-    def unseal_chat_id(self, token: bytes, context: bytes = b"") -> int | None:
-        """The chat id, or None if the seal cannot be opened."""
+    def unseal_address(self, token: bytes, context: bytes = b"") -> str | None:
+        """The address as `transport:id`, or None if the seal cannot be opened or holds no address.
+
+        Links sealed before addresses named their transport hold a bare Telegram chat id: they come back
+        as `telegram:<id>`, since re-sealing them would need the secret inside a schema migration.
+        """
         plain = self.unseal(token, context)
         if plain is None:
             return None
         try:
-            return int(plain.decode("ascii"))
-        except (UnicodeDecodeError, ValueError):
+            text = plain.decode("utf-8")
+        except UnicodeDecodeError:
             return None
+        if LEGACY_CHAT_ID.fullmatch(text):
+            return f"telegram:{text}"
+        transport, _, local = text.partition(":")
+        return text if TRANSPORT_NAME.fullmatch(transport) and local else None
+
+    def seal_chat_id(self, chat_id: int, context: bytes = b"") -> bytes:
+        """Seal a Telegram chat id as the address `telegram:<id>`."""
+        return self.seal_address(f"telegram:{chat_id}", context)
+
+    def unseal_chat_id(self, token: bytes, context: bytes = b"") -> int | None:
+        """The Telegram chat id of a sealed address, or None if it is no Telegram chat (or cannot be opened)."""
+        address = self.unseal_address(token, context)
+        transport, _, local = (address or "").partition(":")
+        return int(local) if transport == "telegram" and LEGACY_CHAT_ID.fullmatch(local) else None

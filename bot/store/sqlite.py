@@ -97,6 +97,13 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE sessions ADD COLUMN nation TEXT;
     ALTER TABLE sessions ADD COLUMN misses INTEGER NOT NULL DEFAULT 0;
     """,
+    # A case's sealed link now holds its user's address with the transport ("telegram:123", "signal:<ACI
+    # UUID>"). Links sealed before hold a bare Telegram chat id; re-sealing needs the secret, which SQL never
+    # sees, so they are read as "telegram:<id>" (Keyring.unseal_address). The new version stops older code,
+    # which can't read the new links, from opening this database and closing every open case.
+    """
+    SELECT 1;
+    """,
 )
 
 MEMORY = ":memory:"

@@ -99,17 +99,20 @@ def card_message(title: str, cards: tuple[ServiceCard, ...]) -> SignalMessage:
     return out.build()
 
 
-def render_reply(reply: Reply, reply_line: str) -> tuple[SignalMessage, ...]:
-    """Messages for one reply in order; the last one ends with the numbered choices.
+def render_reply(reply: Reply, reply_line: str, footer: str = "") -> tuple[SignalMessage, ...]:
+    """Messages for one reply in order; the last one ends with the numbered choices, or with `footer`.
 
-    `reply_line` is the "Reply with a number" text in the user's language.
+    `reply_line` is the "Reply with a number" text in the user's language; `footer` a line said last
+    instead (how to end a chat with staff, where typed numbers would go to staff, not to the menu).
     """
     messages = [SignalMessage(piece) for part in reply.parts for piece in split_text(part)]
     if reply.services:
         messages.append(card_message(reply.services_title, reply.services))
+    block = footer
     if reply.buttons:
         choices = "\n".join(f"{number}. {button.label}" for number, button in enumerate(reply.buttons, start=1))
         block = f"{reply_line}\n{choices}"
+    if block:
         last = messages[-1] if messages else None
         if last is not None and len(last.text) + len(block) + 2 <= MAX_MESSAGE:
             messages[-1] = SignalMessage(f"{last.text}\n\n{block}", last.spans)

@@ -3,6 +3,9 @@
 A user is their ACI UUID (`sourceUuid`), never their phone number, and even the UUID is turned into
 the pseudonymous key at once: the dedupe window and the recent-message list are keyed by it, in memory
 only. Nothing here logs a UUID, a number, a name or any text.
+
+With `handoffs` (the Telegram staff group running beside it) a Signal user's request for a person opens
+a case like a Telegram user's; their messages are relayed as text (bot/transports/signal/desk.py).
 """
 
 from __future__ import annotations
@@ -18,16 +21,22 @@ from typing import Any, TextIO
 
 from bot.conversation import Conversations
 from bot.engine.step import (
+    Button,
     ClearChat,
     Command,
     Handoff,
     Inbound,
     Media,
     Outcome,
+    Pick,
     Reply,
+    State,
     Text,
     service_card,
 )
+from bot.flows.textmatch import normalise
+from bot.handoff.relays import RelayItem
+from bot.handoff.service import HANDOFF_NODE, Handoffs
 from bot.transports.floodgate import FloodGate, Verdict
 from bot.transports.recent import RecentMessages
 from bot.transports.signal.render import SignalMessage, render_reply
@@ -40,6 +49,7 @@ DELETABLE_FOR = 24 * 3600 - 300  # Signal's apps honour a remote delete for abou
 RECENT_PER_USER = 50  # the bot's own sent timestamps kept per user for /clear
 SEEN_WINDOW = 10_000  # (user, device, timestamp) triples remembered to drop repeated envelopes
 LEFT_GROUPS = 1_000  # groups already left, so a busy group is not quit again on every message
+OFFERED = 1_000  # users whose last handoff message offered choices (kept in memory, one answer each)
 MAX_ATTEMPTS = 3  # tries per message: the first, plus retries after a rate limit or network failure
 MAX_WAIT = 600  # the longest rate-limit wait honoured while holding one user's turn (seconds)
 NETWORK_RETRY = 2.0  # seconds before retrying a network failure
@@ -59,13 +69,19 @@ IDENTITY = "IDENTITY_FAILURE"
 RATE_LIMIT = "RATE_LIMIT_FAILURE"
 TRANSIENT = frozenset({"NETWORK_FAILURE", "INVALID_PRE_KEY_FAILURE", "IO_ERROR"})
 
-# A person asked for staff; returns the reply to show. Handoff from Signal plugs in here.
-HandoffSeam = Callable[[str, Handoff, str], Awaitable[Reply]]
 Notify = Callable[[str], Awaitable[None]]
 
 
 class UserGone(Exception):
     """The recipient is no longer on Signal (unregistered)."""
+
+
+class NotDelivered(Exception):
+    """A send failed for good (after its retries); `failure` says why."""
+
+    def __init__(self, failure: Failure) -> None:
+        super().__init__(failure.kind)
+        self.failure = failure
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,7 +181,7 @@ class SignalTransport:
     clock: Callable[[], float] = time.time
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     backoff: Backoff = field(default_factory=Backoff)
-    on_handoff: HandoffSeam | None = None
+    handoffs: Handoffs | None = None  # the staff group's cases; None when Signal runs alone
     notify_staff: Notify | None = None  # the staff group, once Signal cases reach it
     operator_out: TextIO = field(default_factory=lambda: sys.stderr)
     floodgate: FloodGate = field(default_factory=FloodGate)
@@ -174,9 +190,14 @@ class SignalTransport:
     rpc: SignalRpc = field(init=False)
     _left: OrderedDict[str, None] = field(default_factory=OrderedDict, init=False)
     _challenges: set[str] = field(default_factory=set, init=False)
+    _offered: OrderedDict[bytes, tuple[Button, ...]] = field(default_factory=OrderedDict, init=False)
 
     def __post_init__(self) -> None:
         self.rpc = SignalRpc(self.socket_path, self.on_receive, self.backoff)
+        if self.handoffs is not None:
+            from bot.transports.signal.desk import SignalMessenger
+
+            self.handoffs.messengers[TRANSPORT] = SignalMessenger(self, self.handoffs.desk)
 
     async def serve(self, stop: asyncio.Event) -> None:
         """Receive and answer until `stop` is set."""
@@ -208,8 +229,11 @@ class SignalTransport:
             return
         uuid = envelope.get("sourceUuid")
         data = envelope.get("dataMessage")
-        # Receipts, typing, calls, stories, syncs from the account's own devices, and edits (Telegram
-        # ignores edits too: the reply to the first version stands) carry nothing to answer.
+        # Receipts, typing, calls, stories and syncs from the account's own devices carry nothing to answer;
+        # an edit is shown to staff during a case and otherwise ignored (the reply to the first version stands).
+        if isinstance(uuid, str) and uuid and isinstance(envelope.get("editMessage"), dict):
+            await self.on_edit(uuid, envelope)
+            return
         if not isinstance(uuid, str) or not uuid or not isinstance(data, dict):
             return
         group = data.get("groupInfo")
@@ -238,7 +262,50 @@ class SignalTransport:
         async def deliver(outcome: Outcome) -> None:
             await self.carry_out(uuid, key, outcome, timer)
 
-        await self.conversations.handle(TRANSPORT, uuid, inbound, None, deliver)
+        inbound = self.picked(key, inbound)
+        if self.handoffs is None:
+            await self.conversations.handle(TRANSPORT, uuid, inbound, None, deliver)
+            return
+        text = data.get("message") if isinstance(data.get("message"), str) else None
+        # During a case the message is relayed to staff as text, sealed while it waits in the queue.
+        relay = RelayItem("in", int(envelope.get("timestamp") or 0), text or None, is_text=not isinstance(inbound, Media),
+                          media=inbound.kind if isinstance(inbound, Media) else "")
+        caption = text if isinstance(inbound, Media) else None
+        await self.handoffs.take_turn(TRANSPORT, uuid, inbound, None, relay, deliver, caption)
+
+    async def on_edit(self, uuid: str, envelope: dict[str, Any]) -> None:
+        """An edited message: during a case staff see the new text, marked as an edit; otherwise nothing."""
+        edit = envelope["editMessage"]
+        data = edit.get("dataMessage")
+        text = data.get("message") if isinstance(data, dict) else None
+        if self.handoffs is None or not isinstance(text, str) or not text.strip():
+            return
+        key = self.conversations.keyring.user_key(TRANSPORT, uuid)
+        if not self.seen.first_time((key, envelope.get("sourceDevice"), envelope.get("timestamp"))):
+            return
+        stamp = edit.get("targetSentTimestamp")
+        await self.handoffs.user_edited(TRANSPORT, uuid, RelayItem("edit", stamp if isinstance(stamp, int) else 0, text))
+
+    def offer(self, key: bytes, buttons: tuple[Button, ...]) -> None:
+        """Remember the choices of a message sent outside the engine (a case's closing), so a typed number
+        or label picks one as a button press would on Telegram."""
+        self._offered.pop(key, None)
+        if buttons:
+            self._offered[key] = buttons
+            while len(self._offered) > OFFERED:
+                self._offered.popitem(last=False)
+
+    def picked(self, key: bytes, inbound: Inbound) -> Inbound:
+        """The user's answer to choices offered outside the engine, as the press it stands for; the offer
+        lasts for one message."""
+        buttons = self._offered.pop(key, ())
+        if not buttons or not isinstance(inbound, Text):
+            return inbound
+        said = normalise(inbound.text)
+        for number, button in enumerate(buttons, start=1):
+            if said in (str(number), normalise(button.label)):
+                return Pick(button.node, button.action)
+        return inbound
 
     async def leave_group(self, group_id: object) -> None:
         """The bot answers private chats only: it leaves any group it is added to."""
@@ -265,16 +332,35 @@ class SignalTransport:
             return template
 
     def signal_reply(self, reply: Reply, locale: str, notes: tuple[str, ...] = ()) -> tuple[SignalMessage, ...]:
-        """A reply as the Signal messages to send."""
+        """A reply as the Signal messages to send.
+
+        A reply with the End chat button is said during a chat with staff, where anything typed goes to
+        them: its choices are not numbered (a typed number would reach staff), and it ends by telling the
+        user to send /end (after any service cards, so it is the last thing they read).
+        """
         if notes:
             reply = replace(reply, parts=(*notes, *reply.parts))
-        return render_reply(reply, self.say("signal_reply_number", locale))
+        footer = ""
+        if in_case(reply):
+            still = self.say("handoff_still_open", locale)
+            if still in reply.parts:
+                footer = self.say("signal_handoff_still_open", locale)
+                reply = replace(reply, parts=tuple(part for part in reply.parts if part != still))
+            else:
+                footer = self.say("signal_end_hint", locale)
+            reply = replace(reply, buttons=())
+        return render_reply(reply, self.say("signal_reply_number", locale), footer)
 
     async def carry_out(self, uuid: str, key: bytes, outcome: Outcome, timer: int) -> None:
         """Effects first, then the reply; runs under the user's lock, so replies keep their order."""
         settings = self.conversations.flows.settings
         locale = outcome.state.locale or settings.default_language
         reply = outcome.reply
+        # Said without the engine (leaving a chat with staff): its choices are not the current step's.
+        bare = outcome.state == State()
+        if bare:
+            saved = await self.conversations.store.load(key)
+            locale = (saved and saved.locale) or locale
         notes: tuple[str, ...] = ()
         seconds = settings.signal_expiration_days * DAY
         # A conversation starting (first contact, or after /forget or the retention purge) turns on
@@ -292,6 +378,8 @@ class SignalTransport:
             reply = self.swap(reply, locale, engine_key, signal_key, only_if_said=True)
         try:
             await self.send_all(uuid, key, self.signal_reply(reply, locale, notes))
+            if bare and not in_case(reply):
+                self.offer(key, reply.buttons)
         except UserGone:
             # Nothing more can reach them; what little the bot kept about them goes now.
             log.info("a Signal user is no longer registered; their session is deleted")
@@ -306,9 +394,10 @@ class SignalTransport:
         return reply if only_if_said else replace(reply, parts=(honest, *reply.parts))
 
     async def handoff(self, uuid: str, effect: Handoff, locale: str, reply: Reply) -> Reply:
-        """Hand over to staff through the seam, or say honestly that Signal can't reach a person yet."""
-        if self.on_handoff is not None:
-            return await self.on_handoff(uuid, effect, locale)
+        """The case was opened in the staff group (the reply says so), or, with no staff group, say honestly
+        that Signal can't reach a person here."""
+        if self.handoffs is not None:
+            return reply
         flows = self.conversations.flows
         cards = tuple(service_card(flows, flows.services[sid], locale) for sid in flows.settings.waiting_services)
         honest = self.swap(reply, locale, "handoff_requested", "signal_handoff_unavailable")
@@ -331,20 +420,36 @@ class SignalTransport:
             except UserGone:
                 return
 
-    async def send_all(self, uuid: str, key: bytes, messages: tuple[SignalMessage, ...]) -> None:
-        """Send messages in order, remembering each one's timestamp for /clear."""
+    async def send_all(self, uuid: str, key: bytes, messages: tuple[SignalMessage, ...], strict: bool = False) -> None:
+        """Send messages in order, remembering each one's timestamp for /clear.
+
+        A message that can't be delivered is logged and skipped; with `strict` it raises NotDelivered.
+        """
         for message in messages:
             params: dict[str, Any] = {"recipient": [uuid], "message": message.text}
             if message.spans:
                 params["textStyle"] = message.styles()
-            stamp = await self.deliver_checked(uuid, "send", params)
+            try:
+                stamp = await self.send_checked(uuid, "send", params)
+            except NotDelivered:
+                if strict:
+                    raise
+                continue
             if stamp is not None:
                 self.sent.add(key, stamp, self.clock())
 
     async def deliver_checked(self, uuid: str, method: str, params: dict[str, Any]) -> int | None:
+        """`send_checked`, with None for a message that could not be delivered; raises UserGone."""
+        try:
+            return await self.send_checked(uuid, method, params)
+        except NotDelivered:
+            return None
+
+    async def send_checked(self, uuid: str, method: str, params: dict[str, Any]) -> int | None:
         """Call a sending method, check every recipient's result, and deal with each kind of failure.
 
-        Returns the sent message's timestamp, or None if it could not be delivered; raises UserGone.
+        Returns the sent message's timestamp (None if signal-cli gave none); raises UserGone, or
+        NotDelivered when it could not be delivered after the retries.
         """
         trusted = False
         for attempt in range(1, MAX_ATTEMPTS + 1):
@@ -379,8 +484,9 @@ class SignalTransport:
                 await self.sleep(NETWORK_RETRY * attempt)
                 continue
             log.warning("a Signal %s was not delivered: %s", method, failure.kind)
-            return None
-        return None
+            raise NotDelivered(failure)
+        log.warning("a Signal %s was not delivered: %s", method, IDENTITY)  # trusted, yet refused again
+        raise NotDelivered(Failure(IDENTITY))
 
     async def trust(self, uuid: str) -> bool:
         """Trust the recipient's new identity key."""
@@ -411,6 +517,11 @@ class SignalTransport:
         if self.notify_staff is not None:
             flows = self.conversations.flows
             await self.notify_staff(self.say("staff_signal_captcha", flows.settings.default_language, command=command))
+
+
+def in_case(reply: Reply) -> bool:
+    """Whether a reply is said during a chat with staff (it carries the End chat button)."""
+    return any(button.node == HANDOFF_NODE for button in reply.buttons)
 
 
 def _why(exc: BaseException) -> str:
