@@ -20,7 +20,7 @@ from bot import config
 from bot.ops import doctor
 from bot.flows import spec as flowspec
 from bot.i18n.cycle import I18nError, shown_path
-from bot.flows.content import load_content
+from bot.flows.content import load_content, misnamed_problems
 from bot.conversation import Conversations
 from bot.config import ConfigError, SignalConfig, TelegramConfig, webhook_url
 from bot.flows.convtest import ScriptError, load_scripts, run_scripts
@@ -120,10 +120,11 @@ def build_parser() -> argparse.ArgumentParser:
 def cmd_check(args: argparse.Namespace, env: Mapping[str, str], out: TextIO) -> int:
     directory = args.dir or config.flows_dir(env)
     report = flowspec.check(directory, today=date.today())
-    for problem in report.problems:
+    misnamed = misnamed_problems(directory)
+    for problem in (*misnamed, *report.problems):
         out.write(f"{problem}\n")
     if report.flowset is None:
-        out.write(f"{len(report.errors)} error(s), {len(report.warnings)} warning(s): the flows were NOT loaded.\n")
+        out.write(f"{len(report.errors) + len(misnamed)} error(s), {len(report.warnings)} warning(s): the flows were NOT loaded.\n")
         return EXIT_PROBLEMS
     flowset = report.flowset
     linted = lint(flowset, directory)
@@ -139,10 +140,10 @@ def cmd_check(args: argparse.Namespace, env: Mapping[str, str], out: TextIO) -> 
         out.write(f"{problem}\n")
     warnings = len(report.warnings) + len(linted) + len(discreet) + len(coverage.warnings) + len(rule.warnings)
     languages = "".join(f"{language.summary()}\n" for language in coverage.languages)
-    errors = len(coverage.errors) + len(rule.errors)
+    errors = len(coverage.errors) + len(rule.errors) + len(misnamed)
     if errors:
         out.write(languages)
-        out.write(f"{errors} error(s), {warnings} warning(s): the translations are not ready.\n")
+        out.write(f"{errors} error(s), {warnings} warning(s): the flows or their translations are not ready.\n")
     else:
         out.write(
             f"OK: {len(flowset.flows)} flows, {len(flowset.nodes)} nodes, {len(flowset.triggers)} triggers, "

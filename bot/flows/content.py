@@ -5,10 +5,24 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from bot.flows.spec import FlowSet
+from bot.flows.spec import FlowError, FlowSet, Problem
+from bot.flows.yamlsource import misnamed
 from bot.i18n.rule import load_translated
 
 
-def load_content(flows_dir: Path, locales_dir: Path, today: date | None = None) -> FlowSet:
-    """Validate the flows and attach the catalogs under the one translation rule; raises FlowError or CatalogError."""
-    return load_translated(flows_dir, locales_dir, today)
+def misnamed_problems(flows_dir: Path) -> tuple[Problem, ...]:
+    """An error for each file the bot would not read because of its name (e.g. `main.yml`)."""
+    return tuple(
+        Problem(str(path), 0, "", f"{path.name} is not read: the bot reads only files whose names end in .yaml",
+                f"rename it to {path.stem}.yaml")
+        for path in misnamed(flows_dir)
+    )
+
+
+def load_content(flows_dir: Path, locales_dir: Path, today: date | None = None, *, live: bool = True) -> FlowSet:
+    """Validate the flows and attach the catalogs under the one translation rule; raises FlowError or CatalogError.
+    `live=False` (graph, stats): a translation error does not stop a tool that only reads the flows."""
+    refused = misnamed_problems(flows_dir)
+    if refused:
+        raise FlowError(list(refused))
+    return load_translated(flows_dir, locales_dir, today, live=live)

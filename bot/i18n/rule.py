@@ -89,12 +89,15 @@ def translations(flows: FlowSet, flows_dir: Path, locales_dir: Path, *, strict: 
     return Translations(Texts(MappingProxyType(catalogs)), tuple(problems))
 
 
-def load_translated(flows_dir: Path, locales_dir: Path, today: date | None = None, *, strict: bool = False) -> FlowSet:
+def load_translated(
+    flows_dir: Path, locales_dir: Path, today: date | None = None, *, strict: bool = False, live: bool = True
+) -> FlowSet:
     """Load the flows with their translations under the rule; raises FlowError (with every problem) if the
-    rule finds an error, or CatalogError. Used wherever flows go live: start-up and reload."""
+    rule finds an error and the flows are to go `live` (start-up, reload), or CatalogError. Staff tools that
+    only read the flows (graph, stats) pass live=False."""
     flows = flowspec.load(flows_dir, today)
     result = translations(flows, flows_dir, locales_dir, strict=strict)
-    if result.errors:
+    if result.errors and live:
         raise FlowError(list(result.problems))
     if result.warnings:
         log.info("translations: %d warning(s); untranslated texts are shown in English", len(result.warnings))
