@@ -39,7 +39,8 @@ class CatalogError(Exception):
 
 
 def load_texts(locales_dir: Path, domain: str = "messages") -> Texts:
-    """Read every `locales/<code>/LC_MESSAGES/<domain>.po`; fuzzy and empty entries are skipped."""
+    """Read every `locales/<code>/LC_MESSAGES/<domain>.po` raw; fuzzy and empty entries are skipped.
+    What users read is decided by the translation rule (bot.i18n.rule.translations), not by this."""
     catalogs: dict[str, Mapping[str, str]] = {}
     if not locales_dir.is_dir():
         return Texts()

@@ -83,7 +83,7 @@ def measure(flows: FlowSet, flows_dir: Path, locales_dir: Path) -> CoverageRepor
                 with path.open("rb") as handle:
                     catalog = read_po(handle, locale=code)
             except Exception as exc:  # babel raises several types for a malformed file
-                # The bot would refuse to start on it too (i18n.load_texts), so it is the same one-line error.
+                # The bot would refuse to start on it too (bot.i18n.rule), so it is the same one-line error.
                 raise CatalogError(f"{path}: cannot read catalog: {exc}") from exc
         elif is_offered:
             problems.append(Problem(shown, 0, code, "an offered language has no catalog", FIX_MISSING, "warning"))
