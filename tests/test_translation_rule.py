@@ -179,8 +179,9 @@ def test_a_missing_crisis_translation_is_an_error_naming_its_po_line_and_stops_t
         f"{po}:{line}: ro: the crisis or safety text “{DANGER}” is not translated — translate this entry"
     ) in out
     with pytest.raises(FlowError) as caught:
-        load_content(flows, locales)
+        load_content(flows, locales, live=True)  # as at start-up: the bot does not run these flows
     assert any(DANGER in str(problem) for problem in caught.value.problems)
+    assert load_content(flows, locales).texts.get("ro", DANGER) == DANGER  # a tool that only reads them may
 
 
 def test_a_fuzzy_crisis_translation_is_an_error(
@@ -237,3 +238,12 @@ def test_the_shipped_flows_pass_check_strict_with_their_conversations(capsys: py
                      "--conversations", str(REPO / "tests" / "conversations")], capsys)
     assert code == 0, out
     assert "warning" not in out.replace("0 warning(s)", "") and "conversations: " in out
+
+
+def test_english_needs_no_catalog_even_when_another_language_is_the_default(
+    translated: tuple[Path, Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    flows, locales, _ = translated
+    (flows / "settings.yaml").write_text(SETTINGS_RO.replace("default_language: en", "default_language: ro"), encoding="utf-8")
+    loaded = load_content(flows, locales, live=True)
+    assert loaded.texts.get("ro", DANGER) == f"RO {DANGER}" and loaded.texts.get("en", DANGER) == DANGER

@@ -223,7 +223,7 @@ def _i18n_compile(locales: Path, codes: tuple[str, ...], out: TextIO) -> int:
 
 
 async def _chat(args: argparse.Namespace, env: Mapping[str, str]) -> int:
-    flows = load_content(args.flows or config.flows_dir(env), config.locales_dir(env), date.today())
+    flows = load_content(args.flows or config.flows_dir(env), config.locales_dir(env), date.today(), live=True)
     if args.lang and args.lang not in flows.settings.languages:
         offered = ", ".join(flows.settings.languages)
         raise CliError(f"language `{args.lang}` is not offered (offered: {offered}; see flows/settings.yaml)")
@@ -254,7 +254,7 @@ async def _run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     if not 0 < args.port < 65536:
         raise CliError(f"--port must be between 1 and 65535, not {args.port}")
     flows_dir, locales_dir = args.flows or config.flows_dir(env), config.locales_dir(env)
-    flows = load_content(flows_dir, locales_dir, date.today())
+    flows = load_content(flows_dir, locales_dir, date.today(), live=True)
     configure_logging()
     keyring, store = await open_with_secret(args, env, console=False)
     stop = asyncio.Event()

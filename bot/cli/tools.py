@@ -39,7 +39,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:  # type: ignore[t
 
 
 def _content(args: argparse.Namespace, env: Mapping[str, str]) -> FlowSet:
-    return load_content(args.flows or config.flows_dir(env), config.locales_dir(env), date.today(), live=False)
+    return load_content(args.flows or config.flows_dir(env), config.locales_dir(env), date.today())
 
 
 def cmd_graph(args: argparse.Namespace, env: Mapping[str, str], out: TextIO) -> int:

@@ -19,9 +19,10 @@ def misnamed_problems(flows_dir: Path) -> tuple[Problem, ...]:
     )
 
 
-def load_content(flows_dir: Path, locales_dir: Path, today: date | None = None, *, live: bool = True) -> FlowSet:
+def load_content(flows_dir: Path, locales_dir: Path, today: date | None = None, *, live: bool = False) -> FlowSet:
     """Validate the flows and attach the catalogs under the one translation rule; raises FlowError or CatalogError.
-    `live=False` (graph, stats): a translation error does not stop a tool that only reads the flows."""
+    `live=True` wherever the flows are about to reach users (start-up, reload, publish): then a translation
+    error (an untranslated crisis text) refuses them too; tools and tests that only read them leave it off."""
     refused = misnamed_problems(flows_dir)
     if refused:
         raise FlowError(list(refused))

@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 SAFETY_MESSAGES = (
     "person_now", "person_back", "person_unknown", "services_title", "handoff_waiting", "signal_handoff_unavailable",
 )
+SOURCE_LANGUAGE = "en"
 SHOWN = 3  # how many texts a line quotes
 DIGITS = re.compile(r"\d+")
 FIX_NEW = "translate these entries in the .po file (run `python -m bot i18n update` first if they are not there)"
@@ -78,8 +79,10 @@ def translations(flows: FlowSet, flows_dir: Path, locales_dir: Path, *, strict: 
     safety = safety_texts(flows)
     catalogs: dict[str, Mapping[str, str]] = {}
     problems: list[Problem] = []
-    offered = [code for code in settings.languages if code != settings.default_language]
-    for code in _with_catalogs(locales_dir, offered, settings.default_language):
+    # The flows are written in English (it is the msgid), so English needs no catalog even when another
+    # language is the default.
+    offered = [code for code in settings.languages if code != settings.default_language and not _is_source(code)]
+    for code in _with_catalogs(locales_dir, offered):
         path = catalog_path(locales_dir, code)
         catalog = _read(path, code)
         shown, language_problems = _language(code, msgids, safety, catalog, shown_path(path), strict)
@@ -93,8 +96,7 @@ def load_translated(
     flows_dir: Path, locales_dir: Path, today: date | None = None, *, strict: bool = False, live: bool = True
 ) -> FlowSet:
     """Load the flows with their translations under the rule; raises FlowError (with every problem) if the
-    rule finds an error and the flows are to go `live` (start-up, reload), or CatalogError. Staff tools that
-    only read the flows (graph, stats) pass live=False."""
+    rule finds an error and the flows are to go `live` (start-up, reload, publish), or CatalogError."""
     flows = flowspec.load(flows_dir, today)
     result = translations(flows, flows_dir, locales_dir, strict=strict)
     if result.errors and live:
@@ -104,10 +106,15 @@ def load_translated(
     return flows.with_texts(result.texts)
 
 
-def _with_catalogs(locales_dir: Path, offered: Iterable[str], default: str) -> tuple[str, ...]:
+def _is_source(code: str) -> bool:
+    return code == SOURCE_LANGUAGE or code.startswith(SOURCE_LANGUAGE + "_")
+
+
+def _with_catalogs(locales_dir: Path, offered: Iterable[str]) -> tuple[str, ...]:
+    """Offered languages, then every other catalog (one being prepared, even the default's): all are read."""
     present = sorted(p.parent.parent.name for p in locales_dir.glob("*/LC_MESSAGES/messages.po")) if locales_dir.is_dir() else []
     offered = tuple(offered)
-    return (*offered, *(code for code in present if code not in offered and code != default))
+    return (*offered, *(code for code in present if code not in offered))
 
 
 def _read(path: Path, code: str) -> Catalog | None:
