@@ -247,3 +247,14 @@ def test_english_needs_no_catalog_even_when_another_language_is_the_default(
     (flows / "settings.yaml").write_text(SETTINGS_RO.replace("default_language: en", "default_language: ro"), encoding="utf-8")
     loaded = load_content(flows, locales, live=True)
     assert loaded.texts.get("ro", DANGER) == f"RO {DANGER}" and loaded.texts.get("en", DANGER) == DANGER
+
+
+def test_the_bot_does_not_start_on_flows_with_an_untranslated_crisis_text(
+    translated: tuple[Path, Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    flows, locales, po = translated
+    edit_catalog(po, **{DANGER: None})
+    code = cli.main(["chat", "--flows", str(flows), "--db", str(flows.parent / "bot.sqlite3")], env={"BOT_LOCALES": str(locales)})
+    err = capsys.readouterr().err
+    assert code == 1 and f"ro: the crisis or safety text “{DANGER}” is not translated" in err
+    assert err.splitlines()[-1] == "error: the flows have errors; run `python -m bot check` for details"
