@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main as cli
+from bot.i18n.catalog import read_catalog
 from tests.conftest import FLOWS, REPO
 
 ADVICE_MENU = "What would you like advice about?"
@@ -64,5 +65,21 @@ def test_a_one_line_english_edit_changes_one_entry_per_catalog(copy: tuple[Path,
         assert changed[-1] == 'msgid "What would you like some advice about?"', (name, changed)
         if name != "messages.pot":  # each translation keeps its wording, marked for review with the old English
             assert changed[:2] == ["#, fuzzy", f'#| msgid "{ADVICE_MENU}"'], (name, changed)
+    update(flows, locales, capsys)
+    assert files(locales) == after
+
+
+def test_a_long_changed_text_keeps_its_old_english_as_gettext_writes_it_across_updates(
+    copy: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    flows, locales = copy
+    old = "Sorry, I still didn't understand. Here is the main menu. You can also tap Talk to a person."
+    messages = flows / "messages.yaml"
+    messages.write_text(messages.read_text(encoding="utf-8").replace(old, old.replace("I still", "I still really")), encoding="utf-8")
+    update(flows, locales, capsys)
+    po = locales / "pl" / "LC_MESSAGES" / "messages.po"
+    assert '#, fuzzy\n#| msgid ""\n#| "Sorry, I still didn\'t understand.' in po.read_text(encoding="utf-8")
+    assert read_catalog(po, "pl")[old.replace("I still", "I still really")].previous_id == [old]
+    after = files(locales)
     update(flows, locales, capsys)
     assert files(locales) == after

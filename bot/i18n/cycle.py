@@ -20,7 +20,7 @@ from babel import Locale, UnknownLocaleError
 from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import BaseError, CommandMixin, CompileCatalog
-from babel.messages.pofile import PoFileError, write_po
+from babel.messages.pofile import PoFileError, normalize, write_po
 
 from bot.flows.spec import Settings
 from bot.i18n.catalog import CatalogError, read_catalog
@@ -32,6 +32,7 @@ MAPPING = (("**.yaml", METHOD),)
 WIDTH = 76
 # babel writes its own version into every header; a new babel would otherwise touch every catalog.
 GENERATED_BY = re.compile(rb'^"Generated-By: [^"\n]*"\n', re.MULTILINE)
+PREVIOUS_BLOCK = re.compile(rb"(?:^#\| .*\n)+", re.MULTILINE)
 HEADER = """\
 # Translations template for PROJECT: the English text of flows/*.yaml.
 # Refresh with `python -m bot i18n update`, then translate with any .po editor (e.g. Poedit).
@@ -184,7 +185,21 @@ def _render(catalog: Catalog) -> bytes:
     """The file's bytes: the same catalog always gives the same bytes, whatever babel version wrote it."""
     buffer = io.BytesIO()
     write_po(buffer, catalog, width=WIDTH, include_previous=True, ignore_obsolete=True, include_lineno=False)
-    return GENERATED_BY.sub(b"", buffer.getvalue())
+    return _previous_as_gettext(catalog, GENERATED_BY.sub(b"", buffer.getvalue()))
+
+
+def _previous_as_gettext(catalog: Catalog, data: bytes) -> bytes:
+    """babel wraps a long `#| msgid` as prose (`#| msgid "" "…`), which no reader takes back as the old
+    English; rewrite each such block as gettext does, one quoted line per `#| ` line."""
+    previous = [message.previous_id[0] for message in catalog if message.id and message.previous_id]
+    blocks = PREVIOUS_BLOCK.findall(data)
+    if len(blocks) != len(previous):  # not the layout this expects: leave babel's own
+        return data
+    replacements = iter(
+        "".join(f"#| {line}\n" for line in f"msgid {normalize(old, width=WIDTH)}".splitlines()).encode(catalog.charset)
+        for old in previous
+    )
+    return PREVIOUS_BLOCK.sub(lambda _: next(replacements), data)
 
 
 def _write(path: Path, data: bytes) -> None:
