@@ -85,7 +85,7 @@ class Reloader:
         async with self._lock:
             self._seen = await asyncio.to_thread(snapshot, self.flows_dir, self.locales_dir)
             try:
-                flows = await asyncio.to_thread(load_content, self.flows_dir, self.locales_dir, date.today())
+                flows = await asyncio.to_thread(load_content, self.flows_dir, self.locales_dir, date.today(), live=True)
             except FlowError as exc:
                 result = ReloadResult(None, tuple(str(p) for p in exc.problems if p.severity == "error"))
             except CatalogError as exc:

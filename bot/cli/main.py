@@ -20,15 +20,16 @@ from bot import config
 from bot.ops import doctor
 import bot.flows as flowspec
 from bot.i18n.cycle import I18nError, shown_path
-from bot.flows.content import load_content
+from bot.flows.content import load_content, misnamed_problems
 from bot.conversation import Conversations
 from bot.handoff.service import Handoffs
 from bot.config import ConfigError, SignalConfig, TelegramConfig, webhook_url
 from bot.flows.convtest import ScriptError, load_scripts, run_scripts
 from bot.flows import FlowError, FlowSet
 from bot.privacy.discretion import preview_problems
-from bot.i18n.catalog import CatalogError, load_texts
+from bot.i18n.catalog import CatalogError
 from bot.i18n.coverage import measure
+from bot.i18n.rule import translations
 from bot.flows.lint import lint, review_status
 from bot.reload import POLL_SECONDS, Reloader
 from bot.ops.logsetup import configure_logging
@@ -104,6 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--conversations", nargs="?", const=Path("tests/conversations"), type=Path, metavar="DIR",
         help="also replay the conversation scripts in DIR (default tests/conversations)",
     )
+    check.add_argument("--strict", action="store_true", help="every text must be translated (not just crisis and safety texts)")
     i18n = commands.add_parser("i18n", help="translations: extract the English, update each language's catalog, compile")
     i18n.add_argument(
         "action", choices=("extract", "update", "compile"),
@@ -122,37 +124,40 @@ def build_parser() -> argparse.ArgumentParser:
 def cmd_check(args: argparse.Namespace, env: Mapping[str, str], out: TextIO) -> int:
     directory = args.dir or config.flows_dir(env)
     report = flowspec.check(directory, today=date.today())
-    for problem in report.problems:
+    misnamed = misnamed_problems(directory)
+    for problem in (*misnamed, *report.problems):
         out.write(f"{problem}\n")
     if report.flowset is None:
-        out.write(f"{len(report.errors)} error(s), {len(report.warnings)} warning(s): the flows were NOT loaded.\n")
+        out.write(f"{len(report.errors) + len(misnamed)} error(s), {len(report.warnings)} warning(s): the flows were NOT loaded.\n")
         return EXIT_PROBLEMS
     flowset = report.flowset
     linted = lint(flowset, directory)
     for problem in linted:
         out.write(f"{problem}\n")
     locales = args.locales or config.locales_dir(env)
-    discreet = preview_problems(flowset.with_texts(load_texts(locales)), directory, locales)
+    rule = translations(flowset, directory, locales, strict=args.strict)
+    discreet = preview_problems(flowset.with_texts(rule.texts), directory, locales)
     for problem in discreet:
         out.write(f"{problem}\n")
     coverage = measure(flowset, directory, locales)
-    for problem in coverage.problems:
+    for problem in (*coverage.problems, *rule.problems):
         out.write(f"{problem}\n")
-    warnings = len(report.warnings) + len(linted) + len(discreet) + len(coverage.warnings)
+    warnings = len(report.warnings) + len(linted) + len(discreet) + len(coverage.warnings) + len(rule.warnings)
     languages = "".join(f"{language.summary()}\n" for language in coverage.languages)
-    if coverage.errors:
+    errors = len(coverage.errors) + len(rule.errors) + len(misnamed)
+    if errors:
         out.write(languages)
-        out.write(f"{len(coverage.errors)} error(s), {warnings} warning(s): an offered language is not fully translated.\n")
-        return EXIT_PROBLEMS
-    out.write(
-        f"OK: {len(flowset.flows)} flows, {len(flowset.nodes)} nodes, {len(flowset.triggers)} triggers, "
-        f"{len(flowset.services)} services; {warnings} warning(s).\n"
-    )
-    out.write(languages)
-    out.write("".join(f"{line}\n" for line in review_status(flowset)))
-    if args.conversations is not None:
-        return check_conversations(args.conversations, flowset.with_texts(load_texts(locales)), out)
-    return EXIT_OK
+        out.write(f"{errors} error(s), {warnings} warning(s): the flows or their translations are not ready.\n")
+    else:
+        out.write(
+            f"OK: {len(flowset.flows)} flows, {len(flowset.nodes)} nodes, {len(flowset.triggers)} triggers, "
+            f"{len(flowset.services)} services; {warnings} warning(s).\n"
+        )
+        out.write(languages)
+        out.write("".join(f"{line}\n" for line in review_status(flowset)))
+    # Scripts replay whatever the coverage: an untranslated text is shown in English, as to users.
+    replayed = EXIT_OK if args.conversations is None else check_conversations(args.conversations, flowset.with_texts(rule.texts), out)
+    return EXIT_PROBLEMS if errors else replayed
 
 
 def check_conversations(directory: Path, flowset: FlowSet, out: TextIO) -> int:
@@ -222,7 +227,7 @@ def _i18n_compile(locales: Path, codes: tuple[str, ...], out: TextIO) -> int:
 
 
 async def _chat(args: argparse.Namespace, env: Mapping[str, str]) -> int:
-    flows = load_content(args.flows or config.flows_dir(env), config.locales_dir(env), date.today())
+    flows = load_content(args.flows or config.flows_dir(env), config.locales_dir(env), date.today(), live=True)
     if args.lang and args.lang not in flows.settings.languages:
         offered = ", ".join(flows.settings.languages)
         raise CliError(f"language `{args.lang}` is not offered (offered: {offered}; see flows/settings.yaml)")
@@ -253,7 +258,7 @@ async def _run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     if not 0 < args.port < 65536:
         raise CliError(f"--port must be between 1 and 65535, not {args.port}")
     flows_dir, locales_dir = args.flows or config.flows_dir(env), config.locales_dir(env)
-    flows = load_content(flows_dir, locales_dir, date.today())
+    flows = load_content(flows_dir, locales_dir, date.today(), live=True)
     configure_logging()
     keyring, store = await open_with_secret(args, env, console=False)
     stop = asyncio.Event()

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from bot import config
 from bot.flows.content import load_content
 from bot.flows import FlowSet, suggest
-from bot.flows.graph import mermaid
+from bot.flows.graph import for_file, mermaid
 from bot.handoff.service import staff_text
 from bot.stats.command import load_stats
 from bot.stats.report import MAX_DAYS, render_csv, render_text
@@ -29,7 +29,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:  # type: ignore[t
     graph = commands.add_parser("graph", help="write the flows as a Mermaid diagram")
     graph.add_argument("--flow", metavar="NAME", help="only this flow, e.g. main (default: all flows)")
     graph.add_argument("--lang", metavar="CODE", help="label the diagram in this language (default: the default language)")
-    graph.add_argument("--out", metavar="FILE", type=Path, help="write to this file instead of the terminal")
+    graph.add_argument("--out", metavar="FILE", type=Path, help="write to this file instead of the terminal (FILE.md: a Mermaid block GitHub draws)")
     graph.add_argument("--flows", type=Path, help="flows folder (default ./flows or $BOT_FLOWS)")
     stats = commands.add_parser("stats", help="anonymous daily counts: conversations, handoffs, waits, triggers, languages")
     stats.add_argument("--days", type=int, default=7, help=f"the last N days, today included (1 to {MAX_DAYS}; default 7)")
@@ -54,7 +54,7 @@ def cmd_graph(args: argparse.Namespace, env: Mapping[str, str], out: TextIO) -> 
         out.write(text)
         return 0
     try:
-        args.out.write_text(text, encoding="utf-8")
+        args.out.write_text(for_file(text, args.out), encoding="utf-8")
     except OSError as exc:
         raise ToolError(f"cannot write {args.out}: {exc.strerror or exc}") from None
     return 0

@@ -36,6 +36,7 @@ SCRIPT_KEYS = ("name", "lang", "steps")
 ACTION_KEYS = ("user", "press")
 CHECK_KEYS = ("bot", "not", "choices", "no_choices", "handoff", "node", "lang")
 STEP_KEYS = ACTION_KEYS + CHECK_KEYS
+REPEATABLE_KEYS = ("bot", "not", "choices", "no_choices")  # each line adds what must (not) be there
 # A fixed Wednesday noon: scripts don't depend on the day they run.
 SCRIPT_TIME = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 _QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"|\'([^\']*)\'')
@@ -95,12 +96,17 @@ def _texts(value: Any, verb: str) -> tuple[str, ...]:
     return tuple(q.replace('\\"', '"') for q in quoted) if quoted else (text,)
 
 
+def _every(raw: LineDict, key: str, verb: str) -> tuple[str, ...]:
+    """The fragments of every `key:` line of a step: two `bot:` lines in one step both count."""
+    return tuple(fragment for _, value in raw.all_of(key) for fragment in _texts(value, verb))
+
+
 def load_script(path: Path) -> Script:
     """Read and check one script; raises ScriptError naming the file and line."""
     try:
         doc = read_yaml(path)
     except YamlSyntaxError as exc:
-        raise ScriptError(str(exc)) from None
+        raise ScriptError(f"{path}:{exc.line}: invalid YAML at column {exc.column}: {exc.reason}") from None
     except OSError as exc:
         raise ScriptError(f"{path}: cannot read: {exc.strerror}") from None
     if not isinstance(doc, LineDict) or not isinstance(doc.get("steps"), LineList) or not doc["steps"]:
@@ -108,6 +114,8 @@ def load_script(path: Path) -> Script:
     for key in doc:
         if key not in SCRIPT_KEYS:
             raise ScriptError(f"{path}:{doc.line_of(key)}: unknown key `{key}` — use {', '.join(SCRIPT_KEYS)}")
+    for key, dup_line in doc.duplicates:
+        raise ScriptError(f"{path}:{dup_line}: `{key}:` appears twice — keep one")
     steps = []
     for index, raw in enumerate(doc["steps"]):
         line = doc["steps"].line_of(index)
@@ -116,6 +124,11 @@ def load_script(path: Path) -> Script:
         for key in raw:
             if key not in STEP_KEYS:
                 raise ScriptError(f"{path}:{raw.line_of(key)}: unknown key `{key}` — use {', '.join(STEP_KEYS)}")
+        for key, dup_line in raw.duplicates:
+            if key not in REPEATABLE_KEYS:
+                raise ScriptError(
+                    f"{path}:{dup_line}: step {index + 1} has two `{key}:` lines — keep one, or start a new step with `- {key}:`"
+                )
         actions = [k for k in ACTION_KEYS if k in raw]
         if len(actions) != 1:
             raise ScriptError(f"{path}:{line}: step {index + 1} needs exactly one of `user:` (type) or `press:` (a button)")
@@ -127,10 +140,10 @@ def load_script(path: Path) -> Script:
             user=str(raw["user"]) if "user" in raw else None,
             press=str(raw["press"]) if "press" in raw else None,
             lang=str(raw["lang"]) if "lang" in raw else None,
-            says=_texts(raw["bot"], "contains") if "bot" in raw else (),
-            never_says=_texts(raw["not"], "contains") if "not" in raw else (),
-            choices=_texts(raw["choices"], "include") if "choices" in raw else (),
-            no_choices=_texts(raw["no_choices"], "include") if "no_choices" in raw else (),
+            says=_every(raw, "bot", "contains"),
+            never_says=_every(raw, "not", "contains"),
+            choices=_every(raw, "choices", "include"),
+            no_choices=_every(raw, "no_choices", "include"),
             handoff=None if handoff is None else str(handoff) == "requested",
             node=str(raw["node"]) if "node" in raw else None,
         ))
@@ -139,10 +152,10 @@ def load_script(path: Path) -> Script:
 
 
 def load_scripts(directory: Path) -> list[Script]:
-    """Every `*.yaml` script in a folder, by name."""
+    """Every `*.yaml` (or `*.yml`) script in a folder, by name."""
     if not directory.is_dir():
         raise ScriptError(f"{directory}: no such folder of conversation scripts")
-    return [load_script(path) for path in sorted(directory.glob("*.yaml"))]
+    return [load_script(path) for path in sorted(p for p in directory.iterdir() if p.suffix in (".yaml", ".yml"))]
 
 
 def _inbound(typed: str) -> Inbound:

@@ -7,6 +7,7 @@ syntax is written as an entity code, so any flow text renders on any Mermaid vie
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from bot.flows.model import FlowSet, Node, Trigger
 from bot.handoff.service import CRISIS_TRIGGER
@@ -175,3 +176,14 @@ def mermaid(flows: FlowSet, flow: str | None = None, locale: str | None = None) 
     if flow is not None and flow not in flows.flows:
         raise KeyError(flow)
     return _Drawer(flows, locale or flows.settings.default_language, flow).draw()
+
+
+MARKDOWN_SUFFIXES = (".md", ".markdown")
+
+
+def for_file(text: str, path: Path) -> str:
+    """What `graph --out PATH` writes: a Markdown file gets a fenced ```mermaid block, which GitHub (and
+    most Markdown viewers) draw as the diagram; any other file gets the Mermaid text as it is."""
+    if path.suffix.lower() not in MARKDOWN_SUFFIXES:
+        return text
+    return f"```mermaid\n{text.rstrip()}\n```\n"

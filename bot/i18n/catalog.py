@@ -12,7 +12,8 @@ from pathlib import Path
 from types import MappingProxyType
 
 from babel import Locale, UnknownLocaleError
-from babel.messages.pofile import read_po
+from babel.messages.catalog import Catalog
+from babel.messages.pofile import denormalize, read_po
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +39,8 @@ class CatalogError(Exception):
 
 
 def load_texts(locales_dir: Path, domain: str = "messages") -> Texts:
-    """Read every `locales/<code>/LC_MESSAGES/<domain>.po`; fuzzy and empty entries are skipped."""
+    """Read every `locales/<code>/LC_MESSAGES/<domain>.po` raw; fuzzy and empty entries are skipped.
+    What users read is decided by the translation rule (bot.i18n.rule.translations), not by this."""
     catalogs: dict[str, Mapping[str, str]] = {}
     if not locales_dir.is_dir():
         return Texts()
@@ -57,6 +59,24 @@ def load_texts(locales_dir: Path, domain: str = "messages") -> Texts:
         }
         catalogs[code] = MappingProxyType(entries)
     return Texts(MappingProxyType(catalogs))
+
+
+def read_catalog(path: Path, locale: str | None = None) -> Catalog:
+    """Read a `.po` file, keeping each fuzzy entry's old English (`#| msgid`), which babel's reader drops
+    into the translator comments; raises CatalogError naming the file."""
+    try:
+        with path.open("rb") as handle:
+            catalog = read_po(handle, locale=locale)
+    except Exception as exc:  # babel raises several types for a malformed file
+        raise CatalogError(f"{path}: cannot read catalog: {exc}") from exc
+    for message in catalog:
+        previous = [c[1:].strip() for c in message.user_comments if c.startswith("| ")]
+        if previous and previous[0].startswith("msgid "):
+            message.user_comments = [c for c in message.user_comments if not c.startswith("| ")]
+            quoted = [previous[0].removeprefix("msgid ").strip()]
+            quoted += [line for line in previous[1:] if line.startswith('"')]
+            message.previous_id = [denormalize("\n".join(quoted))]
+    return catalog
 
 
 def negotiate(language_code: str | None, offered: Iterable[str], default: str) -> str:

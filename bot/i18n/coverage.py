@@ -1,7 +1,7 @@
 """How complete each language is: translated, missing and fuzzy texts, and triggers without keywords.
 
-An offered language must be whole: anything missing is an error for `python -m bot check`. A language
-only being prepared in `locales/` (not yet in settings.yaml) is just reported.
+How a missing or fuzzy text is graded (warning, or error for a crisis text) is bot.i18n.rule's job. A
+language only being prepared in `locales/` (not yet in settings.yaml) is just reported.
 """
 
 from __future__ import annotations
@@ -82,10 +82,10 @@ def measure(flows: FlowSet, flows_dir: Path, locales_dir: Path) -> CoverageRepor
                 with path.open("rb") as handle:
                     catalog = read_po(handle, locale=code)
             except Exception as exc:  # babel raises several types for a malformed file
-                # The bot would refuse to start on it too (i18n.load_texts), so it is the same one-line error.
+                # The bot would refuse to start on it too (bot.i18n.rule), so it is the same one-line error.
                 raise CatalogError(f"{path}: cannot read catalog: {exc}") from exc
         elif is_offered:
-            problems.append(Problem(shown, 0, code, "an offered language has no catalog", FIX_MISSING))
+            problems.append(Problem(shown, 0, code, "an offered language has no catalog", FIX_MISSING, "warning"))
         triggers = tuple(t.id for t in flows.triggers if code not in t.keywords) if is_offered else ()
         coverage, catalog_problems = _language(code, is_offered, msgids, catalog, shown, triggers)
         languages.append(coverage)
@@ -102,7 +102,6 @@ def _language(
     problems: list[Problem] = []
     missing: list[str] = []
     fuzzy: list[str] = []
-    fuzzy_lines: list[int] = []
     for msgid in msgids:
         message = catalog.get(msgid) if catalog is not None else None
         if message is None or not isinstance(message.string, str) or not message.string.strip():
@@ -110,7 +109,6 @@ def _language(
             continue
         if message.fuzzy:
             fuzzy.append(msgid)
-            fuzzy_lines.append(message.lineno or 1)
             continue
         lost = set(PLACEHOLDER.findall(msgid)) ^ set(PLACEHOLDER.findall(message.string))
         if lost:
@@ -124,15 +122,7 @@ def _language(
         known = set(msgids)
         stale = [m.id for m in catalog if isinstance(m.id, str) and m.id and m.id not in known]
         stale += [str(key) for key in catalog.obsolete]
-    if missing and catalog is not None:
-        problems.append(Problem(
-            shown, 1, code, f"{len(missing)} of {len(msgids)} texts not translated yet: {_quotes(missing)}", FIX_MISSING
-        ))
-    if fuzzy:
-        problems.append(Problem(
-            shown, fuzzy_lines[0], code, f"{len(fuzzy)} fuzzy translation(s) to review, the English changed: {_quotes(fuzzy)}",
-            "check each against the new English, then delete its `#, fuzzy` line",
-        ))
+    # Missing and fuzzy texts are graded by the one translation rule (bot.i18n.rule), not here.
     if stale:
         problems.append(Problem(
             shown, 1, code, f"{len(stale)} old entr{'y' if len(stale) == 1 else 'ies'} no longer in the flows: {_quotes(stale)}",

@@ -1,30 +1,38 @@
-"""The translation cycle, run through babel's own pybabel commands.
+"""The translation cycle, with babel.
 
 extract: the English of `flows/*.yaml` into `locales/messages.pot`; update: that template into each
-language's `locales/<code>/LC_MESSAGES/messages.po` (created when missing); compile: `.mo` files,
-which the bot does not need (it reads the `.po` files) but other gettext tools do.
+language's `locales/<code>/LC_MESSAGES/messages.po` (created when missing); compile (pybabel's own
+command): `.mo` files, which the bot does not need (it reads the `.po` files) but other gettext tools do.
+The files are written so that git shows only what changed: no line numbers (they shift with every edit
+above a text), no tool version, no new dates on an update.
 """
 
 from __future__ import annotations
 
 import io
 import logging
+import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
 from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
-from babel.messages.frontend import BaseError, CommandMixin, CompileCatalog, UpdateCatalog
-from babel.messages.pofile import PoFileError, read_po, write_po
+from babel.messages.frontend import BaseError, CommandMixin, CompileCatalog
+from babel.messages.pofile import PoFileError, normalize, write_po
 
 from bot.flows import Settings
+from bot.i18n.catalog import CatalogError, read_catalog
 
 DOMAIN = "messages"
 # The same function as the `flows` entry point, named by module so it works before the package is installed.
 METHOD = "bot.i18n.extract:extract_flows"
 MAPPING = (("**.yaml", METHOD),)
 WIDTH = 76
+# babel writes its own version into every header; a new babel would otherwise touch every catalog.
+GENERATED_BY = re.compile(rb'^"Generated-By: [^"\n]*"\n', re.MULTILINE)
+PREVIOUS_BLOCK = re.compile(rb"(?:^#\| .*\n)+", re.MULTILINE)
 HEADER = """\
 # Translations template for PROJECT: the English text of flows/*.yaml.
 # Refresh with `python -m bot i18n update`, then translate with any .po editor (e.g. Poedit).
@@ -88,44 +96,54 @@ def build_template(flows_dir: Path) -> Catalog:
 
 
 def write_template(flows_dir: Path, locales_dir: Path) -> Template:
-    """Write `locales/messages.pot`; an unchanged template keeps its date, so git sees no change."""
+    """Write `locales/messages.pot`; an existing template keeps its date, so only changed texts show in git."""
     catalog = build_template(flows_dir)
     path = template_path(locales_dir)
     if path.is_file():
         try:
-            with path.open("rb") as handle:
-                catalog.creation_date = read_po(handle).creation_date
+            catalog.creation_date = read_catalog(path).creation_date
             if _render(catalog) == path.read_bytes():
                 return Template(path, len(catalog), False)
-        except Exception:  # an unreadable old template is simply replaced
+        except CatalogError:  # an unreadable old template is simply replaced
             pass
-        catalog.creation_date = Catalog().creation_date
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(_render(catalog))
-    except OSError as exc:
-        raise I18nError(f"cannot write {path}: {exc.strerror or exc}") from None
+    _write(path, _render(catalog))
     return Template(path, len(catalog), True)
 
 
 def update_catalog(locales_dir: Path, code: str) -> Written:
-    """`pybabel update --init-missing` for one language, from the template written just before."""
+    """Bring one language's catalog in line with the template written just before (created when missing).
+
+    Like `pybabel update --init-missing --previous`, but quiet: entries are in template order with no
+    line numbers, headers keep their dates and name no tool version, and a fuzzy entry keeps its
+    `#| msgid` (the old English) from one update to the next. The file is written only if it changes.
+    """
     path = catalog_path(locales_dir, code)
+    try:
+        template = read_catalog(template_path(locales_dir), code)
+    except CatalogError as exc:
+        raise I18nError(str(exc)) from None
     created = not path.exists()
-    before = path.read_bytes() if not created else b""
-    _run(
-        UpdateCatalog(),
-        input_file=str(template_path(locales_dir)),
-        output_dir=str(locales_dir),
-        locale=code,
-        domain=DOMAIN,
-        init_missing=True,
-        ignore_obsolete=True,  # git keeps the history; stale entries would only confuse translators
-        previous=True,  # a changed English text shows its old version next to the fuzzy guess
-        ignore_pot_creation_date=True,
-        width=WIDTH,
-    )
-    return Written(path, created, created or path.read_bytes() != before)
+    before = b"" if created else path.read_bytes()
+    if created:
+        catalog = template
+        catalog.locale = Locale.parse(code)
+        catalog.revision_date = datetime.now(UTC)
+        catalog.fuzzy = False
+    else:
+        try:
+            catalog = read_catalog(path, code)
+        except CatalogError as exc:
+            raise I18nError(str(exc)) from None
+        previous = {message.id: message.previous_id for message in catalog if message.previous_id}
+        catalog.update(template, update_header_comment=False, update_creation_date=False)
+        for message in catalog:
+            if message.fuzzy and not message.previous_id and message.id in previous:
+                message.previous_id = previous[message.id]
+        catalog.obsolete.clear()  # git keeps the history; stale entries would only confuse translators
+    after = _render(catalog)
+    if after != before:
+        _write(path, after)
+    return Written(path, created, after != before)
 
 
 def compile_catalog(locales_dir: Path, code: str) -> Written:
@@ -164,9 +182,32 @@ def languages_to_update(settings: Settings, locales_dir: Path) -> tuple[str, ...
 
 
 def _render(catalog: Catalog) -> bytes:
+    """The file's bytes: the same catalog always gives the same bytes, whatever babel version wrote it."""
     buffer = io.BytesIO()
-    write_po(buffer, catalog, width=WIDTH)
-    return buffer.getvalue()
+    write_po(buffer, catalog, width=WIDTH, include_previous=True, ignore_obsolete=True, include_lineno=False)
+    return _previous_as_gettext(catalog, GENERATED_BY.sub(b"", buffer.getvalue()))
+
+
+def _previous_as_gettext(catalog: Catalog, data: bytes) -> bytes:
+    """babel wraps a long `#| msgid` as prose (`#| msgid "" "…`), which no reader takes back as the old
+    English; rewrite each such block as gettext does, one quoted line per `#| ` line."""
+    previous = [message.previous_id[0] for message in catalog if message.id and message.previous_id]
+    blocks = PREVIOUS_BLOCK.findall(data)
+    if len(blocks) != len(previous):  # not the layout this expects: leave babel's own
+        return data
+    replacements = iter(
+        "".join(f"#| {line}\n" for line in f"msgid {normalize(old, width=WIDTH)}".splitlines()).encode(catalog.charset)
+        for old in previous
+    )
+    return PREVIOUS_BLOCK.sub(lambda _: next(replacements), data)
+
+
+def _write(path: Path, data: bytes) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    except OSError as exc:
+        raise I18nError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 class _Collect(logging.Handler):
