@@ -96,11 +96,11 @@ class GroupCommit:
 
     async def _drain(self) -> None:
         while True:
-            await self._wake.wait()
-            self._wake.clear()
             if not self._queue:
                 if self._closing:
                     return
+                self._wake.clear()
+                await self._wake.wait()
                 continue
             batch, self._queue = self._queue, []
             writes = [write for write, _ in batch]
