@@ -25,22 +25,22 @@ OnThread = Callable[[Callable[[sqlite3.Connection], list[Outcome]]], Awaitable[l
 LOCKED_RETRIES = 3  # a batch that could not take the write lock within the busy timeout is tried again this often
 
 
-def commit_batch(db: sqlite3.Connection, writes: Sequence[Write]) -> list[Outcome]:
-    """Apply `writes` in order in one IMMEDIATE transaction (on the database's thread); one outcome each.
+def commit_batch(db: sqlite3.Connection, batch: Sequence[Write]) -> list[Outcome]:
+    """Apply the writes in `batch` in order in one IMMEDIATE transaction (on the database's thread); one outcome each.
 
     A failure of BEGIN or COMMIT raises, and then nothing of the batch is stored.
     """
     outcomes: list[Outcome] = []
     db.execute("BEGIN IMMEDIATE")
     try:
-        if len(writes) == 1:  # alone, the transaction itself is the unit: no savepoint needed
+        if len(batch) == 1:  # alone, the transaction itself is the unit: no savepoint needed
             try:
-                outcomes.append((True, writes[0](db)))
+                outcomes.append((True, batch[0](db)))
             except Exception as exc:  # noqa: BLE001 - any failure is the caller's, raised where it awaits
                 db.execute("ROLLBACK")
                 return [(False, exc)]
         else:
-            for write in writes:
+            for write in batch:
                 db.execute("SAVEPOINT one_write")
                 try:
                     value = write(db)
@@ -59,6 +59,17 @@ def commit_batch(db: sqlite3.Connection, writes: Sequence[Write]) -> list[Outcom
     return outcomes
 
 
+def read_batch(db: sqlite3.Connection, batch: Sequence[Write]) -> list[Outcome]:
+    """Run the reads in `batch` one after another, no transaction around them (each sees what was committed before it)."""
+    outcomes: list[Outcome] = []
+    for read in batch:
+        try:
+            outcomes.append((True, read(db)))
+        except Exception as exc:  # noqa: BLE001 - raised to its own caller only
+            outcomes.append((False, exc))
+    return outcomes
+
+
 def locked(exc: BaseException) -> bool:
     """Whether another connection held the write lock past the busy timeout."""
     return isinstance(exc, sqlite3.OperationalError) and ("locked" in str(exc) or "busy" in str(exc))
@@ -66,9 +77,13 @@ def locked(exc: BaseException) -> bool:
 
 @dataclass
 class GroupCommit:
-    """One writer task per database: queued writes, committed a group at a time."""
+    """One writer task per database: queued writes, committed a group at a time.
+
+    With `apply=read_batch` the same queue groups reads: one hop for the reads of all turns waiting.
+    """
 
     on_thread: OnThread
+    apply: Callable[[sqlite3.Connection, Sequence[Write]], list[Outcome]] = commit_batch
     batches: int = 0  # transactions committed, for tests and the benchmark
     largest: int = 0  # the most writes one transaction carried
     _queue: list[tuple[Write, asyncio.Future[Any]]] = field(default_factory=list)
@@ -106,7 +121,7 @@ class GroupCommit:
             writes = [write for write, _ in batch]
             for attempt in range(LOCKED_RETRIES + 1):
                 try:
-                    outcomes = await self.on_thread(partial(commit_batch, writes=writes))
+                    outcomes = await self.on_thread(partial(self.apply, batch=writes))
                 except Exception as exc:  # noqa: BLE001 - BEGIN or COMMIT failed: every caller in the batch hears it
                     if locked(exc) and attempt < LOCKED_RETRIES:
                         continue

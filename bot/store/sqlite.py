@@ -7,7 +7,7 @@ thread (or a worker thread for checkpoints). A hop to that thread costs far more
 work in a point read or a one-row write, so hops are few: a turn reads once (state and case in one
 SELECT, on a reading connection of its own, so reads go on while a write waits for the lock) and its
 write joins every other turn's in one transaction on the writing connection (group commit,
-bot/store/groupcommit.py). The bot's connection never checkpoints on its own (wal_autocheckpoint=0):
+bot/store/groupcommit.py); reads waiting at the same moment share a hop too. The bot's connection never checkpoints on its own (wal_autocheckpoint=0):
 PASSIVE checkpoints run in the background, and the WAL is cut back to `journal_size_limit` when it restarts.
 
 A deleted row lives on in older WAL frames (`secure_delete` scrubs only the database pages), so every
@@ -43,7 +43,7 @@ from bot.store.base import (
     month_of,
     month_start,
 )
-from bot.store.groupcommit import GroupCommit
+from bot.store.groupcommit import GroupCommit, read_batch
 
 __all__ = ["COMPANIONS", "DAILY_DAYS", "MIGRATIONS", "SQLiteStore", "StoreError", "month_of", "month_start"]
 
@@ -228,6 +228,7 @@ class SQLiteStore(Store):
         self._checkpoints = checkpoints and path is not None and not read_only
         self.read_only = read_only
         self.commits = GroupCommit(lambda work: on_thread(writer, work))
+        self.reads = GroupCommit(lambda work: on_thread(reader, work), apply=read_batch)
         self._deleted = False  # a deletion since the last checkpoint began
         self._scrubber: asyncio.Task[None] | None = None
         self._checkpointer: asyncio.Task[None] | None = None
@@ -313,7 +314,7 @@ class SQLiteStore(Store):
         return version
 
     async def _read(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        return await on_thread(self._reader, work)
+        return await self.reads.submit(work)
 
     async def _write(self, work: Callable[[sqlite3.Connection], T]) -> T:
         result = await self.commits.submit(work)
@@ -625,6 +626,7 @@ class SQLiteStore(Store):
         """Commit what is queued, fold the WAL into the main file (unless checkpoints are left to another
         process) and close."""
         await self.commits.close()
+        await self.reads.close()
         for task in (self._scrubber, self._checkpointer):
             if task is not None and not task.done():
                 task.cancel()  # the TRUNCATE below does their work
