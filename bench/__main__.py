@@ -34,6 +34,9 @@ READY_TIMEOUT = 120.0
 RESULT_TIMEOUT = 300.0
 
 
+MODES = ("direct", "http", "sustained")
+
+
 @dataclass(frozen=True, slots=True)
 class Plan:
     """Sizes and how many users walk at each; `ours_only` sizes are too big for the baseline."""
@@ -48,6 +51,8 @@ class Plan:
     latency_ms: float = 0.0  # HTTP mode: added by the fake server to each send and callback answer
     sustain_s: float = 120.0  # sustained mode: the window, long enough to include the baseline's persistence runs
     persist_interval_s: float = 60.0  # sustained mode: the baseline's update_interval (PTB's default)
+    modes: tuple[str, ...] = MODES
+    with_baseline: bool = True
 
 
 FULL = Plan(sizes=(1_000, 10_000, 100_000), ours_only=(1_000_000,), users=1_500, http_users=600, warmup=100,
@@ -227,7 +232,7 @@ async def run(plan_: Plan, content: tuple[Path, Path], work: Path, log: Any) -> 
     day = datetime.now(ZoneInfo(flows.settings.time_zone)).date().toordinal()
     rows: list[dict[str, Any]] = []
     for sessions in sorted({*plan_.sizes, *plan_.ours_only}):
-        bots = ["ours"] + (["baseline"] if sessions in plan_.sizes else [])
+        bots = ["ours"] + (["baseline"] if sessions in plan_.sizes and plan_.with_baseline else [])
         began = time.perf_counter()
         templates = {"ours": work / f"ours-{sessions}.sqlite3", "baseline": work / f"baseline-{sessions}.pickle"}
         await seed_store(templates["ours"], sessions, node, locale, day)
@@ -236,6 +241,8 @@ async def run(plan_: Plan, content: tuple[Path, Path], work: Path, log: Any) -> 
         log(f"seeded {sessions:,} sessions in {time.perf_counter() - began:.1f} s")
         for bot in bots:
             for mode, runner in (("direct", _run_direct), ("http", _run_http), ("sustained", _run_sustained)):
+                if mode not in plan_.modes:
+                    continue
                 state = work / f"run-{templates[bot].name}"
                 shutil.copyfile(templates[bot], state)
                 row = await runner(bot, state, sessions, walk, plan_, content)
@@ -252,6 +259,10 @@ async def run(plan_: Plan, content: tuple[Path, Path], work: Path, log: Any) -> 
     return rows
 
 
+def _counts(text: str) -> tuple[int, ...]:
+    return tuple(int(part.replace("_", "")) for part in text.split(","))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -261,10 +272,23 @@ def main(argv: list[str] | None = None) -> int:
                         help="sustained mode: seconds users keep arriving (default 120; --quick: 4)")
     parser.add_argument("--latency-ms", type=float, default=0.0,
                         help="HTTP mode: delay the fake server adds to each send and callback answer, like Telegram's")
+    parser.add_argument("--sizes", type=_counts, default=None,
+                        help="stored sessions to run at, comma-separated (default 1000,10000,100000 and 1000000 for ours only)")
+    parser.add_argument("--modes", type=lambda text: tuple(text.split(",")), default=MODES,
+                        help=f"which of {','.join(MODES)} to run, comma-separated (default all)")
+    parser.add_argument("--no-baseline", action="store_true", help="ours only (the baseline's rows are not run)")
     parser.add_argument("--flows", type=Path, default=REPO / "flows")
     parser.add_argument("--locales", type=Path, default=REPO / "locales")
     args = parser.parse_args(argv)
-    plan_ = replace(QUICK if args.quick else FULL, latency_ms=args.latency_ms)
+    plan_ = replace(QUICK if args.quick else FULL, latency_ms=args.latency_ms, with_baseline=not args.no_baseline)
+    unknown = set(args.modes) - set(MODES)
+    if unknown:
+        parser.error(f"unknown mode(s) {', '.join(sorted(unknown))}: choose from {', '.join(MODES)}")
+    plan_ = replace(plan_, modes=args.modes)
+    if args.sizes is not None:
+        # The baseline runs at the sizes it runs at by default; above them ours runs alone.
+        plan_ = replace(plan_, sizes=tuple(n for n in args.sizes if n <= max(plan_.sizes)),
+                        ours_only=tuple(n for n in args.sizes if n > max(plan_.sizes)))
     if args.window_s is not None:
         if args.window_s <= plan_.persist_interval_s:
             parser.error(f"--window-s must be longer than the baseline's persistence interval ({plan_.persist_interval_s:g} s), "

@@ -21,7 +21,7 @@ from bench.population import BENCH_SECRET
 from bot.flows.content import load_content
 from bot.conversation import Conversations
 from bot.privacy.keys import Keyring
-from bot.store.sqlite import Store
+from bot.store import Store, open_store
 from bot.transports.telegram.app import TelegramTransport, build_application
 
 BotName = Literal["ours", "baseline"]
@@ -103,7 +103,7 @@ async def start_bot(
     """
     if name == "ours":
         flows = load_content(flows_dir, locales_dir)
-        store = await Store.open(state)
+        store = await open_store(state)
         transport = TelegramTransport(Conversations(flows, store, Keyring(BENCH_SECRET)), STAFF_CHAT)
         application = build_application(transport, TOKEN, api_url, api_url.replace("/bot", "/file/bot"),
                                         AIORateLimiter(**UNLIMITED), request=request)

@@ -14,7 +14,8 @@ from pathlib import Path
 
 from bench.baseline.bot import CONVERSATION, STATES
 from bot.privacy.keys import Keyring
-from bot.store.sqlite import COMPANIONS, Store
+from bot.store import open_store
+from bot.store.sqlite import COMPANIONS
 from bot.transports.telegram.app import TRANSPORT
 
 # The bench's own secret: keys in the seeded database must be the ones the bot derives.
@@ -33,7 +34,7 @@ def walkers(sessions: int, users: int, seed: int = 8) -> list[int]:
 
 
 async def _create(path: Path) -> None:
-    store = await Store.open(path)  # the real schema, migrations and pragmas
+    store = await open_store(path)  # the real schema, migrations and pragmas
     await store.close()
 
 

@@ -14,7 +14,7 @@ from bot.handoff.hours import format_opening, is_open, next_opening
 from bot.i18n.catalog import negotiate
 from bot.keyedlock import KeyedLock
 from bot.privacy.keys import Keyring
-from bot.store.sqlite import Store
+from bot.store.base import Store, Turn, TurnWrite
 
 
 def utc_now() -> datetime:
@@ -56,17 +56,20 @@ class Conversations:
         async with self._locks.hold(key):
             yield key
 
-    async def step(self, key: bytes, inbound: Inbound, language_code: str | None = None) -> Outcome:
-        """Load, step and store one user's state; call it while holding `user(...)`."""
+    async def step(self, key: bytes, inbound: Inbound, language_code: str | None = None, turn: Turn | None = None) -> Outcome:
+        """Load, step and store one user's state; call it while holding `user(...)`.
+
+        `turn` is what the caller already read for this user under the same lock (one read per turn).
+        """
         flows = self.flows  # one flow set for the whole step, even if a reload swaps it meanwhile
-        state = await self.store.load(key)
+        state = (turn if turn is not None else await self.store.load_turn(key)).state
         if state is None:
             settings = flows.settings
             state = start_state(flows, negotiate(language_code, settings.languages, settings.default_language))
         now = self.local_now()
         outcome = step(flows, state, inbound, now, self.staff(flows, now, state.locale))
         forgotten = any(isinstance(effect, Forget) for effect in outcome.effects)
-        await self.store.record(key, None if forgotten else outcome.state, outcome.events, outcome.state.day)
+        await self.store.write_turn(TurnWrite(key, None if forgotten else outcome.state, outcome.events, outcome.state.day))
         return outcome
 
     async def handle(

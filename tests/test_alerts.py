@@ -21,7 +21,7 @@ from bot.flows.content import load_content
 from bot.ops.alerts import Alerts, Trouble
 from bot.ops.monitor import Monitor
 from bot.privacy.keys import Keyring
-from bot.store.sqlite import Store
+from bot.store import Store, open_store
 from bot.transports.telegram.app import (
     TelegramTransport,
     Webhook,
@@ -62,7 +62,7 @@ class Database:
 async def monitored_bot(api: FakeBotAPI, tmp_path: Path, clock: ManualClock,
                         webhook: Webhook | None = None) -> AsyncIterator[tuple[Monitor, Database]]:
     """The bot as `python -m bot run` wires it, with probes every few milliseconds and a test's clock."""
-    store = await Store.open(tmp_path / "bot.sqlite3")
+    store = await open_store(tmp_path / "bot.sqlite3")
     database = Database(store)
     transport = TelegramTransport(Conversations(load_content(FLOWS, REPO / "locales"), store, Keyring(b"k" * 32)), STAFF)
     application = build_application(transport, api.token, api.base_url, api.base_file_url, AIORateLimiter(max_retries=2))

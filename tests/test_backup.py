@@ -15,7 +15,8 @@ from bot.engine.step import State
 from bot.ops import backup
 from bot.ops.backup import BackupError, Contents
 from bot.privacy.keys import Keyring
-from bot.store.sqlite import MIGRATIONS, Store
+from bot.store import open_store
+from bot.store.sqlite import MIGRATIONS
 from tests.conftest import REPO
 from tests.fakebotapi import FakeBotAPI
 from tests.test_telegram_e2e import STAFF, USER, bot_process
@@ -83,7 +84,7 @@ async def test_backup_while_the_bot_runs_restores_sessions_and_open_cases_elsewh
     assert mode(restored_db) == 0o600 and mode(restored_secret) == 0o600
     # The restored secret still finds the user's session and opens the case's sealed link.
     keyring = Keyring(restored_secret.read_bytes().strip())
-    store = await Store.open(restored_db)
+    store = await open_store(restored_db)
     try:
         assert await store.load(keyring.user_key("telegram", USER)) is not None
         (case,) = await store.open_cases()
@@ -102,7 +103,7 @@ async def test_backup_while_the_bot_runs_restores_sessions_and_open_cases_elsewh
 
 async def test_restore_refuses_a_database_the_bot_has_open_even_with_force(tmp_path: Path) -> None:
     made = await backup_of_a_small_database(tmp_path)
-    store = await Store.open(tmp_path / "in-use.sqlite3")
+    store = await open_store(tmp_path / "in-use.sqlite3")
     try:
         with pytest.raises(BackupError, match="in use: stop the bot first"):
             backup.restore(made, PASSPHRASE, tmp_path / "in-use.sqlite3", tmp_path / "secret2", force=True)
@@ -114,7 +115,7 @@ async def test_restore_refuses_existing_data_or_another_secret_without_force(tmp
     made = await backup_of_a_small_database(tmp_path)
     other = tmp_path / "other"
     target = other / "bot.sqlite3"
-    store = await Store.open(target)
+    store = await open_store(target)
     await store.record(b"x" * 32, None, [("visit", "main.menu")], 1)  # a counter: data worth keeping
     await store.close()
     with pytest.raises(BackupError, match="already holds sessions or cases"):
@@ -154,7 +155,7 @@ async def test_a_damaged_or_foreign_file_is_refused_clearly(tmp_path: Path) -> N
 
 
 async def test_backup_never_makes_a_new_secret_to_back_up(tmp_path: Path) -> None:
-    await (await Store.open(tmp_path / "bot.sqlite3")).close()
+    await (await open_store(tmp_path / "bot.sqlite3")).close()
     code, _, err = await python_m_bot(
         "backup", str(tmp_path / "b"), cwd=tmp_path, BOT_DB=str(tmp_path / "bot.sqlite3"),
         BOT_SECRET_FILE=str(tmp_path / "missing-secret"), BOT_BACKUP_PASSPHRASE=PASSPHRASE,
@@ -174,7 +175,7 @@ def test_the_passphrase_is_asked_twice_for_a_backup_and_must_match() -> None:
 
 async def backup_of_a_small_database(tmp_path: Path) -> Path:
     """A backup of a database with one session, secret `s`×32, under PASSPHRASE."""
-    store = await Store.open(tmp_path / "bot.sqlite3")
+    store = await open_store(tmp_path / "bot.sqlite3")
     await store.record(Keyring(b"s" * 32).user_key("telegram", USER), State(node="main.menu", locale="en", day=5), [], 5)
     await store.close()
     made = tmp_path / "small.backup"

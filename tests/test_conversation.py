@@ -12,7 +12,7 @@ from bot.flows.content import load_content
 from bot.conversation import Conversations
 from bot.engine.step import Command, Pick, Text
 from bot.privacy.keys import Keyring
-from bot.store.sqlite import Store
+from bot.store import open_store
 from tests.conftest import FLOWS, REPO
 
 CLOCK = datetime(2026, 11, 25, 23, 30, tzinfo=timezone.utc)
@@ -20,7 +20,7 @@ CLOCK = datetime(2026, 11, 25, 23, 30, tzinfo=timezone.utc)
 
 @pytest.fixture
 async def service(tmp_path: Path):
-    store = await Store.open(tmp_path / "bot.sqlite3")
+    store = await open_store(tmp_path / "bot.sqlite3")
     flows = load_content(FLOWS, REPO / "locales")
     yield Conversations(flows, store, Keyring(b"s" * 32), clock=lambda: CLOCK)
     await store.close()

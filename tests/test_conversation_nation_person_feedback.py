@@ -23,7 +23,7 @@ from bot.engine.step import (
 )
 from bot.privacy.keys import Keyring
 from bot.stats.report import render_text, summarise
-from bot.store.sqlite import Store
+from bot.store import Store, open_store
 from tests.conftest import FLOWS, REPO
 
 FLOWSET = load_content(FLOWS, REPO / "locales")
@@ -33,7 +33,7 @@ WEDNESDAY_NIGHT = datetime(2026, 11, 25, 23, 30, tzinfo=UTC)
 
 @pytest.fixture
 async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    opened = await Store.open(tmp_path / "bot.sqlite3")
+    opened = await open_store(tmp_path / "bot.sqlite3")
     yield opened
     await opened.close()
 
@@ -125,14 +125,14 @@ def test_urgent_pages_offer_no_feedback_buttons() -> None:
 
 async def test_nation_and_misses_survive_a_restart_of_the_store(tmp_path: Path) -> None:
     path = tmp_path / "bot.sqlite3"
-    first = await Store.open(path)
+    first = await open_store(path)
     bot = service(first, WEDNESDAY_NOON)
     await bot.handle("test", 9, Command("start"))
     await bot.handle("test", 9, Text("housing"))
     await bot.handle("test", 9, Pick(NATION_MENU, "nation:2"))  # Wales
     await bot.handle("test", 9, Text("blorp"))
     await first.close()
-    again = await Store.open(path)
+    again = await open_store(path)
     try:
         outcome = await service(again, WEDNESDAY_NOON).handle("test", 9, Text("blorp"))
         assert outcome.state.nation == "Wales"

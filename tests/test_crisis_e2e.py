@@ -75,7 +75,7 @@ async def test_out_of_hours_the_crisis_page_says_when_staff_are_back_and_nation_
 
 
 async def test_after_staff_close_a_chat_the_user_can_say_in_one_tap_whether_it_helped(tmp_path: Path) -> None:
-    from bot.store.sqlite import Store
+    from bot.store import open_store
     from tests.test_handoff_e2e import USER, open_case
     from tests.test_telegram_e2e import Running, press
 
@@ -86,7 +86,7 @@ async def test_after_staff_close_a_chat_the_user_can_say_in_one_tap_whether_it_h
         await api.wait_for_text(USER, "The chat with our team has ended")
         await press(Running(api, bot.transport), USER, "➕ Something's missing")
         await api.wait_for_text(USER, "If you want to tell us what was missing")
-    store = await Store.open(db)
+    store = await open_store(db)
     try:
         rows = await store.counters(0, 10**6)
         assert any(kind == "feedback" and name == "chat:missing" and count == 1 for _, kind, name, count in rows)

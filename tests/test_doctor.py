@@ -15,7 +15,7 @@ import pytest
 from bot.config import TelegramConfig
 from bot.ops.doctor import python_findings, run_doctor, telegram_findings
 from bot.privacy.keys import Keyring
-from bot.store.sqlite import Store
+from bot.store import open_store
 from tests.conftest import REPO
 from tests.fakebotapi import FakeBotAPI
 from tests.test_telegram_e2e import STAFF, running_bot
@@ -37,7 +37,7 @@ async def set_up(api: FakeBotAPI, tmp_path: Path) -> dict[str, str]:
     secret = etc / "secret"
     secret.write_bytes(SECRET + b"\n")
     secret.chmod(0o600)
-    store = await Store.open(home / "bot.sqlite3")
+    store = await open_store(home / "bot.sqlite3")
     await store.set_secret_check(Keyring(SECRET).check_value())
     await store.close()
     return {"BOT_HOME": str(home), "BOT_SECRET_FILE": str(secret), "BOT_FLOWS": str(REPO / "flows"),

@@ -18,7 +18,7 @@ from bot.handoff.service import END, USER_GONE, DeskError, Handoffs
 from bot.i18n.catalog import Texts
 from bot.privacy.keys import Keyring
 from bot.handoff.relays import RelayItem
-from bot.store.sqlite import Store
+from bot.store import Store, open_store
 from tests.conftest import FLOWS, REPO
 
 WEDNESDAY_NOON = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
@@ -142,7 +142,7 @@ async def make_bench(path: Path, clock: Clock | None = None, store: Store | None
         settings=replace(flows.settings, languages=("en", "ro")),
     )
     clock = clock or Clock()
-    store = store or await Store.open(path / "bot.sqlite3")
+    store = store or await open_store(path / "bot.sqlite3")
     desk = RecordingDesk()
     conversations = Conversations(flows, store, Keyring(b"k" * 32), clock=clock)
     return Bench(Handoffs(conversations, desk), desk, clock)

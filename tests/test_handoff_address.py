@@ -7,7 +7,8 @@ from pathlib import Path
 
 from bot.handoff.address import Address
 from bot.privacy.keys import Keyring
-from bot.store.sqlite import MIGRATIONS, Store
+from bot.store import open_store
+from bot.store.sqlite import MIGRATIONS
 from tests.test_migrations import build_at, insert
 
 KEYRING = Keyring(b"m" * 32)
@@ -46,7 +47,7 @@ async def test_an_open_case_from_before_the_upgrade_keeps_reaching_its_telegram_
                          "sealed_chat": KEYRING.seal(b"222", b"K7Q2"), "locale": "pl", "path": "main.menu",
                          "opened": 1, "active": 1, "thread_id": 55})
     db.close()
-    store = await Store.open(path)
+    store = await open_store(path)
     try:
         (case,) = await store.open_cases()
         assert Address.parse(KEYRING.unseal_address(case.sealed_chat, case.alias.encode())) == Address("telegram", "222")

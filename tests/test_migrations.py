@@ -14,7 +14,8 @@ import pytest
 from bot.handoff.cases import Case
 from bot.engine.step import State
 from bot.privacy.keys import Keyring
-from bot.store.sqlite import MIGRATIONS, Store, StoreError
+from bot.store import StoreError, open_store
+from bot.store.sqlite import MIGRATIONS
 
 KEYRING = Keyring(b"m" * 32)
 DAY = 739_000
@@ -71,7 +72,7 @@ async def test_a_database_at_any_schema_version_opens_with_every_row_intact(tmp_
         insert(db, table, row)
     db.close()
 
-    store = await Store.open(path)
+    store = await open_store(path)
     try:
         assert await store.load(key) == State(node="testing.menu", locale="ro", back=("main.menu",), day=DAY)
         assert await store.counters(DAY, DAY) == [(DAY, "visit", "testing.menu", 3)]
@@ -102,6 +103,6 @@ async def test_a_database_from_newer_code_is_refused_untouched(tmp_path: Path) -
     db.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
     db.close()
     with pytest.raises(StoreError, match="newer than this code"):
-        await Store.open(path)
+        await open_store(path)
     with sqlite3.connect(path) as look:
         assert look.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) + 1

@@ -281,7 +281,7 @@ def test_doctor_reports_a_good_secret_and_each_problem(tmp_path: Path) -> None:
 
 async def test_doctor_reads_the_databases_check_value_without_changing_the_database(tmp_path: Path) -> None:
     from bot.privacy.keys import secret_findings
-    from bot.store.sqlite import Store
+    from bot.store import open_store
 
     db = tmp_path / "data" / "bot.sqlite3"
     kept = tmp_path / "etc-secret"
@@ -290,7 +290,7 @@ async def test_doctor_reads_the_databases_check_value_without_changing_the_datab
     env = {"BOT_SECRET_FILE": str(kept)}
     assert [f.ok for f in secret_findings(env, db, tmp_path / "data" / "secret")] == [True, True]  # no database yet
     assert not db.exists()
-    store = await Store.open(db)
+    store = await open_store(db)
     await store.set_secret_check(Keyring(STRONG.encode()).check_value())
     await store.close()
     before = db.read_bytes()

@@ -20,7 +20,7 @@ from bot.flows.content import load_content
 from bot.conversation import Conversations
 from bot.engine.step import State
 from bot.privacy.keys import Keyring
-from bot.store.sqlite import Store
+from bot.store import open_store
 from bot.transports.telegram.app import TelegramTransport
 from tests.conftest import FLOWS, REPO
 from tests.fakebotapi import FakeBotAPI
@@ -108,7 +108,7 @@ async def test_planted_identity_is_nowhere_on_disk_or_in_logs_after_a_closed_cas
     assert "bot.sqlite3" in after and "bot.sqlite3-wal" in during
     assert "<token>" in logs.getvalue() and "<number>" in logs.getvalue()  # they were logged, and masked
     assert_nothing_planted({**{f"{k} (running)": v for k, v in during.items()}, **after, "logs": logs.getvalue().encode()}, planted)
-    store = await Store.open(db)
+    store = await open_store(db)
     try:
         assert await store.session_count() == 0 and await store.open_cases() == []
     finally:
@@ -124,7 +124,7 @@ async def test_with_the_case_still_open_only_the_sealed_link_exists(tmp_path: Pa
         after = files_of(db)
         planted = planted_values(api)
     assert_nothing_planted({**{f"{k} (running)": v for k, v in during.items()}, **after, "logs": logs.getvalue().encode()}, planted)
-    store = await Store.open(db)
+    store = await open_store(db)
     try:
         (case,) = await store.open_cases()
     finally:
@@ -150,7 +150,7 @@ async def test_a_flood_from_one_user_is_slowed_politely_without_slowing_anyone_e
 
 async def test_idle_sessions_are_purged_once_a_day_while_the_bot_runs(tmp_path: Path) -> None:
     flows = load_content(FLOWS, REPO / "locales")
-    store = await Store.open(tmp_path / "bot.sqlite3")
+    store = await open_store(tmp_path / "bot.sqlite3")
     now = [datetime(2026, 11, 25, 12, tzinfo=timezone.utc)]
     conversations = Conversations(flows, store, Keyring(b"k" * 32), clock=lambda: now[0])
     transport = TelegramTransport(conversations, STAFF)

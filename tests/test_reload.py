@@ -15,7 +15,7 @@ from bot.conversation import Conversations
 from bot.engine.step import Command, Pick, State, Text, step
 from bot.privacy.keys import Keyring
 from bot.reload import POLL_SECONDS, Reloader
-from bot.store.sqlite import Store
+from bot.store import open_store
 from bot.transports.telegram.app import telegram_language
 from tests.conftest import INFO, REPO, WriteFlows
 from tests.fakebotapi import FakeBotAPI
@@ -69,7 +69,7 @@ def test_trigger_words_still_work_from_a_vanished_node_without_the_menu_note(wri
 async def test_a_broken_catalog_is_refused_like_a_broken_flow(write_flows: WriteFlows, tmp_path: Path) -> None:
     directory = write_flows()
     flows = load_content(directory, tmp_path / "locales")
-    store = await Store.open(":memory:")
+    store = await open_store(":memory:")
     notices: list[str] = []
 
     async def notify(text: str) -> None:
@@ -89,7 +89,7 @@ async def test_a_broken_catalog_is_refused_like_a_broken_flow(write_flows: Write
 
 async def test_new_flows_stay_live_when_what_follows_a_reload_fails(write_flows: WriteFlows, tmp_path: Path) -> None:
     directory = write_flows()
-    conversations = Conversations(load_content(directory, tmp_path), await Store.open(":memory:"), Keyring(b"k" * 32))
+    conversations = Conversations(load_content(directory, tmp_path), await open_store(":memory:"), Keyring(b"k" * 32))
     notices: list[str] = []
 
     async def notify(text: str) -> None:
@@ -110,7 +110,7 @@ async def test_a_long_error_list_is_cut_to_fit_one_message(write_flows: WriteFlo
     bad = "".join(f"      - {{label: \"L{i}\", goto: nowhere{i}}}\n" for i in range(40))
     directory = write_flows()
     flows = load_content(directory, tmp_path)
-    store = await Store.open(":memory:")
+    store = await open_store(":memory:")
     conversations = Conversations(flows, store, Keyring(b"k" * 32))
     reloader = Reloader(conversations, directory, tmp_path, poll_seconds=None)
     edit(directory / "info.yaml", "    choices:\n", "    choices:\n" + bad)

@@ -19,7 +19,7 @@ from bot.privacy import logredact
 from bot.flows.content import load_content
 from bot.conversation import Conversations
 from bot.privacy.keys import Keyring
-from bot.store.sqlite import Store
+from bot.store import Store, open_store
 from bot.transports.signal.transport import TRANSPORT, SignalTransport
 from bot.transports.signal.render import utf16_length
 from bot.transports.signal.rpc import Backoff, RpcError, SignalRpc
@@ -53,7 +53,7 @@ async def running_bot(tmp_path: Path, flows_dir: Path = FLOWS) -> AsyncIterator[
     # UNIX socket paths are limited to about 100 bytes, so the socket lives in a short temporary folder.
     folder = Path(tempfile.mkdtemp(prefix="sig", dir="/tmp"))
     fake = await FakeSignalCli(folder / "s.sock").start()
-    store = await Store.open(tmp_path / "bot.sqlite3")
+    store = await open_store(tmp_path / "bot.sqlite3")
     conversations = Conversations(load_content(flows_dir, REPO / "locales"), store, Keyring(b"k" * 32))
     bot = Bot(fake, None, store, tmp_path / "bot.sqlite3")  # type: ignore[arg-type]
 

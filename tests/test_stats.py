@@ -22,7 +22,7 @@ from bot.handoff.service import staff_text
 from bot.stats.command import load_stats, parse_days
 from bot.privacy.disclosure import HIDDEN, SMALL, Group, protect
 from bot.stats.report import Formatter, Tally, render_csv, render_text, summarise, wait_bucket
-from bot.store.sqlite import Store
+from bot.store import open_store
 from tests.conftest import TRIGGERS, WriteFlows
 from tests.fakebotapi import FakeBotAPI
 from tests.test_handoff import Bench, Clock, RecordingDesk
@@ -43,7 +43,7 @@ SETTINGS = "default_language: en\nlanguages: [en, ro]\nstart: main.welcome\nmenu
 async def bench(write_flows: WriteFlows, tmp_path: Path) -> AsyncIterator[Bench]:
     flows = load_content(write_flows(triggers_yaml=CRISIS, settings_yaml=SETTINGS), tmp_path / "no-locales")
     clock = Clock(WEDNESDAY)
-    store = await Store.open(tmp_path / "bot.sqlite3")
+    store = await open_store(tmp_path / "bot.sqlite3")
     desk = RecordingDesk()
     yield Bench(Handoffs(Conversations(flows, store, Keyring(b"k" * 32), clock=clock), desk), desk, clock)
     await store.close()
@@ -179,7 +179,7 @@ def test_stats_command_prints_text_or_csv(write_flows: WriteFlows, tmp_path: Pat
     today = datetime.now(ZoneInfo("Europe/London")).date().toordinal()
 
     async def one_conversation() -> None:
-        store = await Store.open(db)
+        store = await open_store(db)
         events = [("conversation", "started"), ("language", "ro")]
         await store.record(b"k" * 32, State("main.menu", "ro", (), today), events, today)
         await store.close()

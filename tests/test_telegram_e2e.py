@@ -22,7 +22,7 @@ from bot.flows.content import load_content
 from bot.conversation import Conversations, utc_now
 from bot.privacy.keys import Keyring
 from bot.reload import Reloader
-from bot.store.sqlite import Store
+from bot.store import open_store
 from bot.transports.telegram.app import TelegramTransport, Webhook, build_application, serve
 from tests.conftest import FLOWS, REPO
 from tests.fakebotapi import FakeBotAPI
@@ -62,7 +62,7 @@ async def running_bot(
     reload_poll: float | None = None,
 ) -> AsyncIterator[Running]:
     flows = load_content(flows_dir, REPO / "locales")
-    store = await Store.open(db)
+    store = await open_store(db)
     conversations = Conversations(flows, store, Keyring(secret), clock=clock)
     # /reload always works; polling the folder for edits only when a test asks for it.
     reloader = Reloader(conversations, flows_dir, REPO / "locales", poll_seconds=reload_poll)

@@ -17,7 +17,7 @@ from bot.i18n.cycle import catalog_path
 from bot.i18n.rule import safety_texts
 from bot.privacy.keys import Keyring
 from bot.reload import Reloader
-from bot.store.sqlite import Store
+from bot.store import open_store
 from tests.conftest import MAIN, TRIGGERS, WriteFlows
 
 SETTINGS_RO = """\
@@ -198,7 +198,7 @@ async def test_reload_takes_an_untranslated_edit_in_english_but_refuses_an_untra
     translated: tuple[Path, Path, Path], write_flows: WriteFlows, capsys: pytest.CaptureFixture[str]
 ) -> None:
     flows_dir, locales, _ = translated
-    store = await Store.open(":memory:")
+    store = await open_store(":memory:")
     notices: list[str] = []
 
     async def notify(text: str) -> None:

@@ -35,7 +35,7 @@ from bot.reload import POLL_SECONDS, Reloader
 from bot.ops.logsetup import configure_logging
 from bot.ops.monitor import Monitor, health_address
 from bot.privacy.keys import Binding, Keyring, SecretError, bind_secret, find_secret
-from bot.store.sqlite import Store, StoreError
+from bot.store import Store, StoreError, open_store
 from bot.transports.console import ConsoleChat
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
@@ -57,7 +57,8 @@ async def open_with_secret(args: argparse.Namespace, env: Mapping[str, str], *, 
         print(f"warning: {secret.where} is in the same folder as the database, so one copy of that folder unlocks "
               "it: move it elsewhere and set BOT_SECRET_FILE (see docs/privacy.md).", file=sys.stderr)
     keyring = Keyring(secret.value)
-    store = await Store.open(db)
+    # The console may run beside the bot on its database: it leaves checkpoints to the bot then.
+    store = await open_store(db, checkpoints=not console)
     try:
         check = keyring.check_value()
         binding = bind_secret(secret, check, await store.secret_check(), await store.holds_people(), args.new_secret)

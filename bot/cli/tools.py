@@ -17,7 +17,7 @@ from bot.flows.graph import for_file, mermaid
 from bot.handoff.service import staff_text
 from bot.stats.command import load_stats
 from bot.stats.report import MAX_DAYS, render_csv, render_text
-from bot.store.sqlite import Store
+from bot.store import open_store
 
 
 class ToolError(Exception):
@@ -73,7 +73,7 @@ def cmd_stats(args: argparse.Namespace, env: Mapping[str, str], out: TextIO) -> 
 
 
 async def _stats(flows: FlowSet, db: Path, today: date, days: int, as_csv: bool) -> str:
-    store = await Store.open(db)
+    store = await open_store(db, read_only=True)  # may be the live bot's: never written, never checkpointed
     try:
         stats = await load_stats(store, today, days)
     finally:

@@ -30,7 +30,7 @@ from bot.engine.step import Command, Handoff, Inbound, Outcome, Pick, Text
 from bot.flows.model import FlowSet
 from bot.flows.yamlsource import LineDict, LineList, YamlSyntaxError, read_yaml
 from bot.privacy.keys import Keyring
-from bot.store.sqlite import Store
+from bot.store import open_store
 
 SCRIPT_KEYS = ("name", "lang", "steps")
 ACTION_KEYS = ("user", "press")
@@ -198,7 +198,7 @@ def _check(step: Step, outcome: Outcome) -> str | None:
 
 async def run_script(script: Script, flows: FlowSet) -> list[Failure]:
     """Replay a script against the engine and an in-memory store; the first failed step ends it."""
-    store = await Store.open(":memory:")
+    store = await open_store(":memory:")
     conversations = Conversations(flows, store, Keyring(b"conversation-test-secret-32bytes"), clock=lambda: SCRIPT_TIME)
     lang = script.lang
     previous: Outcome | None = None

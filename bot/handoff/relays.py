@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 
 from bot.privacy.keys import Keyring
-from bot.store.sqlite import Store
+from bot.store.base import Store
 
 log = logging.getLogger(__name__)
 

@@ -233,7 +233,8 @@ class Handoffs:
         address = Address.of(transport, chat_id)
         async with self.conversations.user(transport, chat_id) as key:
             store = self.conversations.store
-            case = await store.case_for_user(key)
+            turn = await store.load_turn(key)  # the state and the open case, one read for the whole turn
+            case = turn.case
             crisis = False
             if case is not None:
                 if inbound == END or inbound == Command("end"):
@@ -256,11 +257,11 @@ class Handoffs:
                         await self.staff_note(case.thread_id or 0, flag.text or "")
             if isinstance(inbound, Media) and caption:
                 # A captioned photo ("he hit me, I'm not safe") is read like typed words when they mean crisis.
-                state = await store.load(key)
+                state = turn.state
                 settings = self.flows.settings
                 if self.triggers(caption, (state and state.locale) or settings.default_language, CRISIS_TRIGGER):
                     inbound = Text(caption)
-            outcome = await self.conversations.step(key, inbound, language_code)
+            outcome = await self.conversations.step(key, inbound, language_code, turn)
             reply = outcome.reply
             for effect in outcome.effects:
                 if isinstance(effect, Handoff):

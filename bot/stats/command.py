@@ -7,7 +7,7 @@ from datetime import date
 from bot.conversation import Conversations
 from bot.handoff.service import staff_text
 from bot.stats.report import MAX_DAYS, Stats, load, render_text
-from bot.store.sqlite import Store
+from bot.store.base import Store
 
 DEFAULT_DAYS = 7
 
