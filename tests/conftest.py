@@ -16,6 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.flows.content import load_content
+from bot.flows.spec import FlowSet
+
 REPO = Path(__file__).resolve().parent.parent
 TESTS = str(REPO / "tests")
 FLOWS = REPO / "flows"
@@ -112,6 +115,12 @@ def write_flows(tmp_path: Path) -> WriteFlows:
         return directory
 
     return write
+
+
+@pytest.fixture(scope="session")
+def shipped_flows() -> FlowSet:
+    """The shipped flows and catalogs, loaded once: like the running bot, every user shares one set."""
+    return load_content(FLOWS, REPO / "locales")
 
 
 # -- tiers ------------------------------------------------------------------------------------------
