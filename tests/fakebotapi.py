@@ -68,6 +68,7 @@ class FakeBotAPI:
     staff_admins: tuple[int, ...] = (1001,)
     calls: list[Call] = field(default_factory=list)
     failed_calls: list[Call] = field(default_factory=list)
+    polls: list[Call] = field(default_factory=list)  # getUpdates requests as they arrive (not in `calls`)
     _updates: list[dict[str, Any]] = field(default_factory=list)
     _update_ids: itertools.count = field(default_factory=lambda: itertools.count(1))
     _message_ids: dict[int, itertools.count] = field(default_factory=dict)
@@ -209,6 +210,11 @@ class FakeBotAPI:
 
         await self.wait_for(found, timeout, f"a message to {chat_id} containing {fragment!r}")
         return next(m for m in self.sent_to(chat_id) if fragment in (m.get("text") or ""))
+
+    @property
+    def pending_updates(self) -> int:
+        """Updates not yet confirmed by the bot (a later getUpdates' offset confirms them, as on Telegram)."""
+        return len(self._updates)
 
     def describe(self) -> str:
         lines = []
@@ -413,9 +419,11 @@ class FakeBotAPI:
                 "supports_inline_queries": False, "has_topics_enabled": False}
 
     async def m_getUpdates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        self.polls.append(Call("getUpdates", params, time.time()))
         offset = int(params.get("offset") or 0)
         if offset:
             self._updates = [u for u in self._updates if u["update_id"] >= offset]
+        self._notify()  # a test may wait for a poll, or for its updates to be confirmed
         timeout = min(float(params.get("timeout") or 0), 2.0)
         limit = int(params.get("limit") or 100)
         deadline = time.monotonic() + timeout
