@@ -8,6 +8,7 @@ seconds: `pytest -m "not e2e and not bench"`.
 
 from __future__ import annotations
 
+import functools
 import shutil
 import textwrap
 import types
@@ -117,10 +118,16 @@ def write_flows(tmp_path: Path) -> WriteFlows:
     return write
 
 
-@pytest.fixture(scope="session")
-def shipped_flows() -> FlowSet:
-    """The shipped flows and catalogs, loaded once: like the running bot, every user shares one set."""
+@functools.cache
+def shipped() -> FlowSet:
+    """The shipped flows and catalogs, loaded once per run: a FlowSet is immutable and, as in the bot, shared."""
     return load_content(FLOWS, REPO / "locales")
+
+
+@pytest.fixture
+def shipped_flows() -> FlowSet:
+    """The shipped flows and catalogs (see `shipped`)."""
+    return shipped()
 
 
 # -- tiers ------------------------------------------------------------------------------------------
