@@ -24,7 +24,7 @@ from bot.privacy.keys import Keyring
 from bot.reload import Reloader
 from bot.store.sqlite import Store
 from bot.transports.telegram.app import TelegramTransport, Webhook, build_application, serve
-from tests.conftest import FLOWS, REPO
+from tests.conftest import FLOWS, REPO, shipped
 from tests.fakebotapi import FakeBotAPI
 
 STAFF = -1001234567890
@@ -61,7 +61,8 @@ async def running_bot(
     secret: bytes = b"k" * 32,
     reload_poll: float | None = None,
 ) -> AsyncIterator[Running]:
-    flows = load_content(flows_dir, REPO / "locales")
+    # The shipped set is parsed once per run (it is immutable); a test's own folder is loaded as the bot would.
+    flows = shipped() if flows_dir == FLOWS else load_content(flows_dir, REPO / "locales")
     store = await Store.open(db)
     conversations = Conversations(flows, store, Keyring(secret), clock=clock)
     # /reload always works; polling the folder for edits only when a test asks for it.
