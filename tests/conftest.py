@@ -1,15 +1,27 @@
-"""Shared fixtures: a small valid flow set on disk that each test can break in one place."""
+"""Shared fixtures (a small valid flow set on disk that each test can break in one place) and the tiers.
+
+Every test is in one of three tiers: `bench` (tests/test_bench_smoke.py, marked there), `e2e` (marked
+here: whatever reaches the fake Bot API, the fake signal-cli or a subprocess, directly, through a
+fixture or through a helper in tests/), and the unit tier, which is everything else and runs in
+seconds: `pytest -m "not e2e and not bench"`.
+"""
 
 from __future__ import annotations
 
+import functools
 import shutil
 import textwrap
-from collections.abc import Callable
+import types
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from bot.flows.content import load_content
+from bot.flows.spec import FlowSet
+
 REPO = Path(__file__).resolve().parent.parent
+TESTS = str(REPO / "tests")
 FLOWS = REPO / "flows"
 
 MAIN = """\
@@ -104,3 +116,58 @@ def write_flows(tmp_path: Path) -> WriteFlows:
         return directory
 
     return write
+
+
+@functools.cache
+def shipped() -> FlowSet:
+    """The shipped flows and catalogs, loaded once per run: a FlowSet is immutable and, as in the bot, shared."""
+    return load_content(FLOWS, REPO / "locales")
+
+
+@pytest.fixture
+def shipped_flows() -> FlowSet:
+    """The shipped flows and catalogs (see `shipped`)."""
+    return shipped()
+
+
+# -- tiers ------------------------------------------------------------------------------------------
+
+# Names whose use puts a test in the e2e tier: the fake servers, and starting another process.
+E2E_NAMES = frozenset({
+    "FakeBotAPI", "FakeSignalCli", "subprocess", "create_subprocess_exec", "create_subprocess_shell",
+})
+
+
+def _names(code: types.CodeType) -> Iterator[str]:
+    """The global and attribute names a function's code uses, nested functions and lambdas included."""
+    yield from code.co_names
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            yield from _names(const)
+
+
+def reaches_e2e(func: object, seen: set[int] | None = None) -> bool:
+    """Whether `func`, or a function of tests/ it calls by name, uses one of `E2E_NAMES`."""
+    seen = set() if seen is None else seen
+    func = getattr(func, "__wrapped__", func)  # @asynccontextmanager helpers such as running_bot
+    code = getattr(func, "__code__", None)
+    # Only code in tests/ is followed: the bot's own modules are what every tier tests.
+    if code is None or id(code) in seen or not code.co_filename.startswith(TESTS):
+        return False
+    seen.add(id(code))
+    names = set(_names(code))
+    if names & E2E_NAMES:
+        return True
+    scope = getattr(func, "__globals__", {})
+    return any(reaches_e2e(scope[name], seen) for name in names if callable(scope.get(name)))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that reaches a fake server or a subprocess as e2e (bench tests stay bench only)."""
+    for item in items:
+        if not isinstance(item, pytest.Function) or item.get_closest_marker("bench") or item.get_closest_marker("e2e"):
+            continue
+        # The fixtures a test uses count as the test's own code: `bot` in the e2e files starts one.
+        fixtures = [d.func for defs in item._fixtureinfo.name2fixturedefs.values() for d in defs]
+        if any(reaches_e2e(func) for func in (item.function, *fixtures)):
+            item.add_marker(pytest.mark.e2e)

@@ -68,6 +68,7 @@ class FakeBotAPI:
     staff_admins: tuple[int, ...] = (1001,)
     calls: list[Call] = field(default_factory=list)
     failed_calls: list[Call] = field(default_factory=list)
+    polls: list[Call] = field(default_factory=list)  # getUpdates requests as they arrive (not in `calls`)
     _updates: list[dict[str, Any]] = field(default_factory=list)
     _update_ids: itertools.count = field(default_factory=lambda: itertools.count(1))
     _message_ids: dict[int, itertools.count] = field(default_factory=dict)
@@ -78,6 +79,7 @@ class FakeBotAPI:
     held_calls: list[Call] = field(default_factory=list)  # calls waiting on hold(), in arrival order
     _changed: asyncio.Condition | None = None
     _runner: web.AppRunner | None = None
+    _closing: bool = False
     port: int = 0
     # Set by setWebhook: updates are then POSTed there, with the secret header, instead of polled.
     webhook: tuple[str, str] | None = None
@@ -114,6 +116,18 @@ class FakeBotAPI:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Stop like a real server going down: pending long polls and held calls are answered at once."""
+        # The bot gives up its last long poll when it stops, but that poll's handler would otherwise
+        # sit out its timeout here, and cleanup waits for every handler: a second per bot for nothing.
+        self._closing = True
+        for method in list(self._holds):
+            self.release(method)
+        if self._changed is not None:
+            async with self._changed:
+                self._changed.notify_all()
         if self._pusher is not None:
             self._pusher.cancel()
         if self._runner is not None:
@@ -202,6 +216,11 @@ class FakeBotAPI:
 
         await self.wait_for(found, timeout, f"a message to {chat_id} containing {fragment!r}")
         return next(m for m in self.sent_to(chat_id) if fragment in (m.get("text") or ""))
+
+    @property
+    def pending_updates(self) -> int:
+        """Updates not yet confirmed by the bot (a later getUpdates' offset confirms them, as on Telegram)."""
+        return len(self._updates)
 
     def describe(self) -> str:
         lines = []
@@ -415,14 +434,16 @@ class FakeBotAPI:
                 "supports_inline_queries": False, "has_topics_enabled": False}
 
     async def m_getUpdates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        self.polls.append(Call("getUpdates", params, time.time()))
         offset = int(params.get("offset") or 0)
         if offset:
             self._updates = [u for u in self._updates if u["update_id"] >= offset]
+        self._notify()  # a test may wait for a poll, or for its updates to be confirmed
         timeout = min(float(params.get("timeout") or 0), 2.0)
         limit = int(params.get("limit") or 100)
         deadline = time.monotonic() + timeout
         assert self._changed is not None
-        while not self._updates and time.monotonic() < deadline:
+        while not self._updates and not self._closing and time.monotonic() < deadline:
             async with self._changed:
                 try:
                     await asyncio.wait_for(self._changed.wait(), max(0.01, deadline - time.monotonic()))

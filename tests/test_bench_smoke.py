@@ -16,6 +16,8 @@ from bench.walk import plan
 from bot.flows.content import load_content
 from tests.conftest import FLOWS, REPO
 
+pytestmark = pytest.mark.bench
+
 ROW_KEYS = {"bot", "mode", "sessions", "updates_per_s", "p50_ms", "p99_ms", "mean_ms", "peak_rss_mb", "start_ms",
             "persist_ms", "writes_per_update", "with_writes_per_s", "errors", "detail"}
 

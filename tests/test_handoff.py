@@ -11,7 +11,6 @@ from types import MappingProxyType
 
 import pytest
 
-from bot.flows.content import load_content
 from bot.conversation import Conversations
 from bot.engine.step import Command, Inbound, Media, Outcome, Pick, Reply, Text
 from bot.handoff.service import END, USER_GONE, DeskError, Handoffs
@@ -19,7 +18,7 @@ from bot.i18n.catalog import Texts
 from bot.privacy.keys import Keyring
 from bot.handoff.relays import RelayItem
 from bot.store import Store, open_store
-from tests.conftest import FLOWS, REPO
+from tests.conftest import shipped
 
 WEDNESDAY_NOON = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
 FRIDAY_EVENING = datetime(2026, 11, 27, 19, 0, tzinfo=timezone.utc)
@@ -136,7 +135,7 @@ RO = {
 
 
 async def make_bench(path: Path, clock: Clock | None = None, store: Store | None = None) -> Bench:
-    flows = load_content(FLOWS, REPO / "locales")
+    flows = shipped()
     flows = replace(
         flows.with_texts(Texts(MappingProxyType({"ro": MappingProxyType(RO)}))),
         settings=replace(flows.settings, languages=("en", "ro")),

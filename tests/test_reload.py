@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import signal
 import time
 from datetime import datetime, timezone
@@ -14,7 +13,7 @@ from bot.flows.content import load_content
 from bot.conversation import Conversations
 from bot.engine.step import Command, Pick, State, Text, step
 from bot.privacy.keys import Keyring
-from bot.reload import POLL_SECONDS, Reloader
+from bot.reload import POLL_SECONDS, SETTLE_SECONDS, Reloader
 from bot.store import open_store
 from bot.transports.telegram.app import telegram_language
 from tests.conftest import INFO, REPO, WriteFlows
@@ -218,8 +217,12 @@ async def test_sighup_reloads_python_m_bot_run(write_flows: WriteFlows, tmp_path
         async with bot_process(api, tmp_path, directory, "--no-watch", locales=tmp_path / "no-locales") as bot:
             api.user_sends_text(USER, "/start")
             await api.wait_for_text(USER, "Hello.", timeout=30)
+            polls, edited = len(api.polls), time.time()
             edit(directory / "main.yaml", "say: Hello.", "say: Hello after SIGHUP.")
-            await asyncio.sleep(1.5)  # without polling, nothing happens until the signal
+            # Without polling, nothing happens until the signal. The marker: a second long poll begun after
+            # the edit, so the first ran its full time with nothing to fetch, longer than a watcher needs.
+            await api.wait_for(lambda: len(api.polls) > polls + 1, timeout=10, what="a long poll run out after the edit")
+            assert api.polls[polls + 1].time - edited > POLL_SECONDS + SETTLE_SECONDS
             assert staff_texts(api) == []
             bot.process.send_signal(signal.SIGHUP)
             await api.wait_for_text(STAFF, "The edited flows are live", timeout=10)

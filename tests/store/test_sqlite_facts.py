@@ -261,14 +261,13 @@ async def test_a_directory_path_raises_a_store_error_naming_it(tmp_path: Path) -
 async def test_a_file_that_is_not_a_database_is_refused_and_no_thread_is_left(tmp_path: Path) -> None:
     path = tmp_path / "notes.txt"
     path.write_text("these are not the droids " * 200)
-    threads = threading.active_count()
+    before = set(threading.enumerate())
     with pytest.raises(StoreError, match=f"{path}: file is not a database"):
         await open_store(path)
-    for _ in range(100):  # the worker threads stop just after close() returns
-        if threading.active_count() == threads:
-            break
-        await asyncio.sleep(0.01)
-    assert threading.active_count() == threads
+    started = [thread for thread in threading.enumerate() if thread not in before]
+    for thread in started:  # a worker thread may end just after open() raised: wait for its end, not a while
+        thread.join(timeout=5)
+    assert [thread.name for thread in started if thread.is_alive()] == []
 
 
 # -- read-only opening: stats of a live database -------------------------------------------------

@@ -8,21 +8,19 @@ from pathlib import Path
 
 import pytest
 
-from bot.flows.content import load_content
 from bot.conversation import Conversations
 from bot.engine.step import Command, Pick, Text
+from bot.flows.spec import FlowSet
 from bot.privacy.keys import Keyring
 from bot.store import open_store
-from tests.conftest import FLOWS, REPO
 
 CLOCK = datetime(2026, 11, 25, 23, 30, tzinfo=timezone.utc)
 
 
 @pytest.fixture
-async def service(tmp_path: Path):
+async def service(tmp_path: Path, shipped_flows: FlowSet):
     store = await open_store(tmp_path / "bot.sqlite3")
-    flows = load_content(FLOWS, REPO / "locales")
-    yield Conversations(flows, store, Keyring(b"s" * 32), clock=lambda: CLOCK)
+    yield Conversations(shipped_flows, store, Keyring(b"s" * 32), clock=lambda: CLOCK)
     await store.close()
 
 
