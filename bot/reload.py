@@ -17,7 +17,7 @@ from pathlib import Path
 from bot.flows.content import load_content
 from bot.conversation import Conversations
 from bot.flows.spec import FlowError, FlowSet
-from bot.handoff.service import staff_text
+from bot.wording import staff_text
 from bot.i18n.catalog import CatalogError
 
 log = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ from bot import config
 from bot.flows.content import load_content
 from bot.flows.spec import FlowSet, suggest
 from bot.flows.graph import mermaid
-from bot.handoff.service import staff_text
+from bot.wording import staff_text
 from bot.stats.command import load_stats
 from bot.stats.report import MAX_DAYS, render_csv, render_text
 from bot.store.sqlite import Store

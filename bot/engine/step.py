@@ -13,16 +13,29 @@ from datetime import datetime
 from types import MappingProxyType
 
 from bot.flows.spec import Choice, FlowSet, Node, Service
+from bot.flows.textmatch import fold_case, normalise
 from bot.i18n.catalog import language_name
 from bot.privacy.identifying import looks_identifying
-from bot.flows.textmatch import fold_case, normalise
+from bot.vocabulary import (
+    CHAT_FEEDBACK,
+    COMMANDS,
+    CRISIS_TRIGGER,
+    FEEDBACK_ANSWERS,
+    FIRST_CONTACT_WELCOME,
+    LANGUAGE_MENU,
+    NATION_MENU,
+    PSEUDO_NODES,
+    BackAction,
+    ChoiceAction,
+    FeedbackAction,
+    LanguageAction,
+    MenuAction,
+    NationAction,
+    NextAction,
+    decode_action,
+    encode_action,
+)
 
-LANGUAGE_MENU = "@language"  # pseudo-node for the language picker; '@' never appears in flow ids
-# Triggers that, as a first message, get the welcome rather than their own short page.
-FIRST_CONTACT_WELCOME = frozenset({"greeting", "thanks"})
-NATION_MENU = "@nation"  # pseudo-node for "where in the UK are you?"
-CHAT_FEEDBACK = "@chat"  # pseudo-node carrying the "Did this help?" buttons after a chat with staff
-PSEUDO_NODES = (LANGUAGE_MENU, NATION_MENU, CHAT_FEEDBACK)
 # The four UK nations as written in services.yaml `regions`, and the message naming each one.
 NATIONS: Mapping[str, str] = MappingProxyType({
     "England": "nation_england",
@@ -31,11 +44,8 @@ NATIONS: Mapping[str, str] = MappingProxyType({
     "Northern Ireland": "nation_northern_ireland",
 })
 SKIPPED = ""  # the nation question was answered with Skip: asked once, never again
-FEEDBACK = ("yes", "no", "missing")
 MISSES_BEFORE_MENU = 2
 STAFF_SLOT = "{staff}"  # in a node's text: replaced by the line about whether a person can answer now
-CRISIS = "crisis"  # the trigger id whose pages nothing may come before
-COMMANDS = frozenset({"start", "menu", "back", "language", "forget", "human", "help", "clear"})
 
 
 # -- state and input ------------------------------------------------------------------------------
@@ -191,8 +201,8 @@ def step(flows: FlowSet, state: State, inbound: Inbound, now: datetime, staff: S
 def feedback_buttons(flows: FlowSet, locale: str, node: str = CHAT_FEEDBACK) -> tuple[Button, ...]:
     """The one-tap "Did this help?" answers for `node` (a service page, or the chat with staff)."""
     return tuple(
-        Button(flows.texts.get(locale, flows.messages[f"feedback_{answer}"]), node, f"fb:{answer}")
-        for answer in FEEDBACK
+        Button(flows.texts.get(locale, flows.messages[f"feedback_{answer}"]), node, encode_action(FeedbackAction(answer)))
+        for answer in FEEDBACK_ANSWERS
     )
 
 
@@ -255,7 +265,7 @@ class _Step:
 
     def buttons(self, node: Node) -> tuple[Button, ...]:
         buttons = [
-            Button(self.t(choice.label), node.id, f"c:{i}") for i, choice in enumerate(node.choices)
+            Button(self.t(choice.label), node.id, encode_action(ChoiceAction(i))) for i, choice in enumerate(node.choices)
         ]
         if node.next:
             if node.next_label:
@@ -264,14 +274,14 @@ class _Step:
                 label = self.message("button_menu")
             else:
                 label = self.message("button_next")
-            buttons.append(Button(label, node.id, "next"))
+            buttons.append(Button(label, node.id, encode_action(NextAction())))
         if not buttons and node.id != self.settings.menu:
-            buttons.append(Button(self.message("button_menu"), node.id, "menu"))
+            buttons.append(Button(self.message("button_menu"), node.id, encode_action(MenuAction())))
         return tuple(buttons)
 
     def language_buttons(self) -> tuple[Button, ...]:
         return tuple(
-            Button(language_name(code), LANGUAGE_MENU, f"lang:{code}") for code in self.settings.languages
+            Button(language_name(code), LANGUAGE_MENU, encode_action(LanguageAction(code))) for code in self.settings.languages
         )
 
     def card(self, service: Service) -> ServiceCard:
@@ -361,11 +371,13 @@ class _Step:
 
     def crisis_flows(self) -> set[str]:
         """Flows the crisis trigger leads into: nothing is ever asked before them."""
-        return {t.goto.split(".", 1)[0] for t in self.flows.triggers if t.id == CRISIS and t.goto}
+        return {t.goto.split(".", 1)[0] for t in self.flows.triggers if t.id == CRISIS_TRIGGER and t.goto}
 
     def nation_buttons(self) -> tuple[Button, ...]:
-        buttons = [Button(self.message(key), NATION_MENU, f"nation:{i}") for i, key in enumerate(NATIONS.values())]
-        return (*buttons, Button(self.message("nation_skip"), NATION_MENU, "nation:skip"))
+        buttons = [
+            Button(self.message(key), NATION_MENU, encode_action(NationAction(i))) for i, key in enumerate(NATIONS.values())
+        ]
+        return (*buttons, Button(self.message("nation_skip"), NATION_MENU, encode_action(NationAction(None))))
 
     def set_nation(self, nation: str) -> Reply:
         """Keep the answer (or the skip) and show the page the question came before."""
@@ -393,7 +405,7 @@ class _Step:
 
     def feedback(self, node: str, answer: str) -> Reply:
         """Count a one-tap "Did this help?" answer for the page (or chat); nothing else is kept."""
-        if answer not in FEEDBACK:
+        if answer not in FEEDBACK_ANSWERS:
             return self.stale()
         subject = "chat" if node == CHAT_FEEDBACK else node
         self.events.append(("feedback", f"{subject}:{answer}"))
@@ -444,7 +456,7 @@ class _Step:
         self.events.append(("forget", "done"))
         self.state = State(locale=self.locale, day=self.state.day)
         menu = self.flows.nodes[self.settings.menu]
-        return Reply((self.message("forgotten"),), (Button(self.message("button_menu"), menu.id, "menu"),))
+        return Reply((self.message("forgotten"),), (Button(self.message("button_menu"), menu.id, encode_action(MenuAction())),))
 
     def clear(self) -> Reply:
         self.effects.append(ClearChat())
@@ -526,38 +538,35 @@ class _Step:
         return self.reshow(self.message("not_understood"))
 
     def pick(self, pick: Pick) -> Reply:
+        action = decode_action(pick.action)
         if pick.node == LANGUAGE_MENU:
-            code = pick.action.removeprefix("lang:")
-            if pick.action.startswith("lang:") and code in self.settings.languages:
-                return self.set_language(code)
+            if isinstance(action, LanguageAction) and action.code in self.settings.languages:
+                return self.set_language(action.code)
             return self.stale()
-        if pick.action.startswith("fb:"):
+        if isinstance(action, FeedbackAction):
             if pick.node == CHAT_FEEDBACK or pick.node in self.flows.nodes:
-                return self.feedback(pick.node, pick.action[3:])
+                return self.feedback(pick.node, action.answer)
             return self.stale()
         if pick.node == NATION_MENU:
-            answer = pick.action.removeprefix("nation:")
             names = list(NATIONS)
-            if answer == "skip":
+            if isinstance(action, NationAction) and action.index is None:
                 return self.set_nation(SKIPPED)
-            if answer.isdigit() and int(answer) < len(names):
-                return self.set_nation(names[int(answer)])
+            if isinstance(action, NationAction) and action.index is not None and action.index < len(names):
+                return self.set_nation(names[action.index])
             return self.stale()
         node = self.flows.nodes.get(pick.node)
         if node is None:
             return self.stale()
         # A button from an older message still means what it said, so it is honoured.
-        if pick.action.startswith("c:"):
-            index = pick.action[2:]
-            if index.isdigit() and int(index) < len(node.choices):
-                return self.choose(node.choices[int(index)])
-            return self.stale()
-        if pick.action == "next" and node.next:
-            return self.enter(node.next)
-        if pick.action == "menu":
-            return self.enter(self.settings.menu)
-        if pick.action == "back":
-            return self.go_back()
+        match action:
+            case ChoiceAction(index) if index < len(node.choices):
+                return self.choose(node.choices[index])
+            case NextAction() if node.next:
+                return self.enter(node.next)
+            case MenuAction():
+                return self.enter(self.settings.menu)
+            case BackAction():
+                return self.go_back()
         return self.stale()
 
     def recover(self) -> None:
@@ -587,7 +596,7 @@ class _Step:
             return self.follow_trigger(said, raw) or (self.restart() if self.state.node is None else self.reshow_notes())
         if self.state.node == LANGUAGE_MENU:
             for number, button in enumerate(self.language_buttons(), start=1):
-                code = button.action.removeprefix("lang:")
+                code = self.settings.languages[number - 1]
                 if said in (str(number), normalise(button.label), normalise(code)):
                     return self.set_language(code)
         elif self.state.node == NATION_MENU:
@@ -647,6 +656,7 @@ class _Step:
 
     def _english_label(self, node: Node, button: Button) -> str:
         # People often type the English words even when chatting in another language.
-        if button.action.startswith("c:"):
-            return normalise(node.choices[int(button.action[2:])].label)
+        action = decode_action(button.action)
+        if isinstance(action, ChoiceAction):
+            return normalise(node.choices[action.index].label)
         return ""

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bot.flows.spec import FlowSet, Node, Trigger
-from bot.handoff.service import CRISIS_TRIGGER
+from bot.vocabulary import CRISIS_TRIGGER
 
 LABEL_MAX = 60  # characters of a node's first line shown in its box
 KEYWORDS_SHOWN = 4

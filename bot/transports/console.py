@@ -8,11 +8,24 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from bot.conversation import Conversations
-from bot.engine.step import Button, ClearChat, Command, Forget, Handoff, Inbound, Outcome, Pick, Reply, ServiceCard, Text
-from bot.handoff.service import Handoffs
+from bot.engine.step import (
+    Button,
+    ClearChat,
+    Command,
+    Forget,
+    Handoff,
+    Inbound,
+    Outcome,
+    Pick,
+    Reply,
+    ServiceCard,
+    Text,
+)
 from bot.handoff.relays import RelayItem
+from bot.handoff.service import Handoffs
 from bot.transports.signal.render import ansi
 from bot.transports.signal.render import render_reply as render_signal
+from bot.vocabulary import parse_slash
 
 TRANSPORT = "console"
 QUIT = frozenset({"/quit", "/q"})
@@ -20,11 +33,8 @@ QUIT = frozenset({"/quit", "/q"})
 
 def parse_input(line: str) -> Inbound:
     """A typed line as the engine sees it: `/name arg` is a command, anything else is text."""
-    stripped = line.strip()
-    if stripped.startswith("/") and len(stripped) > 1:
-        name, _, arg = stripped[1:].partition(" ")
-        return Command(name.split("@", 1)[0].lower(), arg.strip())
-    return Text(stripped)
+    slash = parse_slash(line)
+    return Command(slash.name, slash.arg) if slash else Text(line.strip())
 
 
 def render_card(card: ServiceCard) -> str:

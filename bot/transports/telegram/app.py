@@ -52,8 +52,6 @@ from bot.handoff.service import (
     USER_GONE,
     DeskError,
     Handoffs,
-    message_text,
-    staff_text,
 )
 from bot.i18n.catalog import negotiate
 from bot.transports.recent import RecentMessages
@@ -67,6 +65,8 @@ from bot.transports.telegram.render import (
     render_reply,
     split_text,
 )
+from bot.vocabulary import MENU_COMMANDS, command_key, parse_slash
+from bot.wording import message_text, staff_text
 
 TRANSPORT = "telegram"
 log = logging.getLogger(__name__)
@@ -76,7 +76,6 @@ MEDIA_KINDS = (
     "photo", "voice", "video", "video_note", "sticker", "animation", "document", "audio",
     "venue", "location", "contact", "poll", "dice",
 )
-MENU_COMMANDS = ("start", "menu", "back", "language", "human", "help", "forget", "clear")
 DELETE_BATCH = 100  # deleteMessages takes at most 100 ids
 CONNECTIONS = 16  # HTTP connections to the Bot API for sends (getUpdates has its own)
 TICK_SECONDS = 30.0  # how often waiting and quiet cases are looked at
@@ -87,11 +86,8 @@ NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 def inbound_for(message: Message) -> Inbound:
     """What a Telegram message means to the engine."""
     if message.text is not None:
-        text = message.text.strip()
-        if text.startswith("/") and len(text) > 1:
-            name, _, arg = text[1:].partition(" ")
-            return Command(name.split("@", 1)[0].lower(), arg.strip())
-        return Text(text)
+        slash = parse_slash(message.text)
+        return Command(slash.name, slash.arg) if slash else Text(message.text.strip())
     for kind in MEDIA_KINDS:
         if getattr(message, kind, None):
             return Media(kind)
@@ -369,27 +365,27 @@ class TelegramTransport:
         text = message.text if message.text is not None else message.caption
         if text is None and message.effective_attachment is None:
             return  # a service message (topic created, renamed, pinned, someone joined): not a reply
-        command, _, arg = (text or "").strip().partition(" ")
-        if command.startswith("/") and "@" in command:
-            command, _, addressee = command.partition("@")
-            if addressee.lower() != (self.bot.username or "").lower():
+        slash = parse_slash(text or "")
+        if slash is not None and slash.addressee:
+            if slash.addressee.lower() != (self.bot.username or "").lower():
                 return  # a command for another bot in the group
-            text = f"{command} {arg}".strip()
+            text = f"/{slash.name} {slash.arg}".strip()
+        command = slash.name if slash is not None else ""
         thread = message.message_thread_id if message.is_topic_message else None
         if message.sender_chat is not None:
             # Posted as the group (an anonymous admin) or as a channel: there's no person to answer as.
             await self.handoffs.staff_note(thread or 0, staff_text(self.conversations.flows, "staff_anonymous"))
             return
         if not thread:
-            if command == "/queue":
+            if command == "queue":
                 await self.post_to_staff(await self.handoffs.queue())
-            elif command == "/stats":
-                await self.post_to_staff(await stats_reply(self.conversations, arg))
-            elif command == "/reload":
+            elif command == "stats":
+                await self.post_to_staff(await stats_reply(self.conversations, slash.arg if slash else ""))
+            elif command == "reload":
                 # Refused silently to anyone but an admin, who would not expect a reply.
                 if self.reloader is not None and await self.is_staff_admin(message):
                     await self.reloader.reload("/reload")  # its notice goes to the staff group
-            elif command == "/id":
+            elif command == "id":
                 await self.post_to_staff(staff_text(self.conversations.flows, "staff_group_id", id=self.staff_chat_id))
             elif not (text or "").startswith("!"):
                 await self.post_to_staff(staff_text(self.conversations.flows, "staff_main_thread_hint"))
@@ -448,8 +444,8 @@ class TelegramTransport:
         if chat is None or chat.type == Chat.PRIVATE or chat.id == self.staff_chat_id:
             return
         message = update.effective_message
-        command = (message.text or "").split(" ", 1)[0].split("@", 1)[0] if message is not None else ""
-        if command == "/id":
+        slash = parse_slash(message.text or "") if message is not None else None
+        if slash is not None and slash.name == "id":
             await self.bot.send_message(chat.id, staff_text(self.conversations.flows, "staff_group_id", id=chat.id))
         try:
             member = await self.bot.get_chat_member(chat.id, self.bot.id)
@@ -497,7 +493,7 @@ class TelegramTransport:
         settings = flows.settings
 
         def commands(locale: str) -> list[BotCommand]:
-            return [BotCommand(name, flows.texts.get(locale, flows.messages[f"command_{name}"])) for name in MENU_COMMANDS]
+            return [BotCommand(name, flows.texts.get(locale, flows.messages[command_key(name)])) for name in MENU_COMMANDS]
 
         await self.bot.set_my_commands(commands(settings.default_language))
         for code in dict.fromkeys(telegram_language(c) for c in settings.languages):
