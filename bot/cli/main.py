@@ -22,17 +22,18 @@ from bot.flows import spec as flowspec
 from bot.i18n.cycle import I18nError, shown_path
 from bot.flows.content import load_content
 from bot.conversation import Conversations
-from bot.config import ConfigError, SignalConfig, TelegramConfig, webhook_url
-from bot.flows.convtest import ScriptError, load_scripts, run_scripts
+from bot.errors import BotError
+from bot.config import SignalConfig, TelegramConfig, webhook_url
+from bot.flows.convtest import load_scripts, run_scripts
 from bot.flows.spec import FlowError, FlowSet
 from bot.privacy.discretion import preview_problems
-from bot.i18n.catalog import CatalogError, load_texts
+from bot.i18n.catalog import load_texts
 from bot.i18n.coverage import measure
 from bot.flows.lint import lint, review_status
 from bot.reload import POLL_SECONDS, Reloader
 from bot.ops.logsetup import configure_logging
-from bot.privacy.keys import Binding, Keyring, SecretError, bind_secret, find_secret
-from bot.store.sqlite import Store, StoreError
+from bot.privacy.keys import Binding, Keyring, bind_secret, find_secret
+from bot.store.sqlite import Store
 from bot.transports.console import ConsoleChat
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
@@ -42,7 +43,7 @@ NEW_SECRET_HELP = ("use this secret although the database was used with another 
                    "cases are deleted, the anonymous counters kept")
 
 
-class CliError(Exception):
+class CliError(BotError):
     """A problem the operator can fix; printed as one line."""
 
 
@@ -339,13 +340,13 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
         if args.command == "doctor":
             return doctor.cmd_doctor(args, env, sys.stdout)
         return asyncio.run(_chat(args, env))
-    except FlowError as exc:
+    except FlowError as exc:  # every problem on its own line first, then the one line of any BotError
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         print("error: the flows have errors; run `python -m bot check` for details", file=sys.stderr)
         return EXIT_PROBLEMS
-    except (CliError, ConfigError, StoreError, SecretError, CatalogError, I18nError, cli_tools.ToolError, ScriptError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except BotError as exc:
+        print(f"error: {exc.operator_message}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return EXIT_OK

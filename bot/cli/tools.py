@@ -11,6 +11,7 @@ from typing import TextIO
 from zoneinfo import ZoneInfo
 
 from bot import config
+from bot.errors import BotError
 from bot.flows.content import load_content
 from bot.flows.spec import FlowSet, suggest
 from bot.flows.graph import mermaid
@@ -20,7 +21,7 @@ from bot.stats.report import MAX_DAYS, render_csv, render_text
 from bot.store.sqlite import Store
 
 
-class ToolError(Exception):
+class ToolError(BotError):
     """A problem the operator can fix; printed as one line."""
 
 

@@ -27,6 +27,7 @@ from typing import Any
 
 from bot.conversation import Conversations
 from bot.engine.step import Command, Handoff, Inbound, Outcome, Pick, Text
+from bot.errors import BotError
 from bot.flows.spec import FlowSet
 from bot.privacy.keys import Keyring
 from bot.store.sqlite import Store
@@ -41,7 +42,7 @@ SCRIPT_TIME = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
 _QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"|\'([^\']*)\'')
 
 
-class ScriptError(Exception):
+class ScriptError(BotError):
     """A script that can't be read; the message names file and line."""
 
 

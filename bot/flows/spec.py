@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from babel import Locale, UnknownLocaleError
 
+from bot.errors import BotError
 from bot.i18n.catalog import Texts
 from bot.flows.textmatch import KeywordIndex, normalise
 from bot.flows.yamlsource import LineDict, LineList, YamlSyntaxError, read_yaml
@@ -352,7 +353,7 @@ class Problem:
         return f"{self.file}:{self.line}:{where}{tag} {self.what}{fix}"
 
 
-class FlowError(Exception):
+class FlowError(BotError):
     """The flow set has errors; `problems` lists all of them (and any warnings)."""
 
     def __init__(self, problems: list[Problem]) -> None:

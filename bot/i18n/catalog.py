@@ -14,6 +14,8 @@ from types import MappingProxyType
 from babel import Locale, UnknownLocaleError
 from babel.messages.pofile import read_po
 
+from bot.errors import BotError
+
 
 @dataclass(frozen=True, slots=True)
 class Texts:
@@ -33,7 +35,7 @@ class Texts:
         return tuple(self.catalogs)
 
 
-class CatalogError(Exception):
+class CatalogError(BotError):
     """A catalog could not be read; the message names the file."""
 
 

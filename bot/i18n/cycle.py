@@ -18,6 +18,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import BaseError, CommandMixin, CompileCatalog, UpdateCatalog
 from babel.messages.pofile import PoFileError, read_po, write_po
 
+from bot.errors import BotError
 from bot.flows.spec import Settings
 
 DOMAIN = "messages"
@@ -31,7 +32,7 @@ HEADER = """\
 #"""
 
 
-class I18nError(Exception):
+class I18nError(BotError):
     """A translation command cannot run; the message is one line that says how to fix it."""
 
 

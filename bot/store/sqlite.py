@@ -24,6 +24,7 @@ from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
 
+from bot.errors import BotError
 from bot.handoff.cases import Case
 from bot.engine.step import State
 from bot.privacy.keys import make_private_dir
@@ -150,7 +151,7 @@ def truncate_wal(path: Path) -> bool:
         db.close()
 
 
-class StoreError(Exception):
+class StoreError(BotError):
     """The database cannot be opened or created; the message names the path and the reason."""
 
 
