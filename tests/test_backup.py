@@ -13,7 +13,7 @@ import pytest
 
 from bot.ops import backup
 from bot.ops.backup import BackupError, Contents
-from bot.engine.step import State
+from bot.engine import State
 from bot.privacy.keys import Keyring
 from bot.store.sqlite import MIGRATIONS, Store
 from tests.conftest import REPO

@@ -10,7 +10,7 @@ import pytest
 
 from bot.flows.content import load_content
 from bot.conversation import Conversations
-from bot.engine.step import Command, Pick, Text
+from bot.engine import Command, Pick, Text
 from bot.privacy.keys import Keyring
 from bot.store.sqlite import Store
 from tests.conftest import FLOWS, REPO

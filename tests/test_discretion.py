@@ -9,7 +9,7 @@ import pytest
 from bot.flows import spec as flowspec
 from bot.flows.content import load_content
 from bot.privacy.discretion import preview_problems
-from bot.engine.step import Reply, ServiceCard, Text
+from bot.engine import Reply, ServiceCard, Text
 from bot.privacy.identifying import looks_identifying
 from bot.transports.telegram.render import render_reply
 from tests.conftest import MAIN, SETTINGS, WriteFlows

@@ -7,9 +7,7 @@ from types import MappingProxyType
 
 import pytest
 
-from bot.flows import spec as flowspec
-from bot.engine.step import (
-    LANGUAGE_MENU,
+from bot.engine import (
     Command,
     Forget,
     Handoff,
@@ -22,8 +20,10 @@ from bot.engine.step import (
     start_state,
     step,
 )
+from bot.flows import spec as flowspec
 from bot.flows.spec import FlowSet
 from bot.i18n.catalog import Texts
+from bot.vocabulary import LANGUAGE_MENU
 from tests.conftest import SETTINGS, WriteFlows
 
 NOW = datetime(2026, 11, 25, 14, 30)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.engine.step import State
+from bot.engine import State
 from bot.privacy.keys import Keyring
 from bot.store import sqlite as store_module
 from bot.store.sqlite import MIGRATIONS, Store, StoreError

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.conversation import Conversations
-from bot.engine.step import Command, Handoff, Inbound, Outcome, Pick, Text
+from bot.engine import Command, Handoff, Inbound, Outcome, Pick, Text
 from bot.errors import BotError
 from bot.flows.spec import FlowSet
 from bot.privacy.keys import Keyring

@@ -21,7 +21,7 @@ from typing import Protocol
 
 from bot.handoff.cases import Case, new_alias
 from bot.conversation import Conversations
-from bot.engine.step import (
+from bot.engine import (
     IDENTIFYING_MEDIA,
     Button,
     ClearChat,

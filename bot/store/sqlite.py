@@ -26,7 +26,7 @@ from pathlib import Path
 
 from bot.errors import BotError
 from bot.handoff.cases import Case
-from bot.engine.step import State
+from bot.engine import State
 from bot.privacy.keys import make_private_dir
 
 # Numbered migrations, applied in order and tracked with PRAGMA user_version. Append; never edit.

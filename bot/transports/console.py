@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from bot.conversation import Conversations
-from bot.engine.step import (
+from bot.engine import (
     Button,
     ClearChat,
     Command,

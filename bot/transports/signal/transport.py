@@ -17,17 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, TextIO
 
 from bot.conversation import Conversations
-from bot.engine.step import (
-    ClearChat,
-    Command,
-    Handoff,
-    Inbound,
-    Media,
-    Outcome,
-    Reply,
-    Text,
-    service_card,
-)
+from bot.engine import ClearChat, Command, Handoff, Inbound, Media, Outcome, Reply, Text, service_card
 from bot.transports.floodgate import FloodGate, Verdict
 from bot.transports.recent import RecentMessages
 from bot.transports.signal.render import SignalMessage, render_reply

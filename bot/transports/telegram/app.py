@@ -41,10 +41,9 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 
 from bot.conversation import Conversations
-from bot.ops.doctor import staff_group_problems
-from bot.engine.step import ClearChat, Command, Inbound, Media, Outcome, Pick, Reply, Text
-from bot.transports.floodgate import FloodGate, Verdict
+from bot.engine import ClearChat, Command, Inbound, Media, Outcome, Pick, Reply, Text
 from bot.flows.spec import FlowSet
+from bot.handoff.relays import RelayItem
 from bot.handoff.service import (
     REFUSED,
     RETRY,
@@ -54,10 +53,11 @@ from bot.handoff.service import (
     Handoffs,
 )
 from bot.i18n.catalog import negotiate
-from bot.transports.recent import RecentMessages
-from bot.handoff.relays import RelayItem
+from bot.ops.doctor import staff_group_problems
 from bot.reload import Reloader
 from bot.stats.command import stats_reply
+from bot.transports.floodgate import FloodGate, Verdict
+from bot.transports.recent import RecentMessages
 from bot.transports.telegram.render import (
     MAX_MESSAGE,
     decode_callback,

@@ -14,7 +14,7 @@ from functools import lru_cache
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.engine.step import Button, Pick, Reply, ServiceCard
+from bot.engine import Button, Pick, Reply, ServiceCard
 from bot.vocabulary import PSEUDO_NODES, decode_action
 
 MAX_MESSAGE = 4096  # Telegram's limit, counted after entity parsing; escaped HTML is longer, so it is safe
