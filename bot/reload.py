@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from bot.flows.content import load_content
 from bot.conversation import Conversations
+from bot.flows.content import load_content
 from bot.flows.spec import FlowError, FlowSet
-from bot.wording import staff_text
 from bot.i18n.catalog import CatalogError
+from bot.wording import staff_text
 
 log = logging.getLogger(__name__)
 

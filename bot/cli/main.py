@@ -13,26 +13,25 @@ from datetime import date
 from pathlib import Path
 from typing import TextIO
 
-from bot.ops import backup
-from bot.i18n import cycle as catalogs
-from bot.cli import tools as cli_tools
 from bot import config
-from bot.ops import doctor
-from bot.flows import spec as flowspec
-from bot.i18n.cycle import I18nError, shown_path
-from bot.flows.content import load_content
+from bot.cli import tools as cli_tools
+from bot.config import SignalConfig, TelegramConfig, webhook_url
 from bot.conversation import Conversations
 from bot.errors import BotError
-from bot.config import SignalConfig, TelegramConfig, webhook_url
+from bot.flows import spec as flowspec
+from bot.flows.content import load_content
 from bot.flows.convtest import load_scripts, run_scripts
+from bot.flows.lint import lint, review_status
 from bot.flows.spec import FlowError, FlowSet
-from bot.privacy.discretion import preview_problems
+from bot.i18n import cycle as catalogs
 from bot.i18n.catalog import load_texts
 from bot.i18n.coverage import measure
-from bot.flows.lint import lint, review_status
-from bot.reload import POLL_SECONDS, Reloader
+from bot.i18n.cycle import I18nError, shown_path
+from bot.ops import backup, doctor
 from bot.ops.logsetup import configure_logging
+from bot.privacy.discretion import preview_problems
 from bot.privacy.keys import Binding, Keyring, bind_secret, find_secret
+from bot.runtime import Runtime
 from bot.store.sqlite import Store
 from bot.transports.console import ConsoleChat
 
@@ -225,12 +224,9 @@ async def _chat(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         raise CliError(f"language `{args.lang}` is not offered (offered: {offered}; see flows/settings.yaml)")
     keyring, store = await open_with_secret(args, env, console=True)
     try:
-        today = date.today().toordinal()
-        await store.purge(today, flows.settings.retention_days)
-        chat = ConsoleChat(
-            Conversations(flows, store, keyring), sys.stdin, sys.stdout, args.lang, interactive=sys.stdin.isatty(),
-            style=args.style,
-        )
+        runtime = Runtime(Conversations(flows, store, keyring))  # no reloads in a terminal chat
+        await runtime.purge_daily()
+        chat = ConsoleChat(runtime, sys.stdin, sys.stdout, args.lang, interactive=sys.stdin.isatty(), style=args.style)
         await chat.run()
     finally:
         await store.close()
@@ -240,7 +236,12 @@ async def _chat(args: argparse.Namespace, env: Mapping[str, str]) -> int:
 async def _run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     from telegram.error import InvalidToken, NetworkError
 
-    from bot.transports.telegram.app import TelegramTransport, Webhook, build_application, serve
+    from bot.transports.telegram.app import (
+        TelegramTransport,
+        Webhook,
+        build_application,
+        serve,
+    )
 
     signal_settings = SignalConfig.from_env(env)
     # Signal alone needs no Telegram settings; without Signal's, Telegram's are required as before.
@@ -258,19 +259,20 @@ async def _run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     try:
-        await store.purge(date.today().toordinal(), flows.settings.retention_days)
-        conversations = Conversations(flows, store, keyring)
-        reloader = Reloader(conversations, flows_dir, locales_dir, poll_seconds=None if args.no_watch else POLL_SECONDS)
+        runtime = Runtime.build(flows, store, keyring, flows_dir, locales_dir, watch=not args.no_watch)
+        await runtime.purge_daily()
+        reloader = runtime.reloader
+        assert reloader is not None  # Runtime.build always makes one
         loop.add_signal_handler(signal.SIGHUP, reloader.request)
         if not telegram_on:
             logging.getLogger("bot").info("starting (Signal only)")
-            await _start_signal(signal_settings, conversations, reloader, stop, alone=True)  # type: ignore[misc]
+            await _start_signal(signal_settings, runtime, stop, alone=True)  # type: ignore[misc]
             logging.getLogger("bot").info("stopped cleanly")
             return EXIT_OK
         assert settings is not None
-        transport = TelegramTransport(conversations, settings.staff_chat_id, reloader=reloader)
+        transport = TelegramTransport(runtime.conversations, settings.staff_chat_id, reloader=reloader, core=runtime)
         # Signal beside Telegram: notices for operators (a captcha to solve) also go to the staff group.
-        signal_task = _start_signal(signal_settings, conversations, reloader, stop, alone=False, notify=transport.post_to_staff)
+        signal_task = _start_signal(signal_settings, runtime, stop, alone=False, notify=transport.post_to_staff)
         application = build_application(transport, settings.token, settings.base_url, settings.base_file_url)
         webhook = None
         if webhook_address:
@@ -292,28 +294,24 @@ async def _run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
 
 def _start_signal(
     settings: SignalConfig | None,
-    conversations: Conversations,
-    reloader: Reloader,
+    runtime: Runtime,
     stop: asyncio.Event,
     alone: bool,
     notify: Callable[[str], Awaitable[None]] | None = None,
 ) -> asyncio.Task[None] | None:
-    """Serve Signal beside Telegram (or alone, then with the reload watcher and daily purge) until `stop`."""
+    """Serve Signal beside Telegram (or alone, then with the runtime's chores and reload watcher) until `stop`."""
     if settings is None:
         return None
     from bot.transports.signal.transport import SignalTransport
 
-    transport = SignalTransport(conversations, settings.socket, notify_staff=notify)
+    transport = SignalTransport(runtime.conversations, settings.socket, notify_staff=notify)
 
     async def serve() -> None:
-        chores = [asyncio.create_task(transport.purge_daily(stop))] if alone else []
-        watcher = asyncio.create_task(reloader.watch_forever()) if alone else None
-        try:
+        if not alone:
+            await transport.serve(stop)  # Telegram's side runs the chores
+            return
+        async with runtime.running():
             await transport.serve(stop)
-            await asyncio.gather(*chores)
-        finally:
-            if watcher is not None:
-                watcher.cancel()
 
     return asyncio.create_task(serve())
 

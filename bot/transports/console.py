@@ -23,6 +23,7 @@ from bot.engine import (
 )
 from bot.handoff.relays import RelayItem
 from bot.handoff.service import Handoffs
+from bot.runtime import Runtime
 from bot.transports.signal.render import ansi
 from bot.transports.signal.render import render_reply as render_signal
 from bot.vocabulary import parse_slash
@@ -110,13 +111,13 @@ class ConsoleDesk:
 
 @dataclass
 class ConsoleChat:
-    """Reads lines, runs them through the conversation service, prints the replies.
+    """Reads lines, runs them through the shared runtime, prints the replies.
 
     `/staff TEXT` answers the open case as staff would (`/staff /claim`, `/staff /close`, …).
     With `style="signal"` replies look as a Signal user sees them: numbered text, no buttons.
     """
 
-    conversations: Conversations
+    runtime: Runtime
     stdin: TextIO
     stdout: TextIO
     language: str | None = None
@@ -129,7 +130,11 @@ class ConsoleChat:
 
     def __post_init__(self) -> None:
         if self.handoffs is None:
-            self.handoffs = Handoffs(self.conversations, ConsoleDesk(self.write, self.show))
+            self.handoffs = self.runtime.handoffs(ConsoleDesk(self.write, self.show))
+
+    @property
+    def conversations(self) -> Conversations:
+        return self.runtime.conversations
 
     def write(self, text: str) -> None:
         self.stdout.write(text + "\n")
@@ -198,7 +203,7 @@ class ConsoleChat:
                 break
             if not line.strip():
                 continue
-            await self.handoffs.tick()
+            await self.runtime.tick(self.handoffs)  # what the bots' chores do every half minute
             stripped = line.strip()
             if stripped.startswith("/staff"):
                 await self.staff(stripped[len("/staff"):].strip())

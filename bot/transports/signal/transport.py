@@ -172,23 +172,6 @@ class SignalTransport:
         """Receive and answer until `stop` is set."""
         await self.rpc.run(stop)
 
-    async def purge_daily(self, stop: asyncio.Event, every: float = 3600.0) -> None:
-        """When Signal runs alone: delete sessions idle past the retention, once per local day, until `stop`."""
-        purged_day = 0
-        while not stop.is_set():
-            today = self.conversations.local_now().date().toordinal()
-            if today != purged_day:
-                try:
-                    purged = await self.conversations.store.purge(today, self.conversations.flows.settings.retention_days)
-                    purged_day = today
-                    log.info("purged %d idle session(s)", purged)
-                except Exception as exc:  # noqa: BLE001 - the loop must outlive any one failure
-                    log.error("the daily purge failed: %s", type(exc).__name__)
-            try:
-                await asyncio.wait_for(stop.wait(), every)
-            except TimeoutError:
-                pass
-
     # -- in ------------------------------------------------------------------------------------
 
     async def on_receive(self, result: dict[str, Any]) -> None:
