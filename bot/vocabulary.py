@@ -116,7 +116,9 @@ class FeedbackAction:
     answer: str
 
 
-Action = ChoiceAction | NextAction | MenuAction | BackAction | EndAction | LanguageAction | NationAction | FeedbackAction
+Action = (
+    ChoiceAction | NextAction | MenuAction | BackAction | EndAction | LanguageAction | NationAction | FeedbackAction
+)
 
 _BARE: dict[str, Action] = {"next": NextAction(), "menu": MenuAction(), "back": BackAction(), "end": EndAction()}
 _MAX_CHOICE_DIGITS = 3

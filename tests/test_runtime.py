@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -55,8 +55,8 @@ class CaseDesk:
 @pytest.fixture
 async def runtime(tmp_path: Path) -> AsyncIterator[Runtime]:
     store = await Store.open(tmp_path / "bot.sqlite3")
-    clock = lambda: datetime(2026, 11, 25, 12, tzinfo=timezone.utc)  # noqa: E731
-    conversations = Conversations(load_content(FLOWS, REPO / "locales"), store, Keyring(b"k" * 32), clock=clock)
+    noon = datetime(2026, 11, 25, 12, tzinfo=UTC)
+    conversations = Conversations(load_content(FLOWS, REPO / "locales"), store, Keyring(b"k" * 32), clock=lambda: noon)
     await store.record(IDLE, State("main.menu", "en", (), TODAY - 31), (), TODAY - 31)
     try:
         yield Runtime(conversations)
@@ -71,7 +71,8 @@ async def test_a_failing_case_tick_does_not_stop_the_daily_purge(runtime: Runtim
     assert await runtime.conversations.store.load(IDLE) is None
 
 
-async def test_a_failed_purge_is_tried_again_at_the_next_tick(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_failed_purge_is_tried_again_at_the_next_tick(runtime: Runtime,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     store = runtime.conversations.store
     real_purge = store.purge
     calls: list[Any] = []

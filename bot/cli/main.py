@@ -62,7 +62,8 @@ async def open_with_secret(args: argparse.Namespace, env: Mapping[str, str], *, 
             await store.set_secret_check(check)
         elif binding is Binding.START_OVER:
             await store.start_over(check)
-            print("note: started over with a new secret: the saved sessions and open cases were deleted.", file=sys.stderr)
+            print("note: started over with a new secret: the saved sessions and open cases were deleted.",
+                  file=sys.stderr)
     except BaseException:
         await store.close()
         if secret.created and secret.path is not None:
@@ -100,7 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--conversations", nargs="?", const=Path("tests/conversations"), type=Path, metavar="DIR",
         help="also replay the conversation scripts in DIR (default tests/conversations)",
     )
-    i18n = commands.add_parser("i18n", help="translations: extract the English, update each language's catalog, compile")
+    i18n = commands.add_parser(
+        "i18n", help="translations: extract the English, update each language's catalog, compile"
+    )
     i18n.add_argument(
         "action", choices=("extract", "update", "compile"),
         help="extract: flows -> locales/messages.pot; update: extract, then create/update every language's .po; "
@@ -138,7 +141,8 @@ def cmd_check(args: argparse.Namespace, env: Mapping[str, str], out: TextIO) -> 
     languages = "".join(f"{language.summary()}\n" for language in coverage.languages)
     if coverage.errors:
         out.write(languages)
-        out.write(f"{len(coverage.errors)} error(s), {warnings} warning(s): an offered language is not fully translated.\n")
+        out.write(f"{len(coverage.errors)} error(s), {warnings} warning(s): "
+                  "an offered language is not fully translated.\n")
         return EXIT_PROBLEMS
     out.write(
         f"OK: {len(flowset.flows)} flows, {len(flowset.nodes)} nodes, {len(flowset.triggers)} triggers, "
@@ -285,7 +289,8 @@ async def _run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     except InvalidToken:
         raise CliError("Telegram refused TELEGRAM_BOT_TOKEN: check it with BotFather") from None
     except NetworkError as exc:
-        raise CliError(f"cannot reach the Bot API at {settings.shown_api_url if settings else ''}: {type(exc).__name__}") from None
+        where = settings.shown_api_url if settings else ""
+        raise CliError(f"cannot reach the Bot API at {where}: {type(exc).__name__}") from None
     finally:
         stop.set()  # a Signal task beside a failed Telegram one stops too
         await store.close()

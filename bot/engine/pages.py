@@ -48,8 +48,9 @@ class PageView:
 
 def feedback_buttons(flows: FlowSet, locale: str, node: str = CHAT_FEEDBACK) -> tuple[Button, ...]:
     """The one-tap "Did this help?" answers for `node` (a service page, or the chat with staff)."""
+    label = flows.texts.get
     return tuple(
-        Button(flows.texts.get(locale, flows.messages[f"feedback_{answer}"]), node, encode_action(FeedbackAction(answer)))
+        Button(label(locale, flows.messages[f"feedback_{answer}"]), node, encode_action(FeedbackAction(answer)))
         for answer in FEEDBACK_ANSWERS
     )
 
@@ -92,7 +93,8 @@ class Pages:
     def buttons(self, node: Node) -> tuple[Button, ...]:
         """The node's choices, then its `next`, or a way to the menu when it has neither."""
         buttons = [
-            Button(self.t(choice.label), node.id, encode_action(ChoiceAction(i))) for i, choice in enumerate(node.choices)
+            Button(self.t(choice.label), node.id, encode_action(ChoiceAction(i)))
+            for i, choice in enumerate(node.choices)
         ]
         if node.next:
             if node.next_label:
@@ -148,7 +150,8 @@ class Pages:
     def nation_buttons(self) -> tuple[Button, ...]:
         """The four nations, then Skip."""
         buttons = [
-            Button(self.message(key), NATION_MENU, encode_action(NationAction(i))) for i, key in enumerate(NATIONS.values())
+            Button(self.message(key), NATION_MENU, encode_action(NationAction(i)))
+            for i, key in enumerate(NATIONS.values())
         ]
         return (*buttons, Button(self.message("nation_skip"), NATION_MENU, encode_action(NationAction(None))))
 

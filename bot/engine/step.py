@@ -244,7 +244,8 @@ class _Step:
         self.events.append(("forget", "done"))
         self.state = State(locale=self.locale, day=self.state.day)
         menu = self.flows.nodes[self.settings.menu]
-        return Reply((self.message("forgotten"),), (Button(self.message("button_menu"), menu.id, encode_action(MenuAction())),))
+        to_menu = Button(self.message("button_menu"), menu.id, encode_action(MenuAction()))
+        return Reply((self.message("forgotten"),), (to_menu,))
 
     def clear(self) -> Reply:
         self.effects.append(ClearChat())
@@ -381,7 +382,8 @@ class _Step:
             # Nothing typed is kept anyway; the note tells them so, and words like "attacked" still count.
             self.events.append(("discretion", "details"))
             self.notes.append(self.message("details_not_needed"))
-            return self.follow_trigger(said, raw) or (self.restart() if self.state.node is None else self.reshow_notes())
+            followed = self.follow_trigger(said, raw)
+            return followed or (self.restart() if self.state.node is None else self.reshow_notes())
         if self.state.node == LANGUAGE_MENU:
             for number, button in enumerate(self.pages.language_buttons(), start=1):
                 code = self.settings.languages[number - 1]

@@ -120,7 +120,8 @@ class TelegramTransport:
         settings = flows.settings
 
         def commands(locale: str) -> list[BotCommand]:
-            return [BotCommand(name, flows.texts.get(locale, flows.messages[command_key(name)])) for name in MENU_COMMANDS]
+            describe = flows.texts.get
+            return [BotCommand(name, describe(locale, flows.messages[command_key(name)])) for name in MENU_COMMANDS]
 
         await self.bot.set_my_commands(commands(settings.default_language))
         for code in dict.fromkeys(telegram_language(c) for c in settings.languages):
