@@ -274,7 +274,7 @@ async def _run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
             logging.getLogger("bot").info("stopped cleanly")
             return EXIT_OK
         assert settings is not None
-        transport = TelegramTransport(runtime.conversations, settings.staff_chat_id, reloader=reloader, core=runtime)
+        transport = TelegramTransport(runtime.conversations, settings.staff_chat_id, core=runtime)
         # Signal beside Telegram: notices for operators (a captcha to solve) also go to the staff group.
         signal_task = _start_signal(signal_settings, runtime, stop, alone=False, notify=transport.post_to_staff)
         application = build_application(transport, settings.token, settings.base_url, settings.base_file_url)

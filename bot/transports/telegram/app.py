@@ -67,7 +67,7 @@ class TelegramTransport:
     staff_chat_id: int
     recent: RecentMessages[int] = field(default_factory=RecentMessages)
     clock: Callable[[], float] = time.time
-    reloader: Reloader | None = None  # live reload of flows/ and locales/; /reload needs it
+    reloader: Reloader | None = None  # live reload of flows/ and locales/ (the core's, when one is given)
     floodgate: FloodGate = field(default_factory=FloodGate)
     core: InitVar[Runtime | None] = None
     runtime: Runtime = field(init=False)
@@ -81,7 +81,8 @@ class TelegramTransport:
         self.sender = Sender(self.recent, self.clock)
         self.handoffs = self.runtime.handoffs(TelegramDesk(self.sender, self.staff_chat_id, self.conversations))
         self.private = PrivateChats(self.conversations, self.handoffs, self.sender, self.floodgate)
-        self.staff = StaffGroup(self.conversations, self.handoffs, self.sender, self.staff_chat_id, self.reloader)
+        reloader = self.runtime.reloader
+        self.staff = StaffGroup(self.conversations, self.handoffs, self.sender, self.staff_chat_id, reloader)
         # Reload results and errors go to the staff group; edited command descriptions go live too.
         self.runtime.follow_reloads(self.post_to_staff, self.register_commands)
 
