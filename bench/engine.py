@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 
 import bot.flows as flowspec
-from bot.engine.step import Command, Inbound, Pick, Text, start_state, step
+from bot.engine import Command, Inbound, Pick, Text, start_state, step
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from bot.errors import BotError
 from bot.privacy.logredact import redact_url
 
 _REPO = Path(__file__).resolve().parent.parent
@@ -61,7 +62,7 @@ def data_secret_path(env: Mapping[str, str] | None = None) -> Path:
     return (Path.cwd() / "data" if env is None else home_dir(env)) / "secret"
 
 
-class ConfigError(Exception):
+class ConfigError(BotError):
     """A missing or malformed setting; the message names the variable and what is expected."""
 
 

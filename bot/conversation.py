@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
-from bot.engine.step import Forget, Inbound, Outcome, Staff, start_state, step
+from bot.engine import Forget, Inbound, Outcome, Staff, start_state, step
 from bot.flows import FlowSet
 from bot.handoff.hours import format_opening, is_open, next_opening
 from bot.i18n.catalog import negotiate

@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from bot.flows.content import load_content
 from bot.conversation import Conversations
 from bot.flows import FlowError, FlowSet
-from bot.handoff.service import staff_text
+from bot.flows.content import load_content
 from bot.i18n.catalog import CatalogError
+from bot.wording import staff_text
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ class ReloadResult:
 
 def snapshot(flows_dir: Path, locales_dir: Path) -> Snapshot:
     """(path, size, mtime) of every file a reload reads; any change, addition or removal shows."""
-    files = [*flows_dir.glob("*.yaml"), *locales_dir.rglob("*.po")] if locales_dir.is_dir() else [*flows_dir.glob("*.yaml")]
+    files = [*flows_dir.glob("*.yaml"), *(locales_dir.rglob("*.po") if locales_dir.is_dir() else ())]
     seen = set()
     for path in files:
         try:
@@ -94,14 +94,16 @@ class Reloader:
                 self.conversations.flows = flows  # one assignment: a step in progress keeps its own set
                 result = ReloadResult(flows)
         if result.flows is not None:
-            log.info("flows reloaded (%s): %d flows, %d nodes", reason, len(result.flows.flows), len(result.flows.nodes))
+            flows = result.flows
+            log.info("flows reloaded (%s): %d flows, %d nodes", reason, len(flows.flows), len(flows.nodes))
             if self.on_loaded is not None:
                 try:
                     await self.on_loaded(result.flows)
                 except Exception as exc:  # noqa: BLE001 - the new flows are live; only this follow-up failed
                     log.warning("could not update what follows a reload: %s", type(exc).__name__)
         else:
-            log.warning("reload refused (%s): %d error(s); still running the previous flows", reason, len(result.errors))
+            log.warning("reload refused (%s): %d error(s); still running the previous flows",
+                        reason, len(result.errors))
         if self.notify is not None:
             try:
                 await self.notify(self.notice(result))
@@ -144,7 +146,7 @@ class Reloader:
         while True:
             try:
                 await asyncio.wait_for(self._wanted.wait(), self.poll_seconds)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
             try:
                 if self._wanted.is_set():

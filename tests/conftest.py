@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from bot.flows.content import load_content
-from bot.flows.spec import FlowSet
+from bot.flows import FlowSet
 
 REPO = Path(__file__).resolve().parent.parent
 TESTS = str(REPO / "tests")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.engine.step import State
+from bot.engine import State
 from bot.ops import backup
 from bot.ops.backup import BackupError, Contents
 from bot.privacy.keys import Keyring

@@ -8,7 +8,7 @@ from datetime import datetime
 import pytest
 
 from bot.flows.content import load_content
-from bot.engine.step import Pick, Text, start_state, step
+from bot.engine import Pick, Text, start_state, step
 from bot.flows import FlowSet
 from bot.flows.textmatch import normalise
 from tests.conftest import FLOWS, REPO

@@ -11,16 +11,8 @@ import pytest
 
 from bot.flows.content import load_content
 from bot.conversation import Conversations
-from bot.engine.step import (
-    CHAT_FEEDBACK,
-    NATION_MENU,
-    Command,
-    Pick,
-    Staff,
-    Text,
-    start_state,
-    step,
-)
+from bot.engine import Command, Pick, Staff, Text, start_state, step
+from bot.vocabulary import CHAT_FEEDBACK, NATION_MENU
 from bot.privacy.keys import Keyring
 from bot.stats.report import render_text, summarise
 from bot.store import Store, open_store

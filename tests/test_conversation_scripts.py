@@ -8,7 +8,7 @@ import pytest
 
 from bot.flows.content import load_content
 from bot.flows.convtest import ScriptError, load_script, run_script
-from bot.flows.spec import FlowSet
+from bot.flows import FlowSet
 from tests.conftest import REPO, WriteFlows
 
 SCRIPTS = sorted((REPO / "tests" / "conversations").glob("*.yaml"))

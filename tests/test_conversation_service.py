@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from bot.conversation import Conversations
-from bot.engine.step import Command, Pick, Text
-from bot.flows.spec import FlowSet
+from bot.engine import Command, Pick, Text
+from bot.flows import FlowSet
 from bot.privacy.keys import Keyring
 from bot.store import open_store
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.engine.step import Reply, ServiceCard, Text
+from bot.engine import Reply, ServiceCard, Text
 from bot.flows import FlowSet
 from bot.flows.content import load_content
 from bot.privacy.discretion import preview_problems

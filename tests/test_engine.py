@@ -8,8 +8,7 @@ from types import MappingProxyType
 import pytest
 
 import bot.flows as flowspec
-from bot.engine.step import (
-    LANGUAGE_MENU,
+from bot.engine import (
     Command,
     Forget,
     Handoff,
@@ -24,6 +23,7 @@ from bot.engine.step import (
 )
 from bot.flows import FlowSet
 from bot.i18n.catalog import Texts
+from bot.vocabulary import LANGUAGE_MENU
 from tests.conftest import SETTINGS, WriteFlows
 
 NOW = datetime(2026, 11, 25, 14, 30)

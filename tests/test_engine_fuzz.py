@@ -8,19 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.flows.content import load_content
-from bot.engine.step import (
-    COMMANDS,
-    PSEUDO_NODES,
-    Command,
-    Inbound,
-    Media,
-    Pick,
-    Reply,
-    State,
-    Text,
-    start_state,
-    step,
-)
+from bot.engine import Command, Inbound, Media, Pick, Reply, State, Text, start_state, step
+from bot.vocabulary import COMMANDS, PSEUDO_NODES
 from tests.conftest import FLOWS, REPO
 
 FLOWSET = load_content(FLOWS, REPO / "locales")

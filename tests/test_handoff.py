@@ -12,7 +12,7 @@ from types import MappingProxyType
 import pytest
 
 from bot.conversation import Conversations
-from bot.engine.step import Command, Inbound, Media, Outcome, Pick, Reply, Text
+from bot.engine import Command, Inbound, Media, Outcome, Pick, Reply, Text
 from bot.handoff.service import END, USER_GONE, DeskError, Handoffs
 from bot.i18n.catalog import Texts
 from bot.privacy.keys import Keyring

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from bot.engine.step import Command, Text
+from bot.engine import Command, Text
 from bot.handoff.relays import RelayItem
 from tests.test_handoff import Bench, make_bench
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.engine.step import Command, Outcome, Reply, Text
+from bot.engine import Command, Outcome, Reply, Text
 from bot.handoff.relays import RelayItem
 from tests.test_handoff import Bench, make_bench
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.handoff.cases import Case
-from bot.engine.step import State
+from bot.engine import State
 from bot.privacy.keys import Keyring
 from bot.store import StoreError, open_store
 from bot.store.sqlite import MIGRATIONS

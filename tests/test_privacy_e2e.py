@@ -18,7 +18,7 @@ import pytest
 from bot.privacy import logredact
 from bot.flows.content import load_content
 from bot.conversation import Conversations
-from bot.engine.step import State
+from bot.engine import State
 from bot.privacy.keys import Keyring
 from bot.store import open_store
 from bot.transports.telegram.app import TelegramTransport

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.flows.content import load_content
 from bot.conversation import Conversations
-from bot.engine.step import Command, Pick, State, Text, step
+from bot.engine import Command, Pick, State, Text, step
+from bot.flows.content import load_content
 from bot.privacy.keys import Keyring
 from bot.reload import POLL_SECONDS, SETTLE_SECONDS, Reloader
 from bot.store import open_store

@@ -166,7 +166,7 @@ async def test_numbered_menu_walked_by_number_and_by_words(bot: Bot) -> None:
 
 
 async def test_bold_offsets_count_utf16_units_after_an_emoji(bot: Bot) -> None:
-    from bot.engine.step import Reply, ServiceCard
+    from bot.engine import Reply, ServiceCard
     from bot.transports.signal.render import render_reply
 
     cards = (ServiceCard("a", "First", "x", None, "💬 text", None, None), ServiceCard("b", "Zweite", "y", None, None, None, None))

@@ -7,7 +7,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from bot.engine.step import Button, Command, Media, Reply, Text
+from bot.engine import Button, Command, Media, Reply, Text
 from bot.transports.signal.transport import (
     DELETABLE_FOR,
     Failure,

@@ -15,7 +15,7 @@ import pytest
 from bot.cli import main as cli
 from bot.flows.content import load_content
 from bot.conversation import Conversations
-from bot.engine.step import Command, State, Text
+from bot.engine import Command, State, Text
 from bot.handoff.service import Handoffs
 from bot.privacy.keys import Keyring
 from bot.handoff.service import staff_text

@@ -18,8 +18,8 @@ import aiohttp
 import pytest
 from telegram.ext import AIORateLimiter
 
-from bot.flows.content import load_content
 from bot.conversation import Conversations, utc_now
+from bot.flows.content import load_content
 from bot.privacy.keys import Keyring
 from bot.reload import Reloader
 from bot.store import open_store

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 
-from bot.engine.step import LANGUAGE_MENU, Button, Pick, Reply, ServiceCard
+from bot.engine import Button, Pick, Reply, ServiceCard
 from bot.transports.telegram.render import (
     MAX_MESSAGE,
     decode_callback,
@@ -13,6 +13,7 @@ from bot.transports.telegram.render import (
     render_reply,
     split_text,
 )
+from bot.vocabulary import LANGUAGE_MENU
 
 TAGS = node_tags(["main.menu", "testing.a_rather_long_node_identifier_written_by_staff"])
 

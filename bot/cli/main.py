@@ -13,29 +13,29 @@ from datetime import date
 from pathlib import Path
 from typing import TextIO
 
-from bot.ops import backup
-from bot.i18n import cycle as catalogs
-from bot.cli import tools as cli_tools
 from bot import config
-from bot.ops import doctor
-import bot.flows as flowspec
-from bot.i18n.cycle import I18nError, shown_path
-from bot.flows.content import load_content, misnamed_problems
+from bot.cli import tools as cli_tools
+from bot.config import SignalConfig, TelegramConfig, webhook_url
 from bot.conversation import Conversations
-from bot.handoff.service import Handoffs
-from bot.config import ConfigError, SignalConfig, TelegramConfig, webhook_url
-from bot.flows.convtest import ScriptError, load_scripts, run_scripts
+from bot.errors import BotError
+import bot.flows as flowspec
 from bot.flows import FlowError, FlowSet
-from bot.privacy.discretion import preview_problems
-from bot.i18n.catalog import CatalogError
+from bot.flows.content import load_content, misnamed_problems
+from bot.flows.convtest import load_scripts, run_scripts
+from bot.handoff.service import Handoffs
 from bot.i18n.coverage import measure
 from bot.i18n.rule import translations
+from bot.ops import doctor
 from bot.flows.lint import lint, review_status
-from bot.reload import POLL_SECONDS, Reloader
+from bot.i18n import cycle as catalogs
+from bot.i18n.cycle import I18nError, shown_path
+from bot.ops import backup
 from bot.ops.logsetup import configure_logging
 from bot.ops.monitor import Monitor, health_address
-from bot.privacy.keys import Binding, Keyring, SecretError, bind_secret, find_secret
-from bot.store import Store, StoreError, open_store
+from bot.privacy.discretion import preview_problems
+from bot.privacy.keys import Binding, Keyring, bind_secret, find_secret
+from bot.runtime import Runtime
+from bot.store import Store, open_store
 from bot.transports.console import ConsoleChat
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
@@ -45,7 +45,7 @@ NEW_SECRET_HELP = ("use this secret although the database was used with another 
                    "cases are deleted, the anonymous counters kept")
 
 
-class CliError(Exception):
+class CliError(BotError):
     """A problem the operator can fix; printed as one line."""
 
 
@@ -66,7 +66,8 @@ async def open_with_secret(args: argparse.Namespace, env: Mapping[str, str], *, 
             await store.set_secret_check(check)
         elif binding is Binding.START_OVER:
             await store.start_over(check)
-            print("note: started over with a new secret: the saved sessions and open cases were deleted.", file=sys.stderr)
+            print("note: started over with a new secret: the saved sessions and open cases were deleted.",
+                  file=sys.stderr)
     except BaseException:
         await store.close()
         if secret.created and secret.path is not None:
@@ -234,12 +235,9 @@ async def _chat(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         raise CliError(f"language `{args.lang}` is not offered (offered: {offered}; see flows/settings.yaml)")
     keyring, store = await open_with_secret(args, env, console=True)
     try:
-        today = date.today().toordinal()
-        await store.purge(today, flows.settings.retention_days)
-        chat = ConsoleChat(
-            Conversations(flows, store, keyring), sys.stdin, sys.stdout, args.lang, interactive=sys.stdin.isatty(),
-            style=args.style,
-        )
+        runtime = Runtime(Conversations(flows, store, keyring))  # no reloads in a terminal chat
+        await runtime.purge_daily()
+        chat = ConsoleChat(runtime, sys.stdin, sys.stdout, args.lang, interactive=sys.stdin.isatty(), style=args.style)
         await chat.run()
     finally:
         await store.close()
@@ -249,7 +247,12 @@ async def _chat(args: argparse.Namespace, env: Mapping[str, str]) -> int:
 async def _run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     from telegram.error import InvalidToken, NetworkError
 
-    from bot.transports.telegram.app import TelegramTransport, Webhook, build_application, serve
+    from bot.transports.telegram.app import (
+        TelegramTransport,
+        Webhook,
+        build_application,
+        serve,
+    )
 
     signal_settings = SignalConfig.from_env(env)
     # Signal alone needs no Telegram settings; without Signal's, Telegram's are required as before.
@@ -267,19 +270,20 @@ async def _run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     try:
-        await store.purge(date.today().toordinal(), flows.settings.retention_days)
-        conversations = Conversations(flows, store, keyring)
-        reloader = Reloader(conversations, flows_dir, locales_dir, poll_seconds=None if args.no_watch else POLL_SECONDS)
+        runtime = Runtime.build(flows, store, keyring, flows_dir, locales_dir, watch=not args.no_watch)
+        await runtime.purge_daily()
+        reloader = runtime.reloader
+        assert reloader is not None  # Runtime.build always makes one
         loop.add_signal_handler(signal.SIGHUP, reloader.request)
         if not telegram_on:
             logging.getLogger("bot").info("starting (Signal only)")
-            await _start_signal(signal_settings, conversations, reloader, stop, alone=True)  # type: ignore[misc]
+            await _start_signal(signal_settings, runtime, stop, alone=True)  # type: ignore[misc]
             logging.getLogger("bot").info("stopped cleanly")
             return EXIT_OK
         assert settings is not None
-        transport = TelegramTransport(conversations, settings.staff_chat_id, reloader=reloader)
+        transport = TelegramTransport(runtime.conversations, settings.staff_chat_id, core=runtime)
         # Signal beside Telegram: notices for operators (a captcha to solve) also go to the staff group.
-        signal_task = _start_signal(signal_settings, conversations, reloader, stop, alone=False, notify=transport.post_to_staff,
+        signal_task = _start_signal(signal_settings, runtime, stop, alone=False, notify=transport.post_to_staff,
                                     handoffs=transport.handoffs)  # Signal users' cases open in the same staff group
         application = build_application(transport, settings.token, settings.base_url, settings.base_file_url)
         webhook = None
@@ -298,7 +302,8 @@ async def _run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     except InvalidToken:
         raise CliError("Telegram refused TELEGRAM_BOT_TOKEN: check it with BotFather") from None
     except NetworkError as exc:
-        raise CliError(f"cannot reach the Bot API at {settings.shown_api_url if settings else ''}: {type(exc).__name__}") from None
+        where = settings.shown_api_url if settings else ""
+        raise CliError(f"cannot reach the Bot API at {where}: {type(exc).__name__}") from None
     finally:
         stop.set()  # a Signal task beside a failed Telegram one stops too
         await store.close()
@@ -307,29 +312,25 @@ async def _run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
 
 def _start_signal(
     settings: SignalConfig | None,
-    conversations: Conversations,
-    reloader: Reloader,
+    runtime: Runtime,
     stop: asyncio.Event,
     alone: bool,
     notify: Callable[[str], Awaitable[None]] | None = None,
     handoffs: Handoffs | None = None,
 ) -> asyncio.Task[None] | None:
-    """Serve Signal beside Telegram (or alone, then with the reload watcher and daily purge) until `stop`."""
+    """Serve Signal beside Telegram (or alone, then with the runtime's chores and reload watcher) until `stop`."""
     if settings is None:
         return None
     from bot.transports.signal.transport import SignalTransport
 
-    transport = SignalTransport(conversations, settings.socket, notify_staff=notify, handoffs=handoffs)
+    transport = SignalTransport(runtime.conversations, settings.socket, notify_staff=notify, handoffs=handoffs)
 
     async def serve() -> None:
-        chores = [asyncio.create_task(transport.purge_daily(stop))] if alone else []
-        watcher = asyncio.create_task(reloader.watch_forever()) if alone else None
-        try:
+        if not alone:
+            await transport.serve(stop)  # Telegram's side runs the chores
+            return
+        async with runtime.running():
             await transport.serve(stop)
-            await asyncio.gather(*chores)
-        finally:
-            if watcher is not None:
-                watcher.cancel()
 
     return asyncio.create_task(serve())
 
@@ -356,13 +357,13 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
         if args.command == "doctor":
             return doctor.cmd_doctor(args, env, sys.stdout)
         return asyncio.run(_chat(args, env))
-    except FlowError as exc:
+    except FlowError as exc:  # every problem on its own line first, then the one line of any BotError
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         print("error: the flows have errors; run `python -m bot check` for details", file=sys.stderr)
         return EXIT_PROBLEMS
-    except (CliError, ConfigError, StoreError, SecretError, CatalogError, I18nError, cli_tools.ToolError, ScriptError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except BotError as exc:
+        print(f"error: {exc.operator_message}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return EXIT_OK

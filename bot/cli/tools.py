@@ -11,16 +11,17 @@ from typing import TextIO
 from zoneinfo import ZoneInfo
 
 from bot import config
+from bot.errors import BotError
 from bot.flows.content import load_content
 from bot.flows import FlowSet, suggest
 from bot.flows.graph import for_file, mermaid
-from bot.handoff.service import staff_text
+from bot.wording import staff_text
 from bot.stats.command import load_stats
 from bot.stats.report import MAX_DAYS, render_csv, render_text
 from bot.store import open_store
 
 
-class ToolError(Exception):
+class ToolError(BotError):
     """A problem the operator can fix; printed as one line."""
 
 

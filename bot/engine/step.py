@@ -7,216 +7,63 @@ events for the daily counters.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
-from types import MappingProxyType
 
-from bot.flows import Choice, DerivedKey, FlowSet, Node, Service
-from bot.i18n.catalog import language_name
-from bot.privacy.identifying import looks_identifying
+from bot.engine.pages import NATIONS, Pages
+from bot.engine.types import (
+    IDENTIFYING_MEDIA,
+    Button,
+    ClearChat,
+    Command,
+    Effect,
+    Forget,
+    Handoff,
+    Inbound,
+    Media,
+    Outcome,
+    Pick,
+    Reply,
+    SetLocale,
+    Staff,
+    State,
+    Text,
+)
+from bot.flows import Choice, FlowSet, Node
 from bot.flows.textmatch import fold_case, normalise
+from bot.privacy.identifying import looks_identifying
+from bot.vocabulary import (
+    CHAT_FEEDBACK,
+    COMMANDS,
+    CRISIS_TRIGGER,
+    FEEDBACK_ANSWERS,
+    FIRST_CONTACT_WELCOME,
+    LANGUAGE_MENU,
+    NATION_MENU,
+    PSEUDO_NODES,
+    BackAction,
+    ChoiceAction,
+    FeedbackAction,
+    LanguageAction,
+    MenuAction,
+    NationAction,
+    NextAction,
+    decode_action,
+    encode_action,
+)
 
-LANGUAGE_MENU = "@language"  # pseudo-node for the language picker; '@' never appears in flow ids
-# Triggers that, as a first message, get the welcome rather than their own short page.
-FIRST_CONTACT_WELCOME = frozenset({"greeting", "thanks"})
-NATION_MENU = "@nation"  # pseudo-node for "where in the UK are you?"
-CHAT_FEEDBACK = "@chat"  # pseudo-node carrying the "Did this help?" buttons after a chat with staff
-PSEUDO_NODES = (LANGUAGE_MENU, NATION_MENU, CHAT_FEEDBACK)
-# The four UK nations as written in services.yaml `regions`, and the message naming each one.
-NATIONS: Mapping[str, str] = MappingProxyType({
-    "England": "nation_england",
-    "Scotland": "nation_scotland",
-    "Wales": "nation_wales",
-    "Northern Ireland": "nation_northern_ireland",
-})
 SKIPPED = ""  # the nation question was answered with Skip: asked once, never again
-FEEDBACK = ("yes", "no", "missing")
 MISSES_BEFORE_MENU = 2
 STAFF_SLOT = "{staff}"  # in a node's text: replaced by the line about whether a person can answer now
-CRISIS = "crisis"  # the trigger id whose pages nothing may come before
-COMMANDS = frozenset({"start", "menu", "back", "language", "forget", "human", "help", "clear"})
-
-
-# -- state and input ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class State:
-    """All the engine remembers of a user: where they are, their language, a short way back."""
-
-    node: str | None = None  # None: a conversation not yet started
-    locale: str | None = None
-    back: tuple[str, ...] = ()
-    day: int = 0  # last-seen day as a date ordinal; nothing finer is kept
-    nation: str | None = None  # one of NATIONS, SKIPPED, or None when never asked
-    misses: int = 0  # typed messages not understood in a row
-
-
-@dataclass(frozen=True, slots=True)
-class Staff:
-    """Whether a person can answer now, as the runtime knows it; the engine never reads a clock for it.
-
-    `status` is "in", "out" (then `back` says when, already worded for the user) or "unknown".
-    """
-
-    status: str = "unknown"
-    back: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Text:
-    """Free text the user typed."""
-
-    text: str
-
-
-@dataclass(frozen=True, slots=True)
-class Pick:
-    """A button press: the node whose message carried the button, and the button's action."""
-
-    node: str
-    action: str
-
-
-@dataclass(frozen=True, slots=True)
-class Command:
-    """A slash command such as `/start`, without the slash."""
-
-    name: str
-    arg: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Media:
-    """Something that is not text: `kind` is photo, voice, video, sticker, document, location, contact…"""
-
-    kind: str
-
-
-IDENTIFYING_MEDIA = frozenset({"location", "contact", "venue"})
-
-Inbound = Text | Pick | Command | Media
-
-
-# -- output ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Button:
-    """A choice to show; pressing it comes back as `Pick(node, action)`."""
-
-    label: str
-    node: str
-    action: str
-
-
-@dataclass(frozen=True, slots=True)
-class ServiceCard:
-    """A service, with its texts in the user's language."""
-
-    id: str
-    name: str
-    about: str
-    phone: str | None
-    text: str | None
-    url: str | None
-    hours: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Reply:
-    """What the bot says: message parts in order, then buttons and service cards."""
-
-    parts: tuple[str, ...]
-    buttons: tuple[Button, ...] = ()
-    services: tuple[ServiceCard, ...] = ()
-    # A neutral line shown above the cards, so a lock-screen preview of them gives nothing away.
-    services_title: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Handoff:
-    """The user asked for a person; `path` is the nodes they came through, oldest first."""
-
-    path: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Forget:
-    """Delete everything kept about this user."""
-
-
-@dataclass(frozen=True, slots=True)
-class ClearChat:
-    """Delete this conversation's messages where the messenger allows."""
-
-
-@dataclass(frozen=True, slots=True)
-class SetLocale:
-    """The user chose a language."""
-
-    locale: str
-
-
-Effect = Handoff | Forget | ClearChat | SetLocale
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """The result of one step."""
-
-    state: State
-    reply: Reply
-    effects: tuple[Effect, ...] = ()
-    events: tuple[tuple[str, str], ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class _NodeView:
-    """A node as shown in one locale, and what typed text selects each of its buttons."""
-
-    reply: Reply
-    by_text: Mapping[str, Button]
-
-
-# (locale, node id, nation) -> the node's view, built once per flow set.
-_NODE_VIEWS: DerivedKey[dict[tuple[str, str, str | None], _NodeView]] = DerivedKey("engine node views")
+STAFF_UNKNOWN = Staff()  # no staff hours set: nothing is promised about a person
 
 
 # -- the step -------------------------------------------------------------------------------------
 
 
-def step(flows: FlowSet, state: State, inbound: Inbound, now: datetime, staff: Staff = Staff()) -> Outcome:
+def step(flows: FlowSet, state: State, inbound: Inbound, now: datetime, staff: Staff = STAFF_UNKNOWN) -> Outcome:
     """Advance one user's conversation by one input; `staff` says whether a person can answer now."""
     return _Step(flows, state, now, staff).run(inbound)
-
-
-def feedback_buttons(flows: FlowSet, locale: str, node: str = CHAT_FEEDBACK) -> tuple[Button, ...]:
-    """The one-tap "Did this help?" answers for `node` (a service page, or the chat with staff)."""
-    return tuple(
-        Button(flows.texts.get(locale, flows.messages[f"feedback_{answer}"]), node, f"fb:{answer}")
-        for answer in FEEDBACK
-    )
-
-
-def serves(service: Service, nation: str | None) -> bool:
-    """Whether a service works in `nation` (every service does when the nation is not known)."""
-    return not nation or not service.regions or nation in service.regions
-
-
-def service_card(flows: FlowSet, service: Service, locale: str) -> ServiceCard:
-    """A service with its texts in `locale`."""
-    t = flows.texts.get
-    return ServiceCard(
-        id=service.id,
-        name=t(locale, service.name),
-        about=t(locale, service.about),
-        phone=service.phone,
-        text=service.text,
-        url=service.url,
-        hours=t(locale, service.hours) if service.hours else None,
-    )
 
 
 def start_state(flows: FlowSet, locale: str | None) -> State:
@@ -228,7 +75,7 @@ def start_state(flows: FlowSet, locale: str | None) -> State:
 class _Step:
     """One step's working context; kept as a class so helpers share flows, locale and events."""
 
-    def __init__(self, flows: FlowSet, state: State, now: datetime, staff: Staff = Staff()) -> None:
+    def __init__(self, flows: FlowSet, state: State, now: datetime, staff: Staff = STAFF_UNKNOWN) -> None:
         self.flows = flows
         self.staff = staff
         self.missed = False
@@ -257,61 +104,13 @@ class _Step:
             self.state = replace(self.state, misses=0)
         return Outcome(self.state, reply, tuple(self.effects), tuple(self.events))
 
-    def buttons(self, node: Node) -> tuple[Button, ...]:
-        buttons = [
-            Button(self.t(choice.label), node.id, f"c:{i}") for i, choice in enumerate(node.choices)
-        ]
-        if node.next:
-            if node.next_label:
-                label = self.t(node.next_label)
-            elif node.next == self.settings.menu:
-                label = self.message("button_menu")
-            else:
-                label = self.message("button_next")
-            buttons.append(Button(label, node.id, "next"))
-        if not buttons and node.id != self.settings.menu:
-            buttons.append(Button(self.message("button_menu"), node.id, "menu"))
-        return tuple(buttons)
-
-    def language_buttons(self) -> tuple[Button, ...]:
-        return tuple(
-            Button(language_name(code), LANGUAGE_MENU, f"lang:{code}") for code in self.settings.languages
-        )
-
-    def card(self, service: Service) -> ServiceCard:
-        card = service_card(self.flows, service, self.locale)
-        if not self.state.nation and service.regions and set(NATIONS) - set(service.regions):
-            # Nation not known: show it, but say where it works.
-            where = ", ".join(self.message(NATIONS[r]) for r in service.regions if r in NATIONS)
-            card = replace(card, name=f"{card.name} · {where}")
-        return card
-
-    def view(self, node: Node) -> _NodeView:
-        # Views depend only on (locale, node, nation), so they are built once per flow set.
-        nation = self.state.nation or None
-        key = (self.locale, node.id, nation)
-        views = self.flows.derived.get(_NODE_VIEWS, dict)
-        view = views.get(key)
-        if view is None:
-            buttons = self.buttons(node)
-            if node.services and not node.urgent:
-                buttons += feedback_buttons(self.flows, self.locale, node.id)
-            parts = tuple(self.t(part) for part in node.say)
-            services = tuple(
-                self.card(self.flows.services[sid]) for sid in node.services
-                if serves(self.flows.services[sid], nation)
-            )
-            by_text: dict[str, Button] = {}
-            for number, button in reversed(list(enumerate(buttons, start=1))):
-                for said in (self._english_label(node, button), normalise(button.label), str(number)):
-                    if said:
-                        by_text[said] = button
-            title = self.message("services_title") if services else ""
-            view = views[key] = _NodeView(Reply(parts, buttons, services, title), MappingProxyType(by_text))
-        return view
+    @property
+    def pages(self) -> Pages:
+        """The pages in the user's language, for their nation, as they are at this point of the step."""
+        return Pages(self.flows, self.locale, self.state.nation)
 
     def render(self, node: Node) -> Reply:
-        reply = self.view(node).reply
+        reply = self.pages.view(node).reply
         if any(STAFF_SLOT in part for part in reply.parts):
             line = self.staff_line()
             reply = replace(reply, parts=tuple(part.replace(STAFF_SLOT, line) for part in reply.parts))
@@ -335,11 +134,11 @@ class _Step:
     def reshow_notes(self) -> Reply:
         """Say the notes so far, then offer the current choices again (or the menu if there are none)."""
         if self.state.node == LANGUAGE_MENU:
-            return Reply(tuple(self.notes), self.language_buttons())
+            return Reply(tuple(self.notes), self.pages.language_buttons())
         if self.state.node == NATION_MENU:
-            return Reply(tuple(self.notes), self.nation_buttons())
+            return Reply(tuple(self.notes), self.pages.nation_buttons())
         node = self.current() or self.flows.nodes[self.settings.menu]
-        return Reply(tuple(self.notes), self.view(node).reply.buttons)
+        return Reply(tuple(self.notes), self.pages.view(node).reply.buttons)
 
     # -- moves --------------------------------------------------------------------------------
 
@@ -353,7 +152,7 @@ class _Step:
         if self.should_ask_nation(node):
             # Ask once, before the first page whose services differ by nation; the page follows the answer.
             self.state = replace(self.state, node=NATION_MENU, back=(*back, node_id)[-self.settings.back_depth :])
-            return Reply((*self.notes, self.message("nation_prompt")), self.nation_buttons())
+            return Reply((*self.notes, self.message("nation_prompt")), self.pages.nation_buttons())
         self.state = replace(self.state, node=node_id, back=back)
         self.events.append(("node", node_id))
         return self.render(node)
@@ -366,11 +165,7 @@ class _Step:
 
     def crisis_flows(self) -> set[str]:
         """Flows the crisis trigger leads into: nothing is ever asked before them."""
-        return {t.goto.split(".", 1)[0] for t in self.flows.triggers if t.id == CRISIS and t.goto}
-
-    def nation_buttons(self) -> tuple[Button, ...]:
-        buttons = [Button(self.message(key), NATION_MENU, f"nation:{i}") for i, key in enumerate(NATIONS.values())]
-        return (*buttons, Button(self.message("nation_skip"), NATION_MENU, "nation:skip"))
+        return {t.goto.split(".", 1)[0] for t in self.flows.triggers if t.id == CRISIS_TRIGGER and t.goto}
 
     def set_nation(self, nation: str) -> Reply:
         """Keep the answer (or the skip) and show the page the question came before."""
@@ -394,11 +189,11 @@ class _Step:
         if here is not None and here in self.flows.nodes:
             back = (*back, here)[-self.settings.back_depth :]
         self.state = replace(self.state, node=NATION_MENU, back=back)
-        return Reply((*self.notes, self.message("nation_prompt")), self.nation_buttons())
+        return Reply((*self.notes, self.message("nation_prompt")), self.pages.nation_buttons())
 
     def feedback(self, node: str, answer: str) -> Reply:
         """Count a one-tap "Did this help?" answer for the page (or chat); nothing else is kept."""
-        if answer not in FEEDBACK:
+        if answer not in FEEDBACK_ANSWERS:
             return self.stale()
         subject = "chat" if node == CHAT_FEEDBACK else node
         self.events.append(("feedback", f"{subject}:{answer}"))
@@ -424,11 +219,11 @@ class _Step:
 
     def show_languages(self) -> Reply:
         if self.state.node != LANGUAGE_MENU:
-            back = self.state.back
-            if self.state.node in self.flows.nodes:
-                back = (*back, self.state.node)[-self.settings.back_depth :]
+            back, here = self.state.back, self.state.node
+            if here is not None and here in self.flows.nodes:
+                back = (*back, here)[-self.settings.back_depth :]
             self.state = replace(self.state, node=LANGUAGE_MENU, back=back)
-        return Reply((*self.notes, self.message("language_prompt")), self.language_buttons())
+        return Reply((*self.notes, self.message("language_prompt")), self.pages.language_buttons())
 
     def set_language(self, code: str) -> Reply:
         self.locale = code
@@ -449,7 +244,8 @@ class _Step:
         self.events.append(("forget", "done"))
         self.state = State(locale=self.locale, day=self.state.day)
         menu = self.flows.nodes[self.settings.menu]
-        return Reply((self.message("forgotten"),), (Button(self.message("button_menu"), menu.id, "menu"),))
+        to_menu = Button(self.message("button_menu"), menu.id, encode_action(MenuAction()))
+        return Reply((self.message("forgotten"),), (to_menu,))
 
     def clear(self) -> Reply:
         self.effects.append(ClearChat())
@@ -531,38 +327,35 @@ class _Step:
         return self.reshow(self.message("not_understood"))
 
     def pick(self, pick: Pick) -> Reply:
+        action = decode_action(pick.action)
         if pick.node == LANGUAGE_MENU:
-            code = pick.action.removeprefix("lang:")
-            if pick.action.startswith("lang:") and code in self.settings.languages:
-                return self.set_language(code)
+            if isinstance(action, LanguageAction) and action.code in self.settings.languages:
+                return self.set_language(action.code)
             return self.stale()
-        if pick.action.startswith("fb:"):
+        if isinstance(action, FeedbackAction):
             if pick.node == CHAT_FEEDBACK or pick.node in self.flows.nodes:
-                return self.feedback(pick.node, pick.action[3:])
+                return self.feedback(pick.node, action.answer)
             return self.stale()
         if pick.node == NATION_MENU:
-            answer = pick.action.removeprefix("nation:")
             names = list(NATIONS)
-            if answer == "skip":
+            if isinstance(action, NationAction) and action.index is None:
                 return self.set_nation(SKIPPED)
-            if answer.isdigit() and int(answer) < len(names):
-                return self.set_nation(names[int(answer)])
+            if isinstance(action, NationAction) and action.index is not None and action.index < len(names):
+                return self.set_nation(names[action.index])
             return self.stale()
         node = self.flows.nodes.get(pick.node)
         if node is None:
             return self.stale()
         # A button from an older message still means what it said, so it is honoured.
-        if pick.action.startswith("c:"):
-            index = pick.action[2:]
-            if index.isdigit() and int(index) < len(node.choices):
-                return self.choose(node.choices[int(index)])
-            return self.stale()
-        if pick.action == "next" and node.next:
-            return self.enter(node.next)
-        if pick.action == "menu":
-            return self.enter(self.settings.menu)
-        if pick.action == "back":
-            return self.go_back()
+        match action:
+            case ChoiceAction(index) if index < len(node.choices):
+                return self.choose(node.choices[index])
+            case NextAction() if node.next:
+                return self.enter(node.next)
+            case MenuAction():
+                return self.enter(self.settings.menu)
+            case BackAction():
+                return self.go_back()
         return self.stale()
 
     def recover(self) -> None:
@@ -589,14 +382,15 @@ class _Step:
             # Nothing typed is kept anyway; the note tells them so, and words like "attacked" still count.
             self.events.append(("discretion", "details"))
             self.notes.append(self.message("details_not_needed"))
-            return self.follow_trigger(said, raw) or (self.restart() if self.state.node is None else self.reshow_notes())
+            followed = self.follow_trigger(said, raw)
+            return followed or (self.restart() if self.state.node is None else self.reshow_notes())
         if self.state.node == LANGUAGE_MENU:
-            for number, button in enumerate(self.language_buttons(), start=1):
-                code = button.action.removeprefix("lang:")
+            for number, button in enumerate(self.pages.language_buttons(), start=1):
+                code = self.settings.languages[number - 1]
                 if said in (str(number), normalise(button.label), normalise(code)):
                     return self.set_language(code)
         elif self.state.node == NATION_MENU:
-            for number, button in enumerate(self.nation_buttons(), start=1):
+            for number, button in enumerate(self.pages.nation_buttons(), start=1):
                 if said and said in (str(number), normalise(button.label)):
                     return self.pick(Pick(NATION_MENU, button.action))
             # Anything else counts as a skip: the question is asked once, and never stands in the way.
@@ -608,15 +402,15 @@ class _Step:
                                  back=tuple(back))
             target_node = self.current()
             if target_node is not None and said:
-                typed = self.view(target_node).by_text.get(said)
+                typed = self.pages.view(target_node).by_text.get(said)
                 if typed is not None:
                     return self.pick(Pick(typed.node, typed.action))
         else:
             node = self.current()
             if node is not None and said:
-                button = self.view(node).by_text.get(said)
-                if button is not None:
-                    return self.pick(Pick(button.node, button.action))
+                typed = self.pages.view(node).by_text.get(said)
+                if typed is not None:
+                    return self.pick(Pick(typed.node, typed.action))
         reply = self.follow_trigger(said, raw)
         if reply is not None:
             return reply
@@ -649,9 +443,3 @@ class _Step:
         if trigger.goto:
             return self.enter(trigger.goto)
         return self.do(trigger.do or "restart")
-
-    def _english_label(self, node: Node, button: Button) -> str:
-        # People often type the English words even when chatting in another language.
-        if button.action.startswith("c:"):
-            return normalise(node.choices[int(button.action[2:])].label)
-        return ""

@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from bot.conversation import Conversations
-from bot.engine.step import Command, Handoff, Inbound, Outcome, Pick, Text
+from bot.engine import Command, Handoff, Inbound, Outcome, Pick, Text
+from bot.errors import BotError
 from bot.flows.model import FlowSet
 from bot.flows.yamlsource import LineDict, LineList, YamlSyntaxError, read_yaml
 from bot.privacy.keys import Keyring
@@ -42,7 +43,7 @@ SCRIPT_TIME = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 _QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"|\'([^\']*)\'')
 
 
-class ScriptError(Exception):
+class ScriptError(BotError):
     """A script that can't be read; the message names file and line."""
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.flows.model import FlowSet, Node, Trigger
-from bot.handoff.service import CRISIS_TRIGGER
+from bot.vocabulary import CRISIS_TRIGGER
 
 LABEL_MAX = 60  # characters of a node's first line shown in its box
 KEYWORDS_SHOWN = 4

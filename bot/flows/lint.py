@@ -69,7 +69,7 @@ def review_status(flows: FlowSet) -> list[str]:
 
 def card_chars(flows: FlowSet, node: Node, locale: str) -> int:
     """Characters of a node's service cards as one message, every card shown (the nation unknown, labelled)."""
-    from bot.engine.step import NATIONS, service_card
+    from bot.engine import NATIONS, service_card
 
     title = flows.texts.get(locale, flows.messages.get("services_title", "")) if node.services else ""
     total = len(title) + 2 if title else 0

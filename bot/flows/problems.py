@@ -7,6 +7,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
+from bot.errors import BotError
+
 Severity = Literal["error", "warning"]
 
 
@@ -28,7 +30,7 @@ class Problem:
         return f"{self.file}:{self.line}:{where}{tag} {self.what}{fix}"
 
 
-class FlowError(Exception):
+class FlowError(BotError):
     """The flow set has errors; `problems` lists all of them (and any warnings)."""
 
     def __init__(self, problems: list[Problem]) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot.engine.step import Reply
+from bot.engine import Reply
 from bot.handoff.relays import RelayItem
 
 

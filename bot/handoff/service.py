@@ -24,7 +24,7 @@ from bot.handoff.address import Address
 from bot.handoff.cases import Case, new_alias
 from bot.handoff.messengers import ChatIdMessenger, Messenger, speaks_to_users
 from bot.conversation import Conversations
-from bot.engine.step import (
+from bot.engine import (
     IDENTIFYING_MEDIA,
     Button,
     ClearChat,
@@ -47,13 +47,12 @@ from bot.keyedlock import KeyedLock
 from bot.handoff.relays import RelayItem, RelayQueues, RetryLater
 from bot.stats.report import claim_events
 from bot.flows.textmatch import normalise
+from bot.vocabulary import CRISIS_TRIGGER, FORGET_TRIGGER, HANDOFF_NODE, EndAction, encode_action
+from bot.wording import message_text, staff_text
 
 log = logging.getLogger(__name__)
 
-HANDOFF_NODE = "@handoff"  # pseudo-node for the End chat button
-END = Pick(HANDOFF_NODE, "end")
-CRISIS_TRIGGER = "crisis"  # the trigger id whose words are answered first, even mid-handoff
-FORGET_TRIGGER = "forget"  # the trigger id whose words delete the user's data, even mid-handoff
+END = Pick(HANDOFF_NODE, encode_action(EndAction()))
 MAX_ALIAS = 32
 TOPIC_TITLE_MAX = 128
 OPENING_WINDOW_MINUTES = 60  # case openings per user are counted over this window
@@ -97,24 +96,6 @@ class Desk(Protocol):
 
     async def delete_topic(self, thread_id: int) -> None:
         """Delete a case topic and everything in it."""
-
-
-def fill(template: str, **values: object) -> str:
-    """`str.format` that never raises on a translator's typo: a broken template is shown unfilled."""
-    try:
-        return template.format(**values)
-    except (KeyError, IndexError, ValueError):
-        return template
-
-
-def message_text(flows: FlowSet, key: str, locale: str, /, **values: object) -> str:
-    """A message from flows/messages.yaml in `locale`, filled in."""
-    return fill(flows.texts.get(locale, flows.messages[key]), **values)
-
-
-def staff_text(flows: FlowSet, key: str, /, **values: object) -> str:
-    """A staff message from flows/messages.yaml, in the default language (staff read it), filled in."""
-    return message_text(flows, key, flows.settings.default_language, **values)
 
 
 def path_label(path: tuple[str, ...]) -> str:

@@ -15,6 +15,8 @@ from babel import Locale, UnknownLocaleError
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import denormalize, read_po
 
+from bot.errors import BotError
+
 
 @dataclass(frozen=True, slots=True)
 class Texts:
@@ -34,7 +36,7 @@ class Texts:
         return tuple(self.catalogs)
 
 
-class CatalogError(Exception):
+class CatalogError(BotError):
     """A catalog could not be read; the message names the file."""
 
 

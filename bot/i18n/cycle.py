@@ -22,6 +22,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import BaseError, CommandMixin, CompileCatalog
 from babel.messages.pofile import PoFileError, normalize, write_po
 
+from bot.errors import BotError
 from bot.flows import Settings
 from bot.i18n.catalog import CatalogError, read_catalog
 
@@ -39,7 +40,7 @@ HEADER = """\
 #"""
 
 
-class I18nError(Exception):
+class I18nError(BotError):
     """A translation command cannot run; the message is one line that says how to fix it."""
 
 

@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from bot import config
+from bot.errors import BotError
 from bot.privacy.keys import SecretError, find_secret, make_private_dir
 from bot.store.sqlite import COMPANIONS, MIGRATIONS
 
@@ -39,7 +40,7 @@ MIN_PASSPHRASE = 12
 PASSPHRASE_ENV = "BOT_BACKUP_PASSPHRASE"
 
 
-class BackupError(Exception):
+class BackupError(BotError):
     """A backup or restore that cannot go ahead; the message says why and what to do."""
 
 

@@ -30,6 +30,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from bot.errors import BotError
+
 MIN_SECRET = 16
 MIN_BITS = 64  # an estimate of how hard the secret is to guess; a made one has about 250
 NONCE = 12
@@ -49,7 +51,7 @@ NO_SECRET = (
 )
 
 
-class SecretError(Exception):
+class SecretError(BotError):
     """The secret is missing, unreadable or too weak; the message names where it came from."""
 
 

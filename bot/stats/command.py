@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from bot.conversation import Conversations
-from bot.handoff.service import staff_text
+from bot.wording import staff_text
 from bot.stats.report import MAX_DAYS, Stats, load, render_text
 from bot.store.base import Store
 

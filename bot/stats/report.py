@@ -24,11 +24,11 @@ from babel.numbers import format_decimal
 from bot.privacy.disclosure import HIDDEN, SMALL, THRESHOLD, Group, protect
 from bot.i18n.catalog import language_name
 from bot.store.base import DAILY_DAYS, Store, month_of, month_start
+from bot.vocabulary import CRISIS_TRIGGER  # reported on its own line
 
 # Upper bounds, in minutes, of the waiting-time buckets; a wait over the last one counts as OVER.
 WAIT_BUCKETS = (1, 2, 3, 5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 240, 360, 480, 720, 1080, 1440, 2880, 4320, 10080)
 OVER = "more"
-CRISIS_TRIGGER = "crisis"  # reported on its own line; the same id bot.handoff flags to staff
 TOP_NODES = 10
 MAX_DAYS = 366
 

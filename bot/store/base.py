@@ -14,7 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from bot.engine.step import State
+from bot.engine import State
+from bot.errors import BotError
 from bot.handoff.cases import Case
 
 DAILY_DAYS = 90  # daily counters older than this are added into their month, then deleted
@@ -33,7 +34,7 @@ def month_start(month: int) -> date:
     return date(month // 12, month % 12 + 1, 1)
 
 
-class StoreError(Exception):
+class StoreError(BotError):
     """The database cannot be opened or created; the message names where and the reason."""
 
 

@@ -30,7 +30,7 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
-from bot.engine.step import State
+from bot.engine import State
 from bot.handoff.cases import Case
 from bot.privacy.keys import make_private_dir
 from bot.store.base import (

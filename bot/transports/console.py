@@ -8,11 +8,25 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from bot.conversation import Conversations
-from bot.engine.step import Button, ClearChat, Command, Forget, Handoff, Inbound, Outcome, Pick, Reply, ServiceCard, Text
-from bot.handoff.service import Handoffs
+from bot.engine import (
+    Button,
+    ClearChat,
+    Command,
+    Forget,
+    Handoff,
+    Inbound,
+    Outcome,
+    Pick,
+    Reply,
+    ServiceCard,
+    Text,
+)
 from bot.handoff.relays import RelayItem
+from bot.handoff.service import Handoffs
+from bot.runtime import Runtime
 from bot.transports.signal.render import ansi
 from bot.transports.signal.render import render_reply as render_signal
+from bot.vocabulary import parse_slash
 
 TRANSPORT = "console"
 QUIT = frozenset({"/quit", "/q"})
@@ -20,11 +34,8 @@ QUIT = frozenset({"/quit", "/q"})
 
 def parse_input(line: str) -> Inbound:
     """A typed line as the engine sees it: `/name arg` is a command, anything else is text."""
-    stripped = line.strip()
-    if stripped.startswith("/") and len(stripped) > 1:
-        name, _, arg = stripped[1:].partition(" ")
-        return Command(name.split("@", 1)[0].lower(), arg.strip())
-    return Text(stripped)
+    slash = parse_slash(line)
+    return Command(slash.name, slash.arg) if slash else Text(line.strip())
 
 
 def render_card(card: ServiceCard) -> str:
@@ -100,13 +111,13 @@ class ConsoleDesk:
 
 @dataclass
 class ConsoleChat:
-    """Reads lines, runs them through the conversation service, prints the replies.
+    """Reads lines, runs them through the shared runtime, prints the replies.
 
     `/staff TEXT` answers the open case as staff would (`/staff /claim`, `/staff /close`, …).
     With `style="signal"` replies look as a Signal user sees them: numbered text, no buttons.
     """
 
-    conversations: Conversations
+    runtime: Runtime
     stdin: TextIO
     stdout: TextIO
     language: str | None = None
@@ -119,7 +130,11 @@ class ConsoleChat:
 
     def __post_init__(self) -> None:
         if self.handoffs is None:
-            self.handoffs = Handoffs(self.conversations, ConsoleDesk(self.write, self.show))
+            self.handoffs = self.runtime.handoffs(ConsoleDesk(self.write, self.show))
+
+    @property
+    def conversations(self) -> Conversations:
+        return self.runtime.conversations
 
     def write(self, text: str) -> None:
         self.stdout.write(text + "\n")
@@ -188,7 +203,7 @@ class ConsoleChat:
                 break
             if not line.strip():
                 continue
-            await self.handoffs.tick()
+            await self.runtime.tick(self.handoffs)  # what the bots' chores do every half minute
             stripped = line.strip()
             if stripped.startswith("/staff"):
                 await self.staff(stripped[len("/staff"):].strip())

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from bot.engine.step import State
+from bot.engine import State
 from bot.handoff.cases import Case
 from bot.privacy.keys import Keyring
 from bot.store import StoreError, TurnWrite, open_store

@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 
-from bot.engine.step import State
+from bot.engine import State
 from bot.handoff.cases import Case
 from bot.store import Store, Turn, TurnWrite
 from bot.store.base import month_of

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-from bot.engine.step import State
+from bot.engine import State
 from bot.store import Store, TurnWrite
 
 DAY = 739_600

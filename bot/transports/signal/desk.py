@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from bot.engine.step import Reply
+from bot.engine import Reply
 from bot.handoff.relays import RelayItem
 from bot.handoff.service import REFUSED, RETRY, USER_GONE, Desk, DeskError
 from bot.transports.signal.render import (

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.engine.step import Reply, ServiceCard
+from bot.engine import Reply, ServiceCard
 
 MAX_MESSAGE = 2000  # Signal shows longer texts as a "read more" attachment; keep each message whole
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, TextIO
 
 from bot.conversation import Conversations
-from bot.engine.step import (
+from bot.engine import (
     Button,
     ClearChat,
     Command,
@@ -36,7 +36,8 @@ from bot.engine.step import (
 )
 from bot.flows.textmatch import normalise
 from bot.handoff.relays import RelayItem
-from bot.handoff.service import HANDOFF_NODE, Handoffs
+from bot.handoff.service import Handoffs
+from bot.vocabulary import HANDOFF_NODE
 from bot.transports.floodgate import FloodGate, Verdict
 from bot.transports.recent import RecentMessages
 from bot.transports.signal.render import SignalMessage, render_reply
@@ -202,23 +203,6 @@ class SignalTransport:
     async def serve(self, stop: asyncio.Event) -> None:
         """Receive and answer until `stop` is set."""
         await self.rpc.run(stop)
-
-    async def purge_daily(self, stop: asyncio.Event, every: float = 3600.0) -> None:
-        """When Signal runs alone: delete sessions idle past the retention, once per local day, until `stop`."""
-        purged_day = 0
-        while not stop.is_set():
-            today = self.conversations.local_now().date().toordinal()
-            if today != purged_day:
-                try:
-                    purged = await self.conversations.store.purge(today, self.conversations.flows.settings.retention_days)
-                    purged_day = today
-                    log.info("purged %d idle session(s)", purged)
-                except Exception as exc:  # noqa: BLE001 - the loop must outlive any one failure
-                    log.error("the daily purge failed: %s", type(exc).__name__)
-            try:
-                await asyncio.wait_for(stop.wait(), every)
-            except TimeoutError:
-                pass
 
     # -- in ------------------------------------------------------------------------------------
 

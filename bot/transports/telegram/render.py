@@ -14,12 +14,11 @@ from functools import lru_cache
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.engine.step import PSEUDO_NODES, Button, Pick, Reply, ServiceCard
-from bot.handoff.service import HANDOFF_NODE
+from bot.engine import Button, Pick, Reply, ServiceCard
+from bot.vocabulary import PSEUDO_NODES, decode_action
 
 MAX_MESSAGE = 4096  # Telegram's limit, counted after entity parsing; escaped HTML is longer, so it is safe
 CALLBACK_VERSION = "v1"
-_ACTION = re.compile(r"^(?:c:\d{1,3}|next|menu|back|end|lang:[A-Za-z_]{2,12}|nation:(?:\d|skip)|fb:[a-z]{2,8})$")
 RENDERED = 2048  # replies kept rendered: every menu in every language, and some room
 # Telegram previews URLs and bare domains ("nhs.uk"); a message with none of these has nothing to
 # preview, so it is sent without link_preview_options (that parameter was 7% of the time per update).
@@ -33,11 +32,14 @@ def node_tag(node_id: str) -> str:
 
 def node_tags(node_ids: Iterable[str]) -> Mapping[str, str]:
     """tag -> node id for a flow set (and the language picker)."""
-    return {node_tag(node_id): node_id for node_id in (*node_ids, *PSEUDO_NODES, HANDOFF_NODE)}
+    return {node_tag(node_id): node_id for node_id in (*node_ids, *PSEUDO_NODES)}
 
 
 def encode_callback(button: Button) -> str:
-    """`v1:<node tag>:<action>`: versioned so a future format can tell old buttons apart."""
+    """`v1:<node tag>:<action>`: versioned so a future format can tell old buttons apart.
+
+    The action is already in its wire form (bot.vocabulary's codec), so old buttons keep working.
+    """
     return f"{CALLBACK_VERSION}:{node_tag(button.node)}:{button.action}"
 
 
@@ -46,7 +48,7 @@ def decode_callback(data: str | None, tags: Mapping[str, str]) -> Pick | None:
     if not data or len(data) > 64:
         return None
     parts = data.split(":", 2)
-    if len(parts) != 3 or parts[0] != CALLBACK_VERSION or not _ACTION.match(parts[2]):
+    if len(parts) != 3 or parts[0] != CALLBACK_VERSION or decode_action(parts[2]) is None:
         return None
     node = tags.get(parts[1])
     return Pick(node, parts[2]) if node else None
