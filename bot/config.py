@@ -113,8 +113,10 @@ class TelegramConfig:
             raise ConfigError("STAFF_CHAT_ID must be a group's id, which is negative (e.g. -1001234567890)")
         if not staff.startswith("-100"):
             # Topics exist only in supergroups, whose ids start with -100; turning Topics on changes the id.
-            raise ConfigError("STAFF_CHAT_ID must be a supergroup's id, which starts with -100: turn Topics on in the "
-                              "staff group, then send /id there to see its id")
+            raise ConfigError(
+                "STAFF_CHAT_ID must be a supergroup's id, which starts with -100: turn Topics on in the "
+                "staff group, then send /id there to see its id"
+            )
         api_url = env.get("TELEGRAM_API_URL", "").strip() or DEFAULT_API_URL
         parts = urlsplit(api_url)
         if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
@@ -129,7 +131,9 @@ def webhook_url(value: str) -> str:
     """Check a `--webhook` address: Telegram posts only to https (a local Bot API server may use http)."""
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ConfigError(f"--webhook must be a full address like https://bot.example.org/telegram, not `{redact_url(value)}`")
+        raise ConfigError(
+            f"--webhook must be a full address like https://bot.example.org/telegram, not `{redact_url(value)}`"
+        )
     return value
 
 
@@ -151,10 +155,14 @@ class SignalConfig:
         if not socket:
             return None
         if len(socket.encode()) > UNIX_PATH_MAX:
-            raise ConfigError(f"SIGNAL_SOCKET is longer than {UNIX_PATH_MAX} bytes; use a shorter path like /run/signal-cli/socket")
+            raise ConfigError(
+                f"SIGNAL_SOCKET is longer than {UNIX_PATH_MAX} bytes; use a shorter path like /run/signal-cli/socket"
+            )
         account = env.get("SIGNAL_ACCOUNT", "").strip()
         if not account:
-            raise ConfigError("SIGNAL_ACCOUNT is not set: use the bot's Signal number, e.g. +447700900000 (see docs/signal.md)")
+            raise ConfigError(
+                "SIGNAL_ACCOUNT is not set: use the bot's Signal number, e.g. +447700900000 (see docs/signal.md)"
+            )
         if not _SIGNAL_NUMBER.match(account):
             # Never echo it: it is a phone number.
             raise ConfigError("SIGNAL_ACCOUNT must be the bot's number in international form, like +447700900000")

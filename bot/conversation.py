@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from bot.engine import Forget, Inbound, Outcome, Staff, start_state, step
@@ -19,7 +19,7 @@ from bot.store.base import Store, Turn, TurnWrite
 
 def utc_now() -> datetime:
     """The wall clock, as an aware UTC datetime."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @dataclass
@@ -56,7 +56,9 @@ class Conversations:
         async with self._locks.hold(key):
             yield key
 
-    async def step(self, key: bytes, inbound: Inbound, language_code: str | None = None, turn: Turn | None = None) -> Outcome:
+    async def step(
+        self, key: bytes, inbound: Inbound, language_code: str | None = None, turn: Turn | None = None
+    ) -> Outcome:
         """Load, step and store one user's state; call it while holding `user(...)`.
 
         `turn` is what the caller already read for this user under the same lock (one read per turn).
@@ -69,7 +71,9 @@ class Conversations:
         now = self.local_now()
         outcome = step(flows, state, inbound, now, self.staff(flows, now, state.locale))
         forgotten = any(isinstance(effect, Forget) for effect in outcome.effects)
-        await self.store.write_turn(TurnWrite(key, None if forgotten else outcome.state, outcome.events, outcome.state.day))
+        await self.store.write_turn(
+            TurnWrite(key, None if forgotten else outcome.state, outcome.events, outcome.state.day)
+        )
         return outcome
 
     async def handle(

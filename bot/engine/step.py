@@ -306,7 +306,7 @@ class _Step:
 
     def command(self, command: Command) -> Reply:
         name = command.name.lower()
-        if name == "start" or self.state.node is None and name not in COMMANDS:
+        if name == "start" or (self.state.node is None and name not in COMMANDS):
             return self.restart()
         if name == "menu":
             return self.enter(self.settings.menu)
@@ -398,8 +398,9 @@ class _Step:
             self.events.append(("nation", "skipped"))
             back = list(self.state.back)
             target = back.pop() if back else self.settings.menu
-            self.state = replace(self.state, node=target if target in self.flows.nodes else self.settings.menu,
-                                 back=tuple(back))
+            self.state = replace(
+                self.state, node=target if target in self.flows.nodes else self.settings.menu, back=tuple(back)
+            )
             target_node = self.current()
             if target_node is not None and said:
                 typed = self.pages.view(target_node).by_text.get(said)

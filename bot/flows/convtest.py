@@ -128,26 +128,31 @@ def load_script(path: Path) -> Script:
         for key, dup_line in raw.duplicates:
             if key not in REPEATABLE_KEYS:
                 raise ScriptError(
-                    f"{path}:{dup_line}: step {index + 1} has two `{key}:` lines — keep one, or start a new step with `- {key}:`"
+                    f"{path}:{dup_line}: step {index + 1} has two `{key}:` lines — keep one, or start a new "
+                    f"step with `- {key}:`"
                 )
         actions = [k for k in ACTION_KEYS if k in raw]
         if len(actions) != 1:
-            raise ScriptError(f"{path}:{line}: step {index + 1} needs exactly one of `user:` (type) or `press:` (a button)")
+            raise ScriptError(
+                f"{path}:{line}: step {index + 1} needs exactly one of `user:` (type) or `press:` (a button)"
+            )
         handoff = raw.get("handoff")
         if handoff is not None and str(handoff) not in ("requested", "none"):
             raise ScriptError(f"{path}:{raw.line_of('handoff')}: `handoff:` is `requested` or `none`")
-        steps.append(Step(
-            line=line,
-            user=str(raw["user"]) if "user" in raw else None,
-            press=str(raw["press"]) if "press" in raw else None,
-            lang=str(raw["lang"]) if "lang" in raw else None,
-            says=_every(raw, "bot", "contains"),
-            never_says=_every(raw, "not", "contains"),
-            choices=_every(raw, "choices", "include"),
-            no_choices=_every(raw, "no_choices", "include"),
-            handoff=None if handoff is None else str(handoff) == "requested",
-            node=str(raw["node"]) if "node" in raw else None,
-        ))
+        steps.append(
+            Step(
+                line=line,
+                user=str(raw["user"]) if "user" in raw else None,
+                press=str(raw["press"]) if "press" in raw else None,
+                lang=str(raw["lang"]) if "lang" in raw else None,
+                says=_every(raw, "bot", "contains"),
+                never_says=_every(raw, "not", "contains"),
+                choices=_every(raw, "choices", "include"),
+                no_choices=_every(raw, "no_choices", "include"),
+                handoff=None if handoff is None else str(handoff) == "requested",
+                node=str(raw["node"]) if "node" in raw else None,
+            )
+        )
     lang = doc.get("lang")
     return Script(path, str(doc.get("name") or path.stem), str(lang) if lang else None, tuple(steps))
 
@@ -191,7 +196,9 @@ def _check(step: Step, outcome: Outcome) -> str | None:
             return f"expected no choice {label!r}; the choices were {labels}"
     requested = any(isinstance(effect, Handoff) for effect in outcome.effects)
     if step.handoff is not None and requested != step.handoff:
-        return "expected a person to be asked for; none was" if step.handoff else "expected no handoff; one was asked for"
+        return (
+            "expected a person to be asked for; none was" if step.handoff else "expected no handoff; one was asked for"
+        )
     if step.node is not None and outcome.state.node != step.node:
         return f"expected to be at {step.node}; the bot is at {outcome.state.node}"
     return None
@@ -211,7 +218,14 @@ async def run_script(script: Script, flows: FlowSet) -> list[Failure]:
                 button = next((b for b in buttons if b.label == step.press), None)
                 if button is None:
                     labels = [b.label for b in buttons]
-                    return [Failure(script.path, step.line, number, f"there is no button {step.press!r}; the buttons were {labels}")]
+                    return [
+                        Failure(
+                            script.path,
+                            step.line,
+                            number,
+                            f"there is no button {step.press!r}; the buttons were {labels}",
+                        )
+                    ]
                 inbound: Inbound = Pick(button.node, button.action)
             else:
                 inbound = _inbound(step.user or "")
@@ -230,4 +244,3 @@ async def run_scripts(scripts: Sequence[Script], flows: FlowSet) -> list[Failure
     for script in scripts:
         failures += await run_script(script, flows)
     return failures
-

@@ -52,9 +52,15 @@ MESSAGE_KEYS: Mapping[str, str] = MappingProxyType(
         "signal_reply_number": "on Signal (no buttons): the line above a menu's numbered choices",
         "signal_timer_set": "on Signal: said at first contact after the bot turns on disappearing messages; {days}",
         "signal_cleared": "on Signal: said after /clear; the bot can delete only its own messages",
-        "signal_handoff_unavailable": "on Signal: a person was asked for, but that is not possible on Signal yet; services follow",
-        "signal_not_understood": "on Signal: said when typed text matches no choice or trigger (the numbered choices follow)",
-        "signal_media_not_supported": "on Signal: answer to a photo, voice note, sticker, file… (the bot reads text only)",
+        "signal_handoff_unavailable": (
+            "on Signal: a person was asked for, but that is not possible on Signal yet; services follow"
+        ),
+        "signal_not_understood": (
+            "on Signal: said when typed text matches no choice or trigger (the numbered choices follow)"
+        ),
+        "signal_media_not_supported": (
+            "on Signal: answer to a photo, voice note, sticker, file… (the bot reads text only)"
+        ),
         "signal_help": "on Signal: the answer to /help (no buttons there: choices are answered by number)",
         "button_end_chat": "label of the button that ends a chat with staff",
         "handoff_queued": "a person was asked for, in staff hours; {position} is the place in the queue",
@@ -111,7 +117,9 @@ MESSAGE_KEYS: Mapping[str, str] = MappingProxyType(
         "staff_unanswered": "staff note when a request nobody answered closes itself",
         "staff_user_gone": "staff note: the user blocked the bot or deleted the chat, so the case closed",
         "staff_user_forgot": "main-thread staff note: a user asked to be forgotten; {alias}",
-        "staff_user_forgot_topics": "main-thread staff note: a user asked to be forgotten; {count} earlier topics deleted",
+        "staff_user_forgot_topics": (
+            "main-thread staff note: a user asked to be forgotten; {count} earlier topics deleted"
+        ),
         "staff_topic_failed": "main-thread staff note: a case topic could not be opened; {alias}, {reason}",
         "staff_topic_deleted": "main-thread staff note: a case's topic was deleted, so the case closed; {alias}",
         "staff_topic_reused": "staff note: a user over the hourly limit of new chats got their last topic back",
@@ -131,7 +139,9 @@ MESSAGE_KEYS: Mapping[str, str] = MappingProxyType(
         "cleared_count": "said after /clear instead of `cleared`; {count} is how many messages were deleted",
         "cleared_none": "said after /clear instead of `cleared` when no message could be deleted",
         "signal_end_hint": "on Signal (no End chat button): said last while a chat with staff is open; how to end it",
-        "signal_handoff_still_open": "on Signal: added to the bot's answer to a command while a chat with staff is open",
+        "signal_handoff_still_open": (
+            "on Signal: added to the bot's answer to a command while a chat with staff is open"
+        ),
         "staff_attachment_not_copied": "staff note: the user sent an attachment that can't be copied here; {kind}",
         "staff_attachment_not_sent": "staff note: a staff photo or file could not be sent to a text-only messenger",
     }

@@ -178,7 +178,9 @@ def language_code(code: str, settings: Settings) -> str:
 def languages_to_update(settings: Settings, locales_dir: Path) -> tuple[str, ...]:
     """Offered languages except the default, then any language already being prepared in `locales/`."""
     offered = [code for code in settings.languages if code != settings.default_language]
-    prepared = [code for code in present_catalogs(locales_dir) if code not in offered and code != settings.default_language]
+    prepared = [
+        code for code in present_catalogs(locales_dir) if code not in offered and code != settings.default_language
+    ]
     return (*offered, *prepared)
 
 

@@ -204,12 +204,14 @@ async def serve(
         try:
             for problem in await staff_group_problems(application.bot, transport.staff_chat_id):
                 log.warning("set-up: %s", problem)  # the same lines as `python -m bot doctor`
-        except Exception as exc:  # noqa: BLE001 - a failed check must not stop the bot serving users
+        except Exception as exc:
             log.warning("set-up: the staff group could not be checked: %s", type(exc).__name__)
         updater = application.updater
         assert updater is not None  # built with the default updater
         if webhook is None:
-            await updater.start_polling(allowed_updates=Update.ALL_TYPES, timeout=poll_timeout, error_callback=poll_errors)
+            await updater.start_polling(
+                allowed_updates=Update.ALL_TYPES, timeout=poll_timeout, error_callback=poll_errors
+            )
         else:
             from urllib.parse import urlsplit
 

@@ -31,8 +31,19 @@ log = logging.getLogger(__name__)
 
 # Message attributes that carry something other than text, in the order they are checked.
 MEDIA_KINDS = (
-    "photo", "voice", "video", "video_note", "sticker", "animation", "document", "audio",
-    "venue", "location", "contact", "poll", "dice",
+    "photo",
+    "voice",
+    "video",
+    "video_note",
+    "sticker",
+    "animation",
+    "document",
+    "audio",
+    "venue",
+    "location",
+    "contact",
+    "poll",
+    "dice",
 )
 STALE = Pick("", "stale")  # forged or outdated callback data: the engine answers it as a stale press
 
@@ -124,8 +135,9 @@ class PrivateChats:
             self._tags = (flows, node_tags(flows.nodes))
         return self._tags[1]
 
-    async def respond(self, chat_id: int, inbound: Inbound, language: str | None, relay: RelayItem | None,
-                      caption: str | None = None) -> None:
+    async def respond(
+        self, chat_id: int, inbound: Inbound, language: str | None, relay: RelayItem | None, caption: str | None = None
+    ) -> None:
         """Queue into an open case or step the engine, then reply, in order with the user's other messages."""
 
         async def deliver(outcome: Outcome) -> None:

@@ -118,8 +118,10 @@ class StaffGroup:
         try:
             member = await bot.get_chat_member(chat.id, bot.id)
             if member.status == ChatMember.ADMINISTRATOR:
-                log.error("the bot is an admin of a group that is not STAFF_CHAT_ID, so it stays: if that is the "
-                          "staff group, fix STAFF_CHAT_ID (send /id there; python -m bot doctor checks it)")
+                log.error(
+                    "the bot is an admin of a group that is not STAFF_CHAT_ID, so it stays: if that is the "
+                    "staff group, fix STAFF_CHAT_ID (send /id there; python -m bot doctor checks it)"
+                )
                 return
         except TelegramError as exc:
             log.warning("Telegram refused getChatMember: %s", exc.message)
