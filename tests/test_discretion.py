@@ -94,7 +94,7 @@ def test_a_first_line_with_a_preview_word_is_reported_with_file_and_line(write_f
         p for p in preview_problems(flowset, directory, directory.parent / "locales") if p.where == "main.menu"
     ]
     assert (problem.file, problem.line, problem.where, problem.severity) == (
-        "flowset/main.yaml",
+        "flows/main.yaml",
         11,
         "main.menu",
         "warning",
