@@ -371,28 +371,33 @@ def _start_signal(
     return asyncio.create_task(serve())
 
 
+Command = Callable[[argparse.Namespace, Mapping[str, str], TextIO], int]
+
+
+def _dispatch(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    """Run the chosen subcommand; `chat` when none is given."""
+    commands: dict[str, Command] = {
+        "check": cmd_check,
+        "i18n": cmd_i18n,
+        "graph": cli_tools.cmd_graph,
+        "stats": cli_tools.cmd_stats,
+        "backup": backup.cmd_backup,
+        "restore": backup.cmd_restore,
+        "doctor": doctor.cmd_doctor,
+    }
+    if args.command in commands:
+        return commands[args.command](args, env, sys.stdout)
+    if args.command == "run":
+        return asyncio.run(_run(args, env))
+    return asyncio.run(_chat(args, env))
+
+
 def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
     """Entry point; returns the process exit code."""
     args = build_parser().parse_args(argv)
     env = os.environ if env is None else env
     try:
-        if args.command == "check":
-            return cmd_check(args, env, sys.stdout)
-        if args.command == "i18n":
-            return cmd_i18n(args, env, sys.stdout)
-        if args.command == "run":
-            return asyncio.run(_run(args, env))
-        if args.command == "graph":
-            return cli_tools.cmd_graph(args, env, sys.stdout)
-        if args.command == "stats":
-            return cli_tools.cmd_stats(args, env, sys.stdout)
-        if args.command == "backup":
-            return backup.cmd_backup(args, env, sys.stdout)
-        if args.command == "restore":
-            return backup.cmd_restore(args, env, sys.stdout)
-        if args.command == "doctor":
-            return doctor.cmd_doctor(args, env, sys.stdout)
-        return asyncio.run(_chat(args, env))
+        return _dispatch(args, env)
     except FlowError as exc:  # every problem on its own line first, then the one line of any BotError
         for problem in exc.problems:
             print(problem, file=sys.stderr)

@@ -25,7 +25,7 @@ class ToolError(BotError):
     """A problem the operator can fix; printed as one line."""
 
 
-def add_parsers(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parsers(commands: argparse._SubParsersAction) -> None:
     """Add the `graph` and `stats` subcommands."""
     graph = commands.add_parser("graph", help="write the flows as a Mermaid diagram")
     graph.add_argument("--flow", metavar="NAME", help="only this flow, e.g. main (default: all flows)")

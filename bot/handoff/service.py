@@ -220,24 +220,9 @@ class Handoffs:
                 if inbound == END or inbound == Command("end"):
                     await deliver(self.bare_outcome(await self.user_ends(case)))
                     return
-                typed = inbound.text if isinstance(inbound, Text) else caption if isinstance(inbound, Media) else None
-                crisis = self.triggers(typed, case.locale, CRISIS_TRIGGER)
-                # "delete my data" is asked of the bot, even mid-chat: it is honoured, not relayed.
-                forgetting = self.triggers(typed, case.locale, FORGET_TRIGGER)
-                if isinstance(inbound, Media) and inbound.kind in IDENTIFYING_MEDIA:
-                    # Never relayed: a contact card carries a Telegram id, a location says where someone is.
-                    await self.staff_note(
-                        case.thread_id or 0,
-                        self.staff_say("staff_identity_withheld", kind=self.staff_say(f"staff_kind_{inbound.kind}")),
-                    )
-                elif isinstance(inbound, (Text, Media)) and not forgetting:
-                    await self.user_message(case, relay, address)
-                    if not crisis:
-                        return
-                    # Queued behind the message it is about, so staff read them in that order.
-                    flag = RelayItem("note", 0, self.staff_say("staff_crisis"))
-                    if not await self.queues.put(case.alias, flag):
-                        await self.staff_note(case.thread_id or 0, flag.text or "")
+                relayed, crisis = await self.in_case(case, inbound, relay, address, caption)
+                if relayed and not crisis:
+                    return
             if isinstance(inbound, Media) and caption:
                 # A captioned photo ("he hit me, I'm not safe") is read like typed words when they mean crisis.
                 state = turn.state
@@ -270,6 +255,32 @@ class Handoffs:
                     buttons=(*reply.buttons, self.end_button(case.locale)),
                 )
             await deliver(replace(outcome, reply=reply))
+
+    async def in_case(
+        self, case: Case, inbound: Inbound, relay: RelayItem | None, address: Address, caption: str | None
+    ) -> tuple[bool, bool]:
+        """A message during an open case: relayed to staff (and flagged when it means crisis), or not.
+
+        Returns (relayed, crisis); crisis words are also answered by the engine, the rest ends here.
+        """
+        typed = inbound.text if isinstance(inbound, Text) else caption if isinstance(inbound, Media) else None
+        crisis = self.triggers(typed, case.locale, CRISIS_TRIGGER)
+        # "delete my data" is asked of the bot, even mid-chat: it is honoured, not relayed.
+        forgetting = self.triggers(typed, case.locale, FORGET_TRIGGER)
+        if isinstance(inbound, Media) and inbound.kind in IDENTIFYING_MEDIA:
+            # Never relayed: a contact card carries a Telegram id, a location says where someone is.
+            kind = self.staff_say(f"staff_kind_{inbound.kind}")
+            await self.staff_note(case.thread_id or 0, self.staff_say("staff_identity_withheld", kind=kind))
+            return False, crisis
+        if not isinstance(inbound, (Text, Media)) or forgetting:
+            return False, crisis
+        await self.user_message(case, relay, address)
+        if crisis:
+            # Queued behind the message it is about, so staff read them in that order.
+            flag = RelayItem("note", 0, self.staff_say("staff_crisis"))
+            if not await self.queues.put(case.alias, flag):
+                await self.staff_note(case.thread_id or 0, flag.text or "")
+        return True, crisis
 
     def bare_outcome(self, reply: Reply) -> Outcome:
         """An outcome that is only a reply (the engine did not run)."""
@@ -491,20 +502,7 @@ class Handoffs:
             await self.close(case, "staff_link_lost", None)
             return True
         if item.kind == "out":
-            if case.claimed is None:
-                case = await self.claim(case) or case
-            try:
-                messenger = self.messenger_for(address)
-                unsent = await messenger.send_out(
-                    address.user, item, case.staff_alias or self.say("staff_default_alias", case.locale)
-                )
-            except DeskError as exc:
-                if exc.kind == RETRY:
-                    raise RetryLater(exc.retry_after) from None
-                await self.refused_by_user(case, exc)
-                return True
-            if unsent and case.thread_id is not None:
-                await self.staff_note(case.thread_id, unsent)
+            await self.send_out(case, address, item)
             return True
         if case.thread_id is None:
             return False
@@ -519,6 +517,23 @@ class Handoffs:
             elif exc.kind != USER_GONE:
                 await self.staff_note(case.thread_id, self.staff_say("staff_relay_in_refused", reason=exc.description))
         return True
+
+    async def send_out(self, case: Case, address: Address, item: RelayItem) -> None:
+        """A staff message to the user, under the case's staff alias; the first one claims the case."""
+        if case.claimed is None:
+            case = await self.claim(case) or case
+        try:
+            messenger = self.messenger_for(address)
+            unsent = await messenger.send_out(
+                address.user, item, case.staff_alias or self.say("staff_default_alias", case.locale)
+            )
+        except DeskError as exc:
+            if exc.kind == RETRY:
+                raise RetryLater(exc.retry_after) from None
+            await self.refused_by_user(case, exc)
+            return
+        if unsent and case.thread_id is not None:
+            await self.staff_note(case.thread_id, unsent)
 
     # -- the staff side -----------------------------------------------------------------------
 

@@ -69,7 +69,7 @@ class CoverageReport(Findings):
 def measure(flows: FlowSet, flows_dir: Path, locales_dir: Path) -> CoverageReport:
     """Coverage of every offered language (except the default) and every catalog; raises CatalogError."""
     settings = flows.settings
-    msgids = tuple(message.id for message in build_template(flows_dir) if message.id)
+    msgids = tuple(message.id for message in build_template(flows_dir) if isinstance(message.id, str) and message.id)
     offered = [code for code in settings.languages if code != settings.default_language]
     prepared = [
         code for code in present_catalogs(locales_dir) if code not in offered and code != settings.default_language
