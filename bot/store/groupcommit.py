@@ -13,7 +13,6 @@ import asyncio
 import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -92,6 +91,10 @@ class GroupCommit:
     _task: asyncio.Task[None] | None = None
     _closing: bool = False
 
+    def _applying(self, writes: Sequence[Write]) -> Callable[[sqlite3.Connection], list[Outcome]]:
+        """`apply` bound to this batch, to run on the database's thread."""
+        return lambda db: self.apply(db, writes)
+
     async def submit(self, write: Callable[[sqlite3.Connection], T]) -> T:
         """Queue one write and wait until the transaction holding it has committed; its return value."""
         if self._closing:
@@ -122,7 +125,7 @@ class GroupCommit:
             writes = [write for write, _ in batch]
             for attempt in range(LOCKED_RETRIES + 1):
                 try:
-                    outcomes = await self.on_thread(partial(self.apply, batch=writes))
+                    outcomes = await self.on_thread(self._applying(writes))
                 except Exception as exc:
                     if locked(exc) and attempt < LOCKED_RETRIES:
                         continue

@@ -352,7 +352,7 @@ class SQLiteStore(Store):
     )
 
     @staticmethod
-    def _case(row: Iterable[object]) -> Case:
+    def _case(row: Iterable[Any]) -> Case:
         alias, key, sealed, locale, path, opened, active, thread, claimed, staff_alias, nudged = row
         return Case(
             alias=str(alias),
