@@ -19,8 +19,9 @@ async def open_case(bot: Running, chat_id: int = USER) -> int:
     before = len(bot.api.calls_to("createForumTopic"))
     bot.api.user_sends_text(chat_id, "/human", user=bot.api.user(chat_id, "en", **PLANTED))
     calls = await bot.api.wait_for_calls("createForumTopic", count=before + 1)
-    await bot.api.wait_for(lambda: len(bot.api.sent_to(STAFF)) >= before + 1)
     thread_id = 501 + before
+    # The case's first note in its topic means the case knows its topic: staff commands there now work.
+    await bot.api.wait_for(lambda: any(m.get("message_thread_id") == thread_id for m in bot.api.sent_to(STAFF)))
     assert calls[-1].params["chat_id"] == STAFF
     return thread_id
 
