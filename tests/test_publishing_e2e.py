@@ -8,12 +8,18 @@ from pathlib import Path
 
 from tests.conftest import MAIN, WriteFlows
 from tests.fakebotapi import FakeBotAPI
-from tests.test_telegram_e2e import STAFF, USER, running_bot
+from tests.test_telegram_e2e import STAFF, USER, press, running_bot
 
 ADMIN = 1001  # the fake's staff group admin; a private chat's id is its user's id
 VOLUNTEER = FakeBotAPI.user(2002, first_name="Volunteer", username="volunteer_account")
 BROKEN = MAIN.replace("goto: info.menu}", "goto: info.menux}", 1)
-DRAFT = MAIN.replace("say: Hello.", "say: Hello, draft.")
+DRAFT = (
+    MAIN.replace("say: Hello.", "say: Hello, draft.").replace(
+        '      - {label: "Person", do: handoff}\n',
+        '      - {label: "Person", do: handoff}\n      - {label: "News", goto: news}\n',
+    )
+    + "  news:\n    say: Fresh news.\n    next: main.menu\n"
+)
 BANNER = "[DRAFT: not live yet. Only you see this version.]"
 
 
@@ -48,7 +54,7 @@ async def test_an_admin_drafts_tries_publishes_and_rolls_back_the_flows(
     write_flows: WriteFlows, tmp_path: Path
 ) -> None:
     directory = write_flows()
-    async with FakeBotAPI() as api, running_bot(api, tmp_path / "bot.sqlite3", flows_dir=directory):
+    async with FakeBotAPI() as api, running_bot(api, tmp_path / "bot.sqlite3", flows_dir=directory) as running:
         api.group_message(STAFF, "/flows")
         await api.wait_for_calls("sendDocument", chat_id=STAFF)
         name, content = api.documents_to(STAFF)[-1]
@@ -65,11 +71,15 @@ async def test_an_admin_drafts_tries_publishes_and_rolls_back_the_flows(
         assert str(tmp_path) not in problems  # named as staff sent it, not by the server's folder
 
         summary = await sends_file(api, "main.yaml", DRAFT, "could go live")
-        assert "Steps changed: main.welcome" in summary and "/try" in summary
+        assert "Steps added: main.news\nSteps changed: main.welcome" in summary and "/try" in summary
         assert "Hello." in (directory / "main.yaml").read_text()  # nothing is live yet
 
         await staff_says(api, "/try", "now shows the draft")
         assert (await user_starts(api, ADMIN, "Hello, draft.")).startswith(BANNER)
+        await press(running, ADMIN, "News")  # a step only the draft has
+        assert (await api.wait_for_text(ADMIN, "Fresh news."))["text"].startswith(BANNER)
+        await press(running, ADMIN, "Main menu")  # a button on that new step
+        assert (await api.wait_for_text(ADMIN, "Menu."))["text"].startswith(BANNER)
         live = await user_starts(api, USER, "Hello.")
         assert "draft" not in live and BANNER not in live
 
@@ -79,7 +89,7 @@ async def test_an_admin_drafts_tries_publishes_and_rolls_back_the_flows(
         assert "DRAFT" not in await user_starts(api, ADMIN, "Hello, draft.")  # every /try ended
 
         listed = await staff_says(api, "/versions", "Kept versions")
-        assert "1 · " in listed and "replaced by Sam · changed: main.welcome" in listed
+        assert "1 · " in listed and "replaced by Sam · added: main.news; changed: main.welcome" in listed
 
         await staff_says(api, "/rollback 1", "kept as version 2")
         assert await user_starts(api, USER, "Hello.") and (directory / "main.yaml").read_text() == MAIN
