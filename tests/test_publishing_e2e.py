@@ -126,3 +126,13 @@ async def test_a_file_that_is_not_yaml_or_too_big_is_refused_with_its_reason(
         assert answer.startswith("Not taken: main.yaml is too big")
         assert not (tmp_path / "drafts").exists()
         await staff_says(api, "/publish", "There is no draft")
+
+
+async def test_a_flows_folder_the_bot_cant_write_is_said_in_one_line(write_flows: WriteFlows, tmp_path: Path) -> None:
+    directory = write_flows()
+    (tmp_path / "drafts").write_text("a file where the drafts folder would go")  # any write below it fails
+    async with FakeBotAPI() as api, running_bot(api, tmp_path / "bot.sqlite3", flows_dir=directory):
+        answer = await sends_file(api, "main.yaml", DRAFT, "can't change")
+        assert answer.startswith("The bot can't change the flows' files on the server (")
+        assert "nothing was changed" in answer and str(tmp_path) not in answer
+        assert (directory / "main.yaml").read_text() == MAIN

@@ -159,5 +159,6 @@ MESSAGE_KEYS: Mapping[str, str] = MappingProxyType(
         "staff_versions_line": "one version in /versions; {number}, {when}, {alias}, {summary}",
         "staff_rollback_usage": "answer to /rollback without a kept version's number",
         "staff_rollback_summary": "the summary kept for a rollback; {number}",
+        "staff_flows_not_writable": "staff note: the server's flows folder can't be changed by the bot; {error}",
     }
 )

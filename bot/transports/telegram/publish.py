@@ -60,24 +60,33 @@ class Publishing:
         if not await self.is_admin(message):
             await self.post(self.say("staff_publish_admins_only"))
             return True
-        async with self._lock:
-            if message.document is not None and not command:
-                await self.upload(message.document)
-            elif command == "flows":
-                await self.download(message, arg)
-            elif command == "try":
-                await self.try_draft(message)
-            elif command == "publish":
-                await self.publish(arg)
-            elif command == "discard":
-                self.end_tries()
-                dropped = await asyncio.to_thread(self.workspace.discard)
-                await self.post(self.say("staff_draft_discarded" if dropped else "staff_no_draft"))
-            elif command == "versions":
-                await self.list_versions()
-            else:
-                await self.rollback(arg)
+        try:
+            async with self._lock:
+                await self.run(message, command, arg)
+        except OSError as exc:
+            # The flows or drafts folder can't be written: the code's own read-only copy is being used.
+            log.warning("could not change the flows' files: %s", type(exc).__name__)
+            await self.post(self.say("staff_flows_not_writable", error=exc.strerror or type(exc).__name__))
         return True
+
+    async def run(self, message: Message, command: str, arg: str) -> None:
+        """One command or sent file, from an admin, under the lock."""
+        if message.document is not None and not command:
+            await self.upload(message.document)
+        elif command == "flows":
+            await self.download(message, arg)
+        elif command == "try":
+            await self.try_draft(message)
+        elif command == "publish":
+            await self.publish(arg)
+        elif command == "discard":
+            self.end_tries()
+            dropped = await asyncio.to_thread(self.workspace.discard)
+            await self.post(self.say("staff_draft_discarded" if dropped else "staff_no_draft"))
+        elif command == "versions":
+            await self.list_versions()
+        else:
+            await self.rollback(arg)
 
     async def download(self, message: Message, name: str) -> None:
         """The live flows as a zip, or one file of them."""
