@@ -136,3 +136,15 @@ async def test_a_flows_folder_the_bot_cant_write_is_said_in_one_line(write_flows
         assert answer.startswith("The bot can't change the flows' files on the server (")
         assert "nothing was changed" in answer and str(tmp_path) not in answer
         assert (directory / "main.yaml").read_text() == MAIN
+
+
+async def test_discard_drops_the_draft_and_ends_every_try(write_flows: WriteFlows, tmp_path: Path) -> None:
+    directory = write_flows()
+    async with FakeBotAPI() as api, running_bot(api, tmp_path / "bot.sqlite3", flows_dir=directory):
+        await sends_file(api, "main.yaml", DRAFT, "could go live")
+        await staff_says(api, "/try", "now shows the draft")
+        assert (await user_starts(api, ADMIN, "Hello, draft.")).startswith(BANNER)
+        await staff_says(api, "/discard", "The draft was dropped")
+        assert await user_starts(api, ADMIN, "Hello.") == "Hello."
+        assert not (tmp_path / "drafts" / "flows").exists() and (directory / "main.yaml").read_text() == MAIN
+        await staff_says(api, "/try", "There is no draft")
