@@ -47,6 +47,11 @@ def locales_dir(env: Mapping[str, str]) -> Path:
     return Path(env["BOT_LOCALES"]) if env.get("BOT_LOCALES") else _bundled(env, "locales")
 
 
+def drafts_dir(flows: Path) -> Path:
+    """Where staff's draft of the flows waits (bot/publishing): `drafts/` beside the flows folder, not the database."""
+    return flows.parent / "drafts"
+
+
 def db_path(env: Mapping[str, str]) -> Path:
     """`BOT_DB`, else bot.sqlite3 in the home folder (`BOT_HOME`, default ./data)."""
     return Path(env["BOT_DB"]) if env.get("BOT_DB") else home_dir(env) / "bot.sqlite3"

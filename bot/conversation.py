@@ -14,6 +14,7 @@ from bot.handoff.hours import format_opening, is_open, next_opening
 from bot.i18n.catalog import negotiate
 from bot.keyedlock import KeyedLock
 from bot.privacy.keys import Keyring
+from bot.publishing.trying import with_banner
 from bot.store.base import Store, Turn, TurnWrite
 
 
@@ -30,6 +31,9 @@ class Conversations:
     store: Store
     keyring: Keyring
     clock: Callable[[], datetime] = utc_now
+    # Staff trying a draft in their own chat (bot/publishing): pseudonymous key -> the draft. In memory
+    # only, so who is trying is never written anywhere and a restart ends every try.
+    trying: dict[bytes, FlowSet] = field(default_factory=dict)
     _locks: KeyedLock = field(default_factory=KeyedLock)
 
     def local_now(self) -> datetime:
@@ -63,13 +67,17 @@ class Conversations:
 
         `turn` is what the caller already read for this user under the same lock (one read per turn).
         """
-        flows = self.flows  # one flow set for the whole step, even if a reload swaps it meanwhile
+        # One flow set for the whole step, even if a reload swaps it meanwhile.
+        draft = self.trying.get(key)
+        flows = draft or self.flows
         state = (turn if turn is not None else await self.store.load_turn(key)).state
         if state is None:
             settings = flows.settings
             state = start_state(flows, negotiate(language_code, settings.languages, settings.default_language))
         now = self.local_now()
         outcome = step(flows, state, inbound, now, self.staff(flows, now, state.locale))
+        if draft is not None:
+            outcome = with_banner(outcome, draft)
         forgotten = any(isinstance(effect, Forget) for effect in outcome.effects)
         await self.store.write_turn(
             TurnWrite(key, None if forgotten else outcome.state, outcome.events, outcome.state.day)

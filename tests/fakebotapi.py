@@ -55,6 +55,14 @@ class Fault:
     seen: int = 0
 
 
+class _Refused(Exception):
+    """A method's own refusal, answered in Telegram's error envelope."""
+
+    def __init__(self, status: int, description: str) -> None:
+        super().__init__(description)
+        self.status, self.description = status, description
+
+
 def _decode(name: str, value: str) -> Any:
     if name in NUMERIC:
         try:
@@ -113,6 +121,9 @@ class FakeBotAPI:
     conflict: bool = False
     # Telegram is down behind its front servers: every call is answered 502 Bad Gateway.
     outage: bool = False
+    # Files on Telegram's servers: file_id -> (file_name, content); sent by people or uploaded by the bot.
+    files: dict[str, tuple[str, bytes]] = field(default_factory=dict)
+    _file_ids: itertools.count = field(default_factory=lambda: itertools.count(1))
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -120,6 +131,7 @@ class FakeBotAPI:
         self._changed = asyncio.Condition()
         app = web.Application()
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._download)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -386,6 +398,38 @@ class FakeBotAPI:
         self.push_update({"message": message})
         return int(message["message_id"])
 
+    def _store_file(self, file_name: str, content: bytes) -> str:
+        file_id = f"file{next(self._file_ids)}"
+        self.files[file_id] = (file_name, content)
+        return file_id
+
+    def group_document(
+        self,
+        chat_id: int,
+        file_name: str,
+        content: bytes,
+        *,
+        user: dict[str, Any] | None = None,
+        caption: str | None = None,
+        mime_type: str = "application/x-yaml",
+    ) -> int:
+        """Someone sends a file to the group's main thread, as Telegram shows it: a Document with a file_id."""
+        file_id = self._store_file(file_name, content)
+        document = {
+            "file_id": file_id,
+            "file_unique_id": f"u{file_id}",
+            "file_name": file_name,
+            "mime_type": mime_type,
+            "file_size": len(content),
+        }
+        extra: dict[str, Any] = {"caption": caption} if caption else {}
+        return self.group_message(chat_id, user=user, document=document, **extra)
+
+    def documents_to(self, chat_id: int) -> list[tuple[str, bytes]]:
+        """(file name, content) of each document the bot uploaded into a chat, in order."""
+        sent = [c.params.get("document") for c in self.calls_to("sendDocument", chat_id)]
+        return [self.files[file_id] for file_id in sent if isinstance(file_id, str) and file_id in self.files]
+
     def bot_added_to_group(self, chat_id: int, kind: str = "group") -> None:
         """Someone adds the bot to a group."""
         adder = self.user(777)
@@ -420,7 +464,12 @@ class FakeBotAPI:
             return dict(body) if isinstance(body, dict) else {}
         if request.content_type.startswith("multipart/"):
             data = await request.post()
-            return {k: _decode(k, v) for k, v in data.items() if isinstance(v, str)}
+            params = {k: _decode(k, v) for k, v in data.items() if isinstance(v, str)}
+            # An uploaded file (sendDocument with InputFile): kept like Telegram keeps it, by a new file_id.
+            for k, v in data.items():
+                if isinstance(v, web.FileField):
+                    params[k] = self._store_file(v.filename, v.file.read())
+            return params
         form = await request.post()
         return {k: _decode(k, str(v)) for k, v in form.items()} | {k: _decode(k, v) for k, v in request.query.items()}
 
@@ -458,7 +507,14 @@ class FakeBotAPI:
             return web.json_response(
                 {"ok": False, "error_code": 404, "description": "Not Found: method not found"}, status=404
             )
-        result = await handler(params) if asyncio.iscoroutinefunction(handler) else handler(params)
+        try:
+            result = await handler(params) if asyncio.iscoroutinefunction(handler) else handler(params)
+        except _Refused as refused:
+            self.failed_calls.append(call)
+            self._notify()
+            return web.json_response(
+                {"ok": False, "error_code": refused.status, "description": refused.description}, status=refused.status
+            )
         if method != "getUpdates":
             self.calls.append(call)
             self._notify()
@@ -610,7 +666,39 @@ class FakeBotAPI:
         return self._sent(params, photo=[{"file_id": "p", "file_unique_id": "p", "width": 1, "height": 1}])
 
     def m_sendDocument(self, params: dict[str, Any]) -> dict[str, Any]:
-        return self._sent(params, document={"file_id": "d", "file_unique_id": "d"})
+        file_id = params.get("document")
+        name, content = self.files.get(str(file_id), ("", b""))
+        document = {"file_id": file_id or "d", "file_unique_id": f"u{file_id or 'd'}", "file_size": len(content)}
+        if name:
+            document["file_name"] = name
+        return self._sent(params, document=document, **({"caption": params["caption"]} if "caption" in params else {}))
+
+    def m_getFile(self, params: dict[str, Any]) -> dict[str, Any]:
+        # As the Bot API: a File with file_path, downloadable at /file/bot<token>/<file_path>; bots may
+        # download files of up to 20 MB.
+        file_id = str(params.get("file_id", ""))
+        if file_id not in self.files:
+            raise _Refused(400, "Bad Request: invalid file_id")
+        name, content = self.files[file_id]
+        if len(content) > 20 * 1024 * 1024:
+            raise _Refused(400, "Bad Request: file is too big")
+        return {
+            "file_id": file_id,
+            "file_unique_id": f"u{file_id}",
+            "file_size": len(content),
+            "file_path": f"documents/{file_id}_{name}",
+        }
+
+    async def _download(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return web.Response(status=401, text="Unauthorized")
+        path = request.match_info["path"]
+        file_id = path.removeprefix("documents/").split("_", 1)[0]
+        if file_id not in self.files:
+            return web.Response(status=404, text="Not Found")
+        self.calls.append(Call("download", {"file_path": path}, time.time()))
+        self._notify()
+        return web.Response(body=self.files[file_id][1])
 
     def m_copyMessage(self, params: dict[str, Any]) -> dict[str, Any]:
         return {"message_id": self.next_message_id(int(params["chat_id"]))}

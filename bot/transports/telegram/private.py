@@ -129,10 +129,12 @@ class PrivateChats:
         await self.respond(chat_id, pick, query.from_user.language_code, None)
 
     def tags(self) -> Mapping[str, str]:
-        """tag -> node id for the running flow set, worked out again after a reload."""
+        """tag -> node id for the running flow set, worked out again after a reload (with the steps of a
+        draft staff are trying, so its new steps' buttons work in their chat)."""
         flows = self.conversations.flows
-        if self._tags is None or self._tags[0] is not flows:
-            self._tags = (flows, node_tags(flows.nodes))
+        if self._tags is None or self._tags[0] is not flows or self.conversations.trying:
+            drafts = (node for draft in self.conversations.trying.values() for node in draft.nodes)
+            self._tags = (flows, node_tags({*flows.nodes, *drafts}))
         return self._tags[1]
 
     async def respond(
