@@ -138,3 +138,24 @@ def test_output_cut_short_by_a_pager_is_not_a_traceback(tmp_path: Path) -> None:
     stderr = graph.stderr.read().decode()
     assert graph.wait(timeout=60) == 0
     assert "Traceback" not in stderr and "BrokenPipe" not in stderr
+
+
+def test_console_signal_style_shows_a_chat_with_staff_as_signal_does(tmp_path: Path) -> None:
+    script = "/human\n1\n/end\n/quit\n"
+    args = ["chat", "--style", "signal", "--db", str(tmp_path / "bot.sqlite3"), "--flows", str(FLOWS)]
+    result = run_bot(args, script, tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    # No numbered End chat: on Signal the user is told to send /end, and a typed number goes to staff.
+    assert "To end the chat with our team, send /end." in out
+    assert "End chat" not in out
+    assert "[staff #1] user: 1" in out
+    assert "You've left the chat with our team." in out
+
+
+def test_the_crisis_page_offers_a_person_first_in_both_console_styles(tmp_path: Path) -> None:
+    for style, first in (("plain", "  1. Talk to a person now"), ("signal", "\n1. Talk to a person now")):
+        args = ["chat", "--style", style, "--db", str(tmp_path / f"{style}.sqlite3"), "--flows", str(FLOWS)]
+        result = run_bot(args, "I'm in danger\n/quit\n", tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert first in result.stdout, style

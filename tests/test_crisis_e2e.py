@@ -19,7 +19,7 @@ def crisis_words() -> list[tuple[str, str]]:
     """(language, a crisis keyword in it) for every offered language, from the shipped flows."""
     try:
         flows = load_content(FLOWS, REPO / "locales")
-    except Exception:
+    except Exception:  # a broken flow set fails its own tests; here it just means no cases
         return []
     (crisis,) = [t for t in flows.triggers if t.id == "crisis"]
     return [(lang, crisis.keywords[lang][0]) for lang in flows.settings.languages if crisis.keywords.get(lang)]
@@ -49,6 +49,20 @@ async def test_crisis_words_answer_first_mid_flow_and_mid_case_in_each_language(
         await api.wait_for(lambda: any("crisis words" in (m.get("text") or "") for m in api.sent_to(STAFF)))
         # Staff still see what the user wrote, so they can help.
         await api.wait_for_calls("copyMessage", chat_id=STAFF)
+
+
+async def test_the_first_button_of_the_crisis_page_is_talk_to_a_person(tmp_path: Path) -> None:
+    from tests.test_telegram_e2e import Running
+
+    async with FakeBotAPI() as api, running_bot(api, tmp_path / "bot.sqlite3") as running:
+        api.user_sends_text(CHAT, "I'm in danger")
+        page = await api.wait_for_text(CHAT, "NHS 24")  # the crisis page's service cards carry its buttons
+        buttons = Running(api, running.transport).buttons(page)
+        assert buttons[0][0] == "Talk to a person now"
+        # The services' websites are still there, after the page's choices.
+        labels = [label for label, _ in buttons]
+        first_link = next(i for i, label in enumerate(labels) if label.startswith("🌐"))
+        assert "Main menu" in labels[:first_link] and all(label.startswith("🌐") for label in labels[first_link:])
 
 
 async def test_out_of_hours_the_crisis_page_says_when_staff_are_back_and_nation_buttons_work(tmp_path: Path) -> None:

@@ -216,6 +216,17 @@ async def test_internal_note_is_never_relayed(bench: Bench) -> None:
     assert bench.relayed_out == [] and bench.desk.to_users == []
 
 
+async def test_staff_commands_are_read_like_any_command_and_a_bare_slash_is_not_relayed(bench: Bench) -> None:
+    await bench.user(7, Command("human"))
+    (thread,) = bench.desk.topics
+    await bench.staff(thread, "/")
+    unknown = bench.handoffs.staff_say("staff_unknown_command")
+    assert bench.relayed_out == [] and bench.desk.notes[-1] == (thread, unknown)
+    await bench.staff(thread, "/Claim@signposting_bot")
+    assert bench.desk.to_users[-1] == (7, Reply(("Support worker from our team has joined the chat.",)))
+    assert bench.relayed_out == []
+
+
 async def test_claim_release_and_close(bench: Bench) -> None:
     await bench.user(7, Command("human"))
     await bench.user(8, Command("human"))

@@ -77,7 +77,7 @@ def test_a_long_changed_text_keeps_its_old_english_as_gettext_writes_it_across_u
     copy: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
     flows, locales = copy
-    old = "Sorry, I still didn't understand. Here is the main menu. You can also tap Talk to a person."
+    old = "Sorry, I still didn't understand. Here is the main menu. You can also choose Talk to a person."
     messages = flows / "messages.yaml"
     messages.write_text(
         messages.read_text(encoding="utf-8").replace(old, old.replace("I still", "I still really")), encoding="utf-8"

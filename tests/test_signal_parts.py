@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import shutil
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.engine import Button, Command, Media, Reply, Text
+from bot.engine import Button, Command, Media, Reply, State, Text, step
+from bot.flows import FlowSet
 from bot.transports.signal.render import (
     MAX_MESSAGE,
     render_reply,
+    signal_reply,
     split_text,
     utf16_length,
 )
@@ -46,6 +49,15 @@ def test_choices_follow_the_last_part_under_the_reply_line() -> None:
     assert [m.text for m in messages] == ["One.", "Two?\n\nReply with a number:\n1. Yes\n2. No"]
 
 
+def test_the_crisis_page_on_signal_numbers_talk_to_a_person_first(shipped_flows: FlowSet) -> None:
+    now = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+    outcome = step(shipped_flows, State(locale="en"), Text("I'm in danger"), now)
+    assert outcome.reply.urgent
+    *_, last = signal_reply(shipped_flows, outcome.reply, "en")
+    assert "NHS 24" in last.text  # the cards come in the same message, before the choices
+    assert last.text.split("Reply with a number:\n", 1)[1].startswith("1. Talk to a person now\n")
+
+
 def test_a_reply_of_only_choices_is_one_message() -> None:
     (message,) = render_reply(Reply((), (Button("Menu", "n", "menu"),)), "Reply:")
     assert message.text == "Reply:\n1. Menu"
@@ -53,6 +65,8 @@ def test_a_reply_of_only_choices_is_one_message() -> None:
 
 def test_what_a_data_message_means() -> None:
     assert inbound_for({"message": " /Clear now "}) == Command("clear", "now")
+    assert inbound_for({"message": "/menu@signposting_bot"}) == Command("menu")  # as every transport reads it
+    assert inbound_for({"message": "/"}) == Text("/")
     assert inbound_for({"message": "hello"}) == Text("hello")
     assert inbound_for({"message": "look", "attachments": [{"contentType": "image/png"}]}) == Media("photo")
     assert inbound_for({"attachments": [{"contentType": "audio/aac"}]}) == Media("voice")

@@ -75,6 +75,17 @@ def test_services_become_cards_with_url_buttons_and_the_choices_come_last() -> N
     assert rows[1][0].text == "Back" and rows[1][0].callback_data.startswith("v1:")
 
 
+def test_on_an_urgent_page_the_choices_come_before_the_service_links() -> None:
+    card = ServiceCard("nhs_111", "NHS 111", "Urgent help", "111", None, "https://111.nhs.uk", "24/7")
+    person = Button("Talk to a person now", "crisis.start", "c:0")
+    menu = Button("Main menu", "crisis.start", "c:1")
+    urgent = Reply(("In danger now? Call 999.",), (person, menu), (card,), urgent=True)
+    rows = render_reply(urgent)[-1].keyboard.inline_keyboard  # type: ignore[union-attr]
+    assert [row[0].text for row in rows] == ["Talk to a person now", "Main menu", "🌐 NHS 111"]
+    calm = render_reply(Reply(urgent.parts, urgent.buttons, urgent.services))[-1]
+    assert calm.keyboard.inline_keyboard[0][0].text == "🌐 NHS 111"  # type: ignore[union-attr]
+
+
 def test_a_menu_shown_again_reuses_its_rendered_messages() -> None:
     first = render_reply(Reply(("Pick one.",), (Button("Clinic", "info.menu", "c:0"),)))
     again = render_reply(Reply(("Pick one.",), (Button("Clinic", "info.menu", "c:0"),)))

@@ -150,7 +150,8 @@ class Pages:
                     if said:
                         by_text[said] = button
             title = self.message("services_title") if services else ""
-            view = views[key] = PageView(Reply(parts, buttons, services, title), MappingProxyType(by_text))
+            reply = Reply(parts, buttons, services, title, urgent=node.urgent)
+            view = views[key] = PageView(reply, MappingProxyType(by_text))
         return view
 
     def nation_buttons(self) -> tuple[Button, ...]:

@@ -103,6 +103,8 @@ class Reply:
     services: tuple[ServiceCard, ...] = ()
     # A neutral line shown above the cards, so a lock-screen preview of them gives nothing away.
     services_title: str = ""
+    # An urgent page (crisis, PEP): its choices, a person first, are shown before the services' links.
+    urgent: bool = False
 
 
 @dataclass(frozen=True, slots=True)

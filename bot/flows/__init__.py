@@ -4,8 +4,6 @@ from bot.flows.derived import Derived, DerivedKey
 from bot.flows.loader import Report, check, load
 from bot.flows.messages import MESSAGE_KEYS
 from bot.flows.model import (
-    ACTIONS,
-    CRISIS_TRIGGER,
     Choice,
     Flow,
     FlowSet,
@@ -16,6 +14,8 @@ from bot.flows.model import (
 from bot.flows.problems import Findings, FlowError, Problem, Severity, suggest
 from bot.flows.settings import Review, Settings
 from bot.flows.sources import SPECIAL_FILES, Source, SourceMap
+from bot.vocabulary import CRISIS_TRIGGER
+from bot.vocabulary import FLOW_ACTIONS as ACTIONS
 
 __all__ = [
     "ACTIONS",

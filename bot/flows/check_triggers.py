@@ -8,10 +8,11 @@ from types import MappingProxyType
 from typing import Any
 
 from bot.flows.checker import NAME, Checker, RawTrigger
-from bot.flows.model import CRISIS_TRIGGER, Trigger
+from bot.flows.model import Trigger
 from bot.flows.settings import is_locale
 from bot.flows.textmatch import normalise
 from bot.flows.yamlsource import LineDict, LineList
+from bot.vocabulary import CRISIS_TRIGGER
 
 TRIGGER_KEYS = ("id", "priority", "keywords", "goto", "do")
 # Words that say nothing about leaving sex work: an exit keyword that is one of them (or a single

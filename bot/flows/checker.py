@@ -13,10 +13,11 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from bot.flows.model import ACTIONS, Flow, Node, Service
+from bot.flows.model import Flow, Node, Service
 from bot.flows.problems import Problem, suggest
 from bot.flows.settings import Settings
 from bot.flows.yamlsource import LineDict
+from bot.vocabulary import FLOW_ACTIONS
 
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -175,9 +176,9 @@ class Checker:
             return None, None
         if has_do:
             action = data["do"]
-            if action not in ACTIONS:
+            if action not in FLOW_ACTIONS:
                 self.error(
-                    file, data.line_of("do"), where, f"unknown action `{action}`", suggest(action, sorted(ACTIONS))
+                    file, data.line_of("do"), where, f"unknown action `{action}`", suggest(action, sorted(FLOW_ACTIONS))
                 )
                 return None, None
             return None, action

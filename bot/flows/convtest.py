@@ -32,6 +32,7 @@ from bot.flows.model import FlowSet
 from bot.flows.yamlsource import LineDict, LineList, YamlSyntaxError, read_yaml
 from bot.privacy.keys import Keyring
 from bot.store import open_store
+from bot.vocabulary import parse_slash
 
 SCRIPT_KEYS = ("name", "lang", "steps")
 ACTION_KEYS = ("user", "press")
@@ -164,11 +165,8 @@ def load_scripts(directory: Path) -> list[Script]:
 
 def _inbound(typed: str) -> Inbound:
     # Typed text reaches the engine as a messenger would deliver it.
-    text = typed.strip()
-    if text.startswith("/") and len(text) > 1:
-        name, _, arg = text[1:].partition(" ")
-        return Command(name.lower(), arg.strip())
-    return Text(text)
+    slash = parse_slash(typed)
+    return Command(slash.name, slash.arg) if slash else Text(typed.strip())
 
 
 def _said(outcome: Outcome) -> str:

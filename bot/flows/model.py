@@ -17,9 +17,6 @@ from bot.flows.sources import SourceMap
 from bot.flows.textmatch import KeywordIndex
 from bot.i18n.catalog import Texts
 
-ACTIONS = frozenset({"handoff", "forget", "clear_chat", "language", "nation", "restart"})
-CRISIS_TRIGGER = "crisis"
-
 
 @dataclass(frozen=True, slots=True)
 class Choice:

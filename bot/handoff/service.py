@@ -47,7 +47,16 @@ from bot.handoff.messengers import ChatIdMessenger, Messenger, speaks_to_users
 from bot.handoff.relays import RelayItem, RelayQueues, RetryLater
 from bot.keyedlock import KeyedLock
 from bot.stats.report import claim_events
-from bot.vocabulary import CRISIS_TRIGGER, FORGET_TRIGGER, HANDOFF_NODE, EndAction, encode_action
+from bot.vocabulary import (
+    CRISIS_TRIGGER,
+    END_COMMAND,
+    FORGET_TRIGGER,
+    HANDOFF_NODE,
+    EndAction,
+    Slash,
+    encode_action,
+    parse_slash,
+)
 from bot.wording import message_text, staff_text
 
 log = logging.getLogger(__name__)
@@ -121,7 +130,7 @@ def clean_alias(text: str) -> str:
 
 def bot_command(inbound: Inbound) -> bool:
     """A command for the bot itself (anything but /end, which closes the chat with staff)."""
-    return isinstance(inbound, Command) and inbound.name != "end"
+    return isinstance(inbound, Command) and inbound.name != END_COMMAND
 
 
 @dataclass
@@ -217,7 +226,7 @@ class Handoffs:
             case = turn.case
             crisis = False
             if case is not None:
-                if inbound == END or inbound == Command("end"):
+                if inbound == END or inbound == Command(END_COMMAND):
                     await deliver(self.bare_outcome(await self.user_ends(case)))
                     return
                 relayed, crisis = await self.in_case(case, inbound, relay, address, caption)
@@ -549,8 +558,9 @@ class Handoffs:
                 await self.staff_note(thread_id, self.staff_say("staff_not_a_case"))
                 return
             if stripped.startswith("/"):
-                name, _, arg = stripped[1:].partition(" ")
-                await self.staff_command(case, name.split("@", 1)[0].lower(), arg.strip())
+                # A bare "/" is no command, but it is not meant for the user either: it gets "unknown command".
+                slash = parse_slash(stripped) or Slash("")
+                await self.staff_command(case, slash.name, slash.arg)
                 return
             if self.address_of(case) is None:
                 # The secret changed since the case opened: nobody can reach the user through it any more.

@@ -24,8 +24,7 @@ from bot.engine import (
 from bot.handoff.relays import RelayItem
 from bot.handoff.service import Handoffs
 from bot.runtime import Runtime
-from bot.transports.signal.render import ansi
-from bot.transports.signal.render import render_reply as render_signal
+from bot.transports.signal.render import ansi, in_case, signal_reply, swap
 from bot.vocabulary import parse_slash
 
 TRANSPORT = "console"
@@ -150,21 +149,28 @@ class ConsoleChat:
         for note in describe_effects(outcome):
             self.write(note)
         self.locale = outcome.state.locale or self.locale
-        self.show(outcome.reply)
+        reply = outcome.reply
+        if self.style == "signal" and any(isinstance(e, ClearChat) for e in outcome.effects):
+            # Signal lets the bot delete only its own messages, and its reply says so.
+            reply = swap(self.conversations.flows, reply, self.user_locale(), "cleared", "signal_cleared")
+        self.show(reply)
+
+    def user_locale(self) -> str:
+        """The user's language as of the last step."""
+        return self.locale or self.language or self.conversations.flows.settings.default_language
 
     def show(self, reply: Reply) -> None:
         """Print a reply; its buttons become what a typed number picks."""
         if self.style == "signal":
-            flows = self.conversations.flows
-            locale = self.locale or self.language or flows.settings.default_language
-            line = flows.texts.get(locale, flows.messages["signal_reply_number"])
-            for message in render_signal(reply, line):
+            for message in signal_reply(self.conversations.flows, reply, self.user_locale()):
                 # Each Signal message as its own block; bold shows as bold only on a terminal.
                 self.write(ansi(message) if self.interactive else message.text)
                 self.write("")
-        else:
-            self.write(render(reply))
-            self.write("")
+            # As on Signal: during a chat with staff no choice is numbered, so a typed number goes to staff.
+            self.last_buttons = () if in_case(reply) else reply.buttons
+            return
+        self.write(render(reply))
+        self.write("")
         self.last_buttons = reply.buttons
 
     async def send(self, inbound: Inbound, typed: str = "") -> None:

@@ -19,6 +19,8 @@ from bot.transports.signal.render import (
     MAX_MESSAGE,
     SignalMessage,
     Span,
+    in_case,
+    signal_reply,
     split_text,
     utf16_length,
 )
@@ -28,8 +30,8 @@ from bot.transports.signal.transport import (
     TRANSPORT,
     NotDelivered,
     UserGone,
-    in_case,
 )
+from bot.wording import staff_text
 
 if TYPE_CHECKING:
     from bot.transports.signal.transport import SignalTransport
@@ -55,11 +57,11 @@ class SignalMessenger:
 
     def staff_say(self, key: str, **values: object) -> str:
         """A staff note from flows/messages.yaml (staff read the default language)."""
-        return self.transport.say(key, self.transport.conversations.flows.settings.default_language, **values)
+        return staff_text(self.transport.conversations.flows, key, **values)
 
     async def tell_user(self, user: str, reply: Reply, locale: str) -> None:
         key = self.transport.conversations.keyring.user_key(TRANSPORT, user)
-        await self.send(user, key, self.transport.signal_reply(reply, locale))
+        await self.send(user, key, signal_reply(self.transport.conversations.flows, reply, locale))
         if not in_case(reply):
             # Choices after a case (the menu, Did this help?) are answered by typing, as on any menu.
             self.transport.offer(key, reply.buttons)

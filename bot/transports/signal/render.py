@@ -6,11 +6,20 @@ the engine already takes a typed number or the choice's words. Pure functions, t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.engine import Reply, ServiceCard
+from bot.flows import FlowSet
+from bot.vocabulary import HANDOFF_NODE
+from bot.wording import message_text
 
 MAX_MESSAGE = 2000  # Signal shows longer texts as a "read more" attachment; keep each message whole
+# The engine's texts that speak of tapping buttons, and what is said instead on Signal.
+BUTTONLESS = (
+    ("not_understood", "signal_not_understood"),
+    ("media_not_supported", "signal_media_not_supported"),
+    ("help", "signal_help"),
+)
 
 
 def utf16_length(text: str) -> int:
@@ -119,6 +128,45 @@ def render_reply(reply: Reply, reply_line: str, footer: str = "") -> tuple[Signa
         else:
             messages.append(SignalMessage(block))
     return tuple(messages)
+
+
+def in_case(reply: Reply) -> bool:
+    """Whether a reply is said during a chat with staff (it carries the End chat button)."""
+    return any(button.node == HANDOFF_NODE for button in reply.buttons)
+
+
+def swap(
+    flows: FlowSet, reply: Reply, locale: str, engine_key: str, signal_key: str, only_if_said: bool = False
+) -> Reply:
+    """The reply with the engine's generic text replaced by what is true on Signal (or led by it)."""
+    generic, honest = message_text(flows, engine_key, locale), message_text(flows, signal_key, locale)
+    if generic in reply.parts:
+        return replace(reply, parts=tuple(honest if part == generic else part for part in reply.parts))
+    return reply if only_if_said else replace(reply, parts=(honest, *reply.parts))
+
+
+def signal_reply(flows: FlowSet, reply: Reply, locale: str, notes: tuple[str, ...] = ()) -> tuple[SignalMessage, ...]:
+    """A reply as a Signal user reads it, `notes` first: the transport and the console's Signal style both
+    show this, so staff trying the console see what Signal users see.
+
+    Texts about tapping are said in Signal's words. A reply with the End chat button is said during a chat
+    with staff, where anything typed goes to them: its choices are not numbered (a typed number would reach
+    staff), and it ends by telling the user to send /end (after any service cards, the last thing they read).
+    """
+    for engine_key, signal_key in BUTTONLESS:
+        reply = swap(flows, reply, locale, engine_key, signal_key, only_if_said=True)
+    if notes:
+        reply = replace(reply, parts=(*notes, *reply.parts))
+    footer = ""
+    if in_case(reply):
+        still = message_text(flows, "handoff_still_open", locale)
+        if still in reply.parts:
+            footer = message_text(flows, "signal_handoff_still_open", locale)
+            reply = replace(reply, parts=tuple(part for part in reply.parts if part != still))
+        else:
+            footer = message_text(flows, "signal_end_hint", locale)
+        reply = replace(reply, buttons=())
+    return render_reply(reply, message_text(flows, "signal_reply_number", locale), footer)
 
 
 def ansi(message: SignalMessage) -> str:

@@ -39,9 +39,10 @@ from bot.handoff.relays import RelayItem
 from bot.handoff.service import Handoffs
 from bot.transports.floodgate import FloodGate, Verdict
 from bot.transports.recent import RecentMessages
-from bot.transports.signal.render import SignalMessage, render_reply
+from bot.transports.signal.render import SignalMessage, in_case, signal_reply, swap
 from bot.transports.signal.rpc import Backoff, ConnectionLost, RpcError, SignalRpc
-from bot.vocabulary import HANDOFF_NODE
+from bot.vocabulary import parse_slash
+from bot.wording import message_text
 
 TRANSPORT = "signal"
 log = logging.getLogger(__name__)
@@ -55,13 +56,6 @@ MAX_ATTEMPTS = 3  # tries per message: the first, plus retries after a rate limi
 MAX_WAIT = 600  # the longest rate-limit wait honoured while holding one user's turn (seconds)
 NETWORK_RETRY = 2.0  # seconds before retrying a network failure
 DAY = 86_400
-# The engine's texts that speak of tapping buttons, and what is said instead on Signal.
-BUTTONLESS = (
-    ("not_understood", "signal_not_understood"),
-    ("media_not_supported", "signal_media_not_supported"),
-    ("help", "signal_help"),
-)
-
 # signal-cli's JSON-RPC error codes (SignalJsonRpcCommandHandler).
 USER_ERROR, IO_ERROR, UNTRUSTED_IDENTITY, RATE_LIMITED = -1, -3, -4, -5
 SUCCESS = "SUCCESS"
@@ -147,11 +141,8 @@ def inbound_for(data: dict[str, Any]) -> Inbound | None:
     text = data.get("message")
     if not isinstance(text, str) or not text.strip():
         return None
-    text = text.strip()
-    if text.startswith("/") and len(text) > 1:
-        name, _, arg = text[1:].partition(" ")
-        return Command(name.lower(), arg.strip())
-    return Text(text)
+    slash = parse_slash(text)
+    return Command(slash.name, slash.arg) if slash else Text(text.strip())
 
 
 @dataclass
@@ -320,32 +311,7 @@ class SignalTransport:
 
     def say(self, key: str, locale: str, **values: object) -> str:
         """A message from flows/messages.yaml in `locale`, filled in."""
-        flows = self.conversations.flows
-        template = flows.texts.get(locale, flows.messages[key])
-        try:
-            return template.format(**values)
-        except (KeyError, IndexError, ValueError):
-            return template
-
-    def signal_reply(self, reply: Reply, locale: str, notes: tuple[str, ...] = ()) -> tuple[SignalMessage, ...]:
-        """A reply as the Signal messages to send.
-
-        A reply with the End chat button is said during a chat with staff, where anything typed goes to
-        them: its choices are not numbered (a typed number would reach staff), and it ends by telling the
-        user to send /end (after any service cards, so it is the last thing they read).
-        """
-        if notes:
-            reply = replace(reply, parts=(*notes, *reply.parts))
-        footer = ""
-        if in_case(reply):
-            still = self.say("handoff_still_open", locale)
-            if still in reply.parts:
-                footer = self.say("signal_handoff_still_open", locale)
-                reply = replace(reply, parts=tuple(part for part in reply.parts if part != still))
-            else:
-                footer = self.say("signal_end_hint", locale)
-            reply = replace(reply, buttons=())
-        return render_reply(reply, self.say("signal_reply_number", locale), footer)
+        return message_text(self.conversations.flows, key, locale, **values)
 
     async def carry_out(self, uuid: str, key: bytes, outcome: Outcome, timer: int) -> None:
         """Effects first, then the reply; runs under the user's lock, so replies keep their order."""
@@ -367,13 +333,11 @@ class SignalTransport:
         for effect in outcome.effects:
             if isinstance(effect, ClearChat):
                 await self.clear_chat(uuid, key)
-                reply = self.swap(reply, locale, "cleared", "signal_cleared")
+                reply = swap(self.conversations.flows, reply, locale, "cleared", "signal_cleared")
             elif isinstance(effect, Handoff):
                 reply = await self.handoff(uuid, effect, locale, reply)
-        for engine_key, signal_key in BUTTONLESS:
-            reply = self.swap(reply, locale, engine_key, signal_key, only_if_said=True)
         try:
-            await self.send_all(uuid, key, self.signal_reply(reply, locale, notes))
+            await self.send_all(uuid, key, signal_reply(self.conversations.flows, reply, locale, notes))
             if bare and not in_case(reply):
                 self.offer(key, reply.buttons)
         except UserGone:
@@ -382,13 +346,6 @@ class SignalTransport:
             self.sent.forget(key)
             await self.conversations.store.delete(key)
 
-    def swap(self, reply: Reply, locale: str, engine_key: str, signal_key: str, only_if_said: bool = False) -> Reply:
-        """The reply with the engine's generic text replaced by what is true on Signal (or led by it)."""
-        generic, honest = self.say(engine_key, locale), self.say(signal_key, locale)
-        if generic in reply.parts:
-            return replace(reply, parts=tuple(honest if part == generic else part for part in reply.parts))
-        return reply if only_if_said else replace(reply, parts=(honest, *reply.parts))
-
     async def handoff(self, uuid: str, effect: Handoff, locale: str, reply: Reply) -> Reply:
         """The case was opened in the staff group (the reply says so), or, with no staff group, say honestly
         that Signal can't reach a person here."""
@@ -396,7 +353,7 @@ class SignalTransport:
             return reply
         flows = self.conversations.flows
         cards = tuple(service_card(flows, flows.services[sid], locale) for sid in flows.settings.waiting_services)
-        honest = self.swap(reply, locale, "handoff_requested", "signal_handoff_unavailable")
+        honest = swap(flows, reply, locale, "handoff_requested", "signal_handoff_unavailable")
         return replace(honest, services=cards, services_title="" if cards else honest.services_title)
 
     async def set_timer(self, uuid: str, seconds: int) -> bool:
@@ -513,11 +470,6 @@ class SignalTransport:
         if self.notify_staff is not None:
             flows = self.conversations.flows
             await self.notify_staff(self.say("staff_signal_captcha", flows.settings.default_language, command=command))
-
-
-def in_case(reply: Reply) -> bool:
-    """Whether a reply is said during a chat with staff (it carries the End chat button)."""
-    return any(button.node == HANDOFF_NODE for button in reply.buttons)
 
 
 def _why(exc: BaseException) -> str:

@@ -109,10 +109,17 @@ def render_card(card: ServiceCard) -> str:
     return "\n".join(lines)
 
 
-def keyboard(buttons: Iterable[Button], url_rows: Iterable[tuple[str, str]] = ()) -> InlineKeyboardMarkup | None:
-    """URL buttons (one per service) first, then the choices, one per row so long labels fit."""
-    rows = [[InlineKeyboardButton(f"🌐 {label}", url=url)] for label, url in url_rows]
-    rows += [[InlineKeyboardButton(b.label, callback_data=encode_callback(b))] for b in buttons]
+def keyboard(
+    buttons: Iterable[Button], url_rows: Iterable[tuple[str, str]] = (), urgent: bool = False
+) -> InlineKeyboardMarkup | None:
+    """URL buttons (one per service), then the choices, one per row so long labels fit.
+
+    On an urgent page the choices come first: "Talk to a person now" must be the first thing to tap,
+    not a website.
+    """
+    links = [[InlineKeyboardButton(f"🌐 {label}", url=url)] for label, url in url_rows]
+    choices = [[InlineKeyboardButton(b.label, callback_data=encode_callback(b))] for b in buttons]
+    rows = choices + links if urgent else links + choices
     return InlineKeyboardMarkup(rows) if rows else None
 
 
@@ -132,7 +139,7 @@ def render_reply(reply: Reply) -> tuple[OutMessage, ...]:
         for piece in _split_html_blocks(cards, MAX_MESSAGE - len(title)):
             messages.append(OutMessage(title + piece))
         last = messages[-1]
-        messages[-1] = OutMessage(last.html, keyboard(reply.buttons, urls))
+        messages[-1] = OutMessage(last.html, keyboard(reply.buttons, urls, reply.urgent))
     elif messages:
         messages[-1] = OutMessage(messages[-1].html, keyboard(reply.buttons))
     return tuple(messages)

@@ -1,5 +1,5 @@
-"""The second content round through the real engine and store: the nation kept like the language, the crisis
-page's honest line about a person, the one-tap "Did this help?" counted per day and shown in stats."""
+"""Through the real engine and store: the nation question asked once and kept like the language, the crisis
+page's honest line about a person, and the one-tap "Did this help?" counted per day and shown in stats."""
 
 from __future__ import annotations
 
@@ -99,7 +99,7 @@ async def test_did_this_help_is_one_tap_and_kept_only_as_a_daily_counter(store: 
     labels = [b.label for b in page.reply.buttons]
     assert labels[-3:] == ["👍 This helped", "👎 Not really", "➕ Something's missing"]
     thanks = await bot.handle("test", 5, Pick("advice.peer", "fb:missing"))
-    assert "tap Talk to a person" in thanks.reply.parts[0]
+    assert "choose Talk to a person" in thanks.reply.parts[0]
     await bot.handle("test", 6, Pick(CHAT_FEEDBACK, "fb:yes"))  # after a chat with staff
     day = WEDNESDAY_NOON.date().toordinal()
     rows = await store.counters(day, day)
