@@ -7,6 +7,8 @@ once while every callback the event loop runs is timed. The longest callback is 
 loop was blocked: nothing else could run meanwhile (Telegram's long poll, other users' updates). A
 probe task that asks to be woken every millisecond also records how late each wake-up is: that adds
 the time the loop spends on many short callbacks in a row when it is saturated, which is not a block.
+Python's garbage collector stops every thread while it runs, in any Python bot; its pauses are
+reported apart (longest GC pause) and left out of the callbacks' times.
 
 - *fsync 50 ms*: every fsync and fdatasync of the worker sleeps 50 ms first, like a slow or shared
   disk. SQLite cannot be given a slow disk from Python, so a small shared library, compiled here with
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import shutil
@@ -75,9 +78,11 @@ int fdatasync(int fd) {
 }
 """
 
+# Prints when it took and let go of the lock on the clock the worker uses too (perf_counter is the
+# system's monotonic clock on Linux): a worker whose loop is frozen would read both lines late.
 HOLD_THE_LOCK = ("import sqlite3, sys, time; db = sqlite3.connect(sys.argv[1], isolation_level=None); "
-                 "db.execute('BEGIN IMMEDIATE'); print('held', flush=True); time.sleep(float(sys.argv[2])); "
-                 "db.execute('COMMIT'); print('released', flush=True)")
+                 "db.execute('BEGIN IMMEDIATE'); print(time.perf_counter(), flush=True); time.sleep(float(sys.argv[2])); "
+                 "db.execute('COMMIT'); print(time.perf_counter(), flush=True)")
 
 
 @dataclass
@@ -88,25 +93,39 @@ class CallbackTimer:
     them blocking; this counts only what one callback held the loop for.
     """
 
-    durations: list[tuple[float, float]] = field(default_factory=list)  # (ended, seconds)
+    durations: list[tuple[float, float]] = field(default_factory=list)  # (ended, seconds), garbage collection left out
+    collections: list[tuple[float, float]] = field(default_factory=list)  # (ended, seconds) of each GC pause
+    _collecting: float = 0.0
+    _collected: float = 0.0  # seconds of garbage collection so far
 
     def install(self) -> None:
         run = asyncio.events.Handle._run
         durations = self.durations
 
         def timed(handle: asyncio.events.Handle) -> None:
-            began = time.perf_counter()
+            began, collected = time.perf_counter(), self._collected
             run(handle)
             ended = time.perf_counter()
-            durations.append((ended, ended - began))
+            durations.append((ended, ended - began - (self._collected - collected)))
 
         asyncio.events.Handle._run = timed  # type: ignore[method-assign]
+        gc.callbacks.append(self._gc)
+
+    def _gc(self, phase: str, info: dict[str, int]) -> None:
+        # Python's own collector stops every thread; it would pause any Python bot, store or not, so
+        # its pauses are reported on their own rather than counted as blocks.
+        now = time.perf_counter()
+        if phase == "start":
+            self._collecting = now
+        else:
+            self._collected += now - self._collecting
+            self.collections.append((now, now - self._collecting))
 
     def longest(self, start: float = 0.0, end: float = float("inf")) -> float:
         return max((took for when, took in self.durations if start <= when <= end), default=0.0)
 
-    def over(self, threshold: float) -> int:
-        return sum(1 for _, took in self.durations if took > threshold)
+    def over(self, threshold: float, start: float = 0.0, end: float = float("inf")) -> int:
+        return sum(1 for when, took in self.durations if took > threshold and start <= when <= end)
 
 
 @dataclass
@@ -126,8 +145,8 @@ class LagProbe:
     def longest(self, start: float = 0.0, end: float = float("inf")) -> float:
         return max((lag for when, lag in self.lags if start <= when <= end), default=0.0)
 
-    def over(self, threshold: float) -> int:
-        return sum(1 for _, lag in self.lags if lag > threshold)
+    def over(self, threshold: float, start: float = 0.0, end: float = float("inf")) -> int:
+        return sum(1 for when, lag in self.lags if lag > threshold and start <= when <= end)
 
 
 async def _worker(scenario: str, state: Path, seconds: float, flows: Path, locales: Path) -> dict[str, Any]:
@@ -209,22 +228,24 @@ async def _worker(scenario: str, state: Path, seconds: float, flows: Path, local
         holder = await asyncio.create_subprocess_exec(sys.executable, "-c", HOLD_THE_LOCK, str(state), str(LOCK_S),
                                                       stdout=asyncio.subprocess.PIPE)
         assert holder.stdout is not None
-        await holder.stdout.readline()
-        held = time.perf_counter()
-        await holder.stdout.readline()
-        window = (held, time.perf_counter())
+        held = float(await holder.stdout.readline())
+        window = (held, float(await holder.stdout.readline()))
         await holder.wait()
     await asyncio.sleep(max(0.0, seconds - (time.perf_counter() - began)))
     stop.set()
+    stopped = time.perf_counter()  # what follows (the last presses, shutting down) is not measured
     await asyncio.gather(*lanes, probing)
     await asyncio.gather(*pressed)  # the arrivals stopped: every press they made is in the list now
     wall = time.perf_counter() - began
     await bot.close()
     result: dict[str, Any] = {
         "scenario": scenario, "seconds": round(wall, 2), "steps": len(finished), "steps_per_s": len(finished) / wall,
-        "longest_block_ms": timer.longest() * 1000, "blocks_over_5ms": timer.over(0.005),
-        "blocks_over_50ms": timer.over(0.05), "callbacks": len(timer.durations),
-        "longest_late_wakeup_ms": probe.longest() * 1000, "late_wakeups_over_5ms": probe.over(0.005), "errors": len(errors) + len(failures), "error_kinds": sorted(set(errors)),
+        "longest_block_ms": timer.longest(began, stopped) * 1000, "blocks_over_5ms": timer.over(0.005, began, stopped),
+        "blocks_over_50ms": timer.over(0.05, began, stopped),
+        "callbacks": sum(1 for when, _ in timer.durations if began <= when <= stopped),
+        "longest_gc_pause_ms": max((took for when, took in timer.collections if began <= when <= stopped), default=0.0) * 1000,
+        "longest_late_wakeup_ms": probe.longest(began, stopped) * 1000,
+        "late_wakeups_over_5ms": probe.over(0.005, began, stopped), "errors": len(errors) + len(failures), "error_kinds": sorted(set(errors)),
     }
     if window is not None:
         start, end = window
@@ -299,7 +320,8 @@ def main(argv: list[str] | None = None) -> int:
                               library if scenario == "fsync" else None)
             rows.append(row)
             print(f"{scenario:6} longest block {row['longest_block_ms']:7.1f} ms ({row['blocks_over_5ms']} of "
-                  f"{row['callbacks']:,} callbacks over 5 ms, {row['blocks_over_50ms']} over 50 ms), longest late wake-up "
+                  f"{row['callbacks']:,} callbacks over 5 ms, {row['blocks_over_50ms']} over 50 ms), longest GC pause "
+                  f"{row['longest_gc_pause_ms']:.1f} ms, longest late wake-up "
                   f"{row['longest_late_wakeup_ms']:.1f} ms, {row['steps_per_s']:.0f} steps/s, errors {row['errors']}"
                   + (f"; lock held {row['lock_held_s']} s: longest block {row['longest_block_during_lock_ms']:.1f} ms, "
                      f"{row['callback_answers_during_lock']} callback answers, {row['steps_finished_during_lock']} steps"
