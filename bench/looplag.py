@@ -3,8 +3,12 @@
 Run from the repository root: python -m bench.looplag [--seconds S] [--out DIR]
 
 Each scenario runs ours in direct mode (bench/README.md) in a fresh worker process: 16 users walk at
-once while a probe task asks the loop to wake it every millisecond and records how late each wake-up
-is. A late wake-up is time some callback held the loop; the longest is the figure that counts.
+once while every callback the event loop runs is timed. The longest callback is the longest time the
+loop was blocked: nothing else could run meanwhile (Telegram's long poll, other users' updates). A
+probe task that asks to be woken every millisecond also records how late each wake-up is: that adds
+the time the loop spends on many short callbacks in a row when it is saturated, which is not a block.
+Python's garbage collector stops every thread while it runs, in any Python bot; its pauses are
+reported apart (longest GC pause) and left out of the callbacks' times.
 
 - *fsync 50 ms*: every fsync and fdatasync of the worker sleeps 50 ms first, like a slow or shared
   disk. SQLite cannot be given a slow disk from Python, so a small shared library, compiled here with
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import shutil
@@ -73,11 +78,56 @@ int fdatasync(int fd) {
 }
 """
 
+# Prints when it took and let go of the lock on the clock the worker uses too (perf_counter is the
+# system's monotonic clock on Linux): a worker whose loop is frozen would read both lines late.
 HOLD_THE_LOCK = (
     "import sqlite3, sys, time; db = sqlite3.connect(sys.argv[1], isolation_level=None); "
-    "db.execute('BEGIN IMMEDIATE'); print('held', flush=True); time.sleep(float(sys.argv[2])); "
-    "db.execute('COMMIT'); print('released', flush=True)"
+    "db.execute('BEGIN IMMEDIATE'); print(time.perf_counter(), flush=True); time.sleep(float(sys.argv[2])); "
+    "db.execute('COMMIT'); print(time.perf_counter(), flush=True)"
 )
+
+
+@dataclass
+class CallbackTimer:
+    """Times every callback the loop runs (each step of a task is one): the longest is the longest block.
+
+    A saturated loop runs many short callbacks back to back, which delays a sleeper without any one of
+    them blocking; this counts only what one callback held the loop for.
+    """
+
+    durations: list[tuple[float, float]] = field(default_factory=list)  # (ended, seconds), garbage collection left out
+    collections: list[tuple[float, float]] = field(default_factory=list)  # (ended, seconds) of each GC pause
+    _collecting: float = 0.0
+    _collected: float = 0.0  # seconds of garbage collection so far
+
+    def install(self) -> None:
+        run = asyncio.events.Handle._run
+        durations = self.durations
+
+        def timed(handle: asyncio.events.Handle) -> None:
+            began, collected = time.perf_counter(), self._collected
+            run(handle)
+            ended = time.perf_counter()
+            durations.append((ended, ended - began - (self._collected - collected)))
+
+        asyncio.events.Handle._run = timed  # type: ignore[method-assign]
+        gc.callbacks.append(self._gc)
+
+    def _gc(self, phase: str, info: dict[str, int]) -> None:
+        # Python's own collector stops every thread; it would pause any Python bot, store or not, so
+        # its pauses are reported on their own rather than counted as blocks.
+        now = time.perf_counter()
+        if phase == "start":
+            self._collecting = now
+        else:
+            self._collected += now - self._collecting
+            self.collections.append((now, now - self._collecting))
+
+    def longest(self, start: float = 0.0, end: float = float("inf")) -> float:
+        return max((took for when, took in self.durations if start <= when <= end), default=0.0)
+
+    def over(self, threshold: float, start: float = 0.0, end: float = float("inf")) -> int:
+        return sum(1 for when, took in self.durations if took > threshold and start <= when <= end)
 
 
 @dataclass
@@ -97,8 +147,8 @@ class LagProbe:
     def longest(self, start: float = 0.0, end: float = float("inf")) -> float:
         return max((lag for when, lag in self.lags if start <= when <= end), default=0.0)
 
-    def over(self, threshold: float) -> int:
-        return sum(1 for _, lag in self.lags if lag > threshold)
+    def over(self, threshold: float, start: float = 0.0, end: float = float("inf")) -> int:
+        return sum(1 for when, lag in self.lags if lag > threshold and start <= when <= end)
 
 
 async def _worker(scenario: str, state: Path, seconds: float, flows: Path, locales: Path) -> dict[str, Any]:
@@ -111,22 +161,15 @@ async def _worker(scenario: str, state: Path, seconds: float, flows: Path, local
     from bench.walk import plan
     from bot.flows.content import load_content
 
-    answered: list[float] = []
-
-    class TimedAPI(LocalBotAPI):
-        def answer(self, name: str, params: dict[str, str]) -> object:
-            if name == "answerCallbackQuery":
-                answered.append(time.perf_counter())
-            return super().answer(name, params)
-
-    api = TimedAPI()
+    api = _timed_api(LocalBotAPI)
+    answered = api.answered
     bot = await start_bot("ours", state, flows, locales, request=api)
     steps = list(plan(load_content(flows, locales)).steps)
     maker = UpdateMaker()
     finished: list[float] = []
     failures: list[str] = []
     stop = asyncio.Event()
-    ids = iter(walkers(SESSIONS, 1_000_000, seed=11))
+    ids = iter(walkers(SESSIONS, 50_000, seed=11))  # more than a run walks; a bigger list only slows the GC
 
     async def lane() -> None:
         while not stop.is_set():
@@ -139,6 +182,9 @@ async def _worker(scenario: str, state: Path, seconds: float, flows: Path, local
                     failures.append("step")
                     break
                 finished.append(time.perf_counter())
+                # The next update comes off the network: with a store that never suspends, a lane would
+                # otherwise run every user to the end without letting anything else run.
+                await asyncio.sleep(0)
             api.keyboards.forget(chat_id)
 
     errors: list[str] = []
@@ -167,23 +213,18 @@ async def _worker(scenario: str, state: Path, seconds: float, flows: Path, local
     await asyncio.sleep(WARMUP_S)  # first updates load catalogs and warm caches: not what is measured
     probe = LagProbe()
     probing = asyncio.create_task(probe.run(stop))
+    timer = CallbackTimer()
+    timer.install()
     began = time.perf_counter()
     finished.clear()
     window: tuple[float, float] | None = None
     if scenario == "lock":
-        await asyncio.sleep(LOCK_AFTER_S)
-        holder = await asyncio.create_subprocess_exec(
-            sys.executable, "-c", HOLD_THE_LOCK, str(state), str(LOCK_S), stdout=asyncio.subprocess.PIPE
-        )
-        assert holder.stdout is not None
-        await holder.stdout.readline()
-        held = time.perf_counter()
-        await holder.stdout.readline()
-        window = (held, time.perf_counter())
-        await holder.wait()
+        window = await _hold_the_lock(state)
     await asyncio.sleep(max(0.0, seconds - (time.perf_counter() - began)))
     stop.set()
-    await asyncio.gather(*lanes, probing, *pressed)
+    stopped = time.perf_counter()  # what follows (the last presses, shutting down) is not measured
+    await asyncio.gather(*lanes, probing)
+    await asyncio.gather(*pressed)  # the arrivals stopped: every press they made is in the list now
     wall = time.perf_counter() - began
     await bot.close()
     result: dict[str, Any] = {
@@ -191,23 +232,63 @@ async def _worker(scenario: str, state: Path, seconds: float, flows: Path, local
         "seconds": round(wall, 2),
         "steps": len(finished),
         "steps_per_s": len(finished) / wall,
-        "longest_block_ms": probe.longest() * 1000,
-        "blocks_over_5ms": probe.over(0.005),
-        "blocks_over_50ms": probe.over(0.05),
+        "longest_block_ms": timer.longest(began, stopped) * 1000,
+        "blocks_over_5ms": timer.over(0.005, began, stopped),
+        "blocks_over_50ms": timer.over(0.05, began, stopped),
+        "callbacks": sum(1 for when, _ in timer.durations if began <= when <= stopped),
+        "longest_gc_pause_ms": max((took for when, took in timer.collections if began <= when <= stopped), default=0.0)
+        * 1000,
+        "longest_late_wakeup_ms": probe.longest(began, stopped) * 1000,
+        "late_wakeups_over_5ms": probe.over(0.005, began, stopped),
         "errors": len(errors) + len(failures),
         "error_kinds": sorted(set(errors)),
     }
     if window is not None:
-        start, end = window
-        result.update(
-            {
-                "lock_held_s": round(end - start, 2),
-                "longest_block_during_lock_ms": probe.longest(start, end) * 1000,
-                "callback_answers_during_lock": sum(1 for t in answered if start <= t <= end),
-                "steps_finished_during_lock": sum(1 for t in finished if start <= t <= end),
-            }
-        )
+        result.update(_during_the_lock(window, timer, probe, answered, finished))
     return result
+
+
+def _timed_api(base: type[Any]) -> Any:
+    """The local Bot API, noting when each callback query is answered."""
+
+    class TimedAPI(base):  # type: ignore[misc, valid-type]
+        def __init__(self) -> None:
+            super().__init__()
+            self.answered: list[float] = []
+
+        def answer(self, name: str, params: dict[str, str]) -> object:
+            if name == "answerCallbackQuery":
+                self.answered.append(time.perf_counter())
+            return super().answer(name, params)
+
+    return TimedAPI()
+
+
+async def _hold_the_lock(state: Path) -> tuple[float, float]:
+    """Another process takes the write lock for LOCK_S seconds; returns when it held it (perf_counter)."""
+    await asyncio.sleep(LOCK_AFTER_S)
+    holder = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", HOLD_THE_LOCK, str(state), str(LOCK_S), stdout=asyncio.subprocess.PIPE
+    )
+    assert holder.stdout is not None
+    held = float(await holder.stdout.readline())
+    window = (held, float(await holder.stdout.readline()))
+    await holder.wait()
+    return window
+
+
+def _during_the_lock(
+    window: tuple[float, float], timer: CallbackTimer, probe: LagProbe, answered: list[float], finished: list[float]
+) -> dict[str, Any]:
+    """What the bot did while the other process held the lock."""
+    start, end = window
+    return {
+        "lock_held_s": round(end - start, 2),
+        "longest_block_during_lock_ms": timer.longest(start, end) * 1000,
+        "longest_late_wakeup_during_lock_ms": probe.longest(start, end) * 1000,
+        "callback_answers_during_lock": sum(1 for t in answered if start <= t <= end),
+        "steps_finished_during_lock": sum(1 for t in finished if start <= t <= end),
+    }
 
 
 def _slow_fsync_library(work: Path) -> Path:
@@ -296,8 +377,10 @@ def main(argv: list[str] | None = None) -> int:
             )
             rows.append(row)
             print(
-                f"{scenario:6} longest block {row['longest_block_ms']:8.1f} ms, over 5 ms {row['blocks_over_5ms']:5}, "
-                f"over 50 ms {row['blocks_over_50ms']:4}, {row['steps_per_s']:7.0f} steps/s, errors {row['errors']}"
+                f"{scenario:6} longest block {row['longest_block_ms']:7.1f} ms ({row['blocks_over_5ms']} of "
+                f"{row['callbacks']:,} callbacks over 5 ms, {row['blocks_over_50ms']} over 50 ms), longest GC pause "
+                f"{row['longest_gc_pause_ms']:.1f} ms, longest late wake-up "
+                f"{row['longest_late_wakeup_ms']:.1f} ms, {row['steps_per_s']:.0f} steps/s, errors {row['errors']}"
                 + (
                     f"; lock held {row['lock_held_s']} s: longest block {row['longest_block_during_lock_ms']:.1f} ms, "
                     f"{row['callback_answers_during_lock']} callback answers, {row['steps_finished_during_lock']} steps"
