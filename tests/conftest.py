@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import shutil
 import textwrap
+import threading
 import types
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -177,3 +178,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         fixtures = [d.func for defs in item._fixtureinfo.name2fixturedefs.values() for d in defs]
         if any(reaches_e2e(func) for func in (item.function, *fixtures)):
             item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(autouse=True)
+def no_database_left_open() -> Iterator[None]:
+    """A store left open keeps aiosqlite's (non-daemon) thread alive, and the test run would never exit."""
+    before = set(threading.enumerate())
+    yield
+    left = [t for t in threading.enumerate() if t not in before and "_connection_worker_thread" in t.name]
+    for thread in left:
+        thread.join(timeout=5)  # a closed store's thread ends just after close() returns
+    if any(thread.is_alive() for thread in left):
+        pytest.fail("the test left a store open: close it (or use a fixture that does)")
+

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import pytest
 
 from bot.engine import Command, Outcome, Reply, Text
 from bot.handoff.relays import RelayItem
 from tests.test_handoff import Bench, make_bench
+
+
+@pytest.fixture
+async def desk_bench(tmp_path: Path) -> AsyncIterator[Bench]:
+    made = await make_bench(tmp_path)
+    yield made
+    await made.handoffs.conversations.store.close()
+
 
 UUID = "5f0c8e2a-1b7d-4c3e-9a41-7d2e6b9c0a11"
 
@@ -45,8 +56,10 @@ async def signal_user(bench: Bench, inbound: Text | Command, text: str | None = 
     return replies
 
 
-async def test_a_signal_case_and_a_telegram_case_are_each_reached_through_their_own_messenger(tmp_path: Path) -> None:
-    bench = await make_bench(tmp_path)
+async def test_a_signal_case_and_a_telegram_case_are_each_reached_through_their_own_messenger(
+    desk_bench: Bench,
+) -> None:
+    bench = desk_bench
     signal = RecordingMessenger()
     bench.handoffs.messengers["signal"] = signal
     await bench.user(301, Command("human"))
@@ -64,8 +77,8 @@ async def test_a_signal_case_and_a_telegram_case_are_each_reached_through_their_
     ]
 
 
-async def test_what_a_messenger_could_not_send_is_noted_for_staff_in_the_topic(tmp_path: Path) -> None:
-    bench = await make_bench(tmp_path)
+async def test_what_a_messenger_could_not_send_is_noted_for_staff_in_the_topic(desk_bench: Bench) -> None:
+    bench = desk_bench
     signal = RecordingMessenger(unsent_note="only the caption was sent")
     bench.handoffs.messengers["signal"] = signal
     await signal_user(bench, Command("human"))
@@ -74,8 +87,8 @@ async def test_what_a_messenger_could_not_send_is_noted_for_staff_in_the_topic(t
     assert (thread, "only the caption was sent") in bench.desk.notes
 
 
-async def test_a_case_whose_messenger_is_not_running_tells_staff_instead_of_failing(tmp_path: Path) -> None:
-    bench = await make_bench(tmp_path)
+async def test_a_case_whose_messenger_is_not_running_tells_staff_instead_of_failing(desk_bench: Bench) -> None:
+    bench = desk_bench
     bench.handoffs.messengers["signal"] = RecordingMessenger()
     await signal_user(bench, Command("human"))
     (thread,) = bench.desk.topics
