@@ -201,7 +201,8 @@ async def test_database_holds_only_the_listed_columns(store: SQLiteStore, tmp_pa
     await store.record(KEY, State(node="a.b", locale="en", day=1), [("node", "a.b")], 1)
     with sqlite3.connect(tmp_path / "bot.sqlite3") as db:
         tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        assert tables == {"sessions", "counters", "cases", "monthly_counters", "secret_check", "relays", "closed_topics"}
+        assert tables == {"sessions", "counters", "cases", "monthly_counters", "secret_check", "relays", "closed_topics",
+                          "blocks"}
         columns = {t: [row[1] for row in db.execute(f"PRAGMA table_info({t})")] for t in tables}
     assert columns == {
         "sessions": ["key", "node", "locale", "back", "day", "nation", "misses"],
@@ -214,6 +215,8 @@ async def test_database_holds_only_the_listed_columns(store: SQLiteStore, tmp_pa
         # A relay waiting to be sent is sealed too; a closed topic is kept with its day and the session's key.
         "relays": ["id", "alias", "body"],
         "closed_topics": ["thread_id", "day", "user_key"],
+        # A block: the session's key, its last day, and the random alias of the case it came from.
+        "blocks": ["user_key", "alias", "until_day"],
     }
 
 
