@@ -658,7 +658,8 @@ class SQLiteStore(Store):
 
     async def unblock(self, alias: str) -> bool:
         """Lift the block made from case `alias`; False when there was none."""
-        gone: bool = await self._write(lambda db: db.execute("DELETE FROM blocks WHERE alias = ?", (alias,)).rowcount > 0)
+        gone: bool = await self._write(
+            lambda db: db.execute("DELETE FROM blocks WHERE alias = ?", (alias,)).rowcount > 0)
         if gone:
             self.note_deletion()
         return gone
