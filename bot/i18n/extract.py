@@ -111,4 +111,5 @@ def _messages(doc: LineDict) -> Iterator[Extracted]:
 
 def _replies(doc: LineDict) -> Iterator[Extracted]:
     for (_, name), line, value in entries("replies.yaml", doc):
-        yield from _text(line, value, f"saved reply {name}: staff send it to a user during a chat; keep it warm and plain")
+        note = f"saved reply {name}: staff send it to a user during a chat; keep it warm and plain"
+        yield from _text(line, value, note)
