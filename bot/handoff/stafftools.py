@@ -123,7 +123,7 @@ class StaffTools:
     def hint(self, name: str, known: list[str]) -> str:
         """`did you mean …?` when a known name is close, else nothing (the list is one command away)."""
         said = suggest(name, known)
-        return said if said.startswith("did you mean") else ""
+        return "D" + said[1:] if said.startswith("did you mean") else ""
 
     async def send(self, case: Case, arg: str) -> None:
         """Send a page or a service card to the user in their language; staff see the English."""
