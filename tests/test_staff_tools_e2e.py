@@ -11,6 +11,7 @@ from pathlib import Path
 from tests.fakebotapi import FakeBotAPI
 from tests.test_console import run_bot
 from tests.test_handoff_lifecycle_e2e import WEDNESDAY_NOON, Clock, staff_texts
+from tests.test_signal_handoff_e2e import ALICE, both_running
 from tests.test_telegram_e2e import FLOWS, STAFF, USER, Running, running_bot
 
 HELPER = 2002  # a staff member who is not an admin of the staff group (the fake's admins: 1001)
@@ -152,3 +153,17 @@ def test_the_console_staff_mode_sends_pages_replies_and_blocks(tmp_path: Path) -
     assert "Consilier: Sunt aici. Ia-ți tot timpul" in out and "In English:\nI'm here." in out
     assert "Echipa noastră nu poate vorbi cu tine acum." in out
     assert "[staff] Blocks in force: 1." in out
+
+
+async def test_a_signal_user_gets_a_sent_page_as_numbered_choices_that_answer(tmp_path: Path) -> None:
+    async with both_running(tmp_path) as bot:
+        thread = await bot.open_case()
+        bot.api.group_message(STAFF, "/send testing.where", thread_id=thread)
+        await bot.signal.wait_for_text(ALICE, "Here's where to go.")
+        await bot.signal.wait_for_text(ALICE, "Reply with a number:\n1. Which tests, and how often?")
+        await bot.api.wait_for(
+            lambda: any(t.startswith("Sent “testing.where” to the user (en).") for t in bot.topic(thread))
+        )
+        # The number answers the page staff sent (the bot, not staff, replies), and the chat stays open.
+        await bot.say("5", "What would you like to know?")
+        assert not any(t == "5" for t in bot.topic(thread))
