@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from bot.engine import Forget, Inbound, Outcome, Staff, start_state, step
+from bot.engine import Forget, Inbound, Outcome, Staff, State, start_state, step
 from bot.flows import FlowSet
 from bot.handoff.hours import format_opening, is_open, next_opening
 from bot.i18n.catalog import negotiate
@@ -101,3 +101,17 @@ class Conversations:
             if deliver is not None:
                 await deliver(outcome)
             return outcome
+
+    async def place(self, key: bytes, node_id: str) -> State:
+        """Move a user onto `node_id` (staff sent them that page), so its buttons answer from there; the page
+        they were on goes on the way back. Call it while holding `user(...)`; returns the new state."""
+        flows = self.flows
+        settings = flows.settings
+        state = (await self.store.load_turn(key)).state or start_state(flows, settings.default_language)
+        back = state.back
+        if state.node and state.node != node_id and state.node in flows.nodes:
+            back = (*back, state.node)[-settings.back_depth :]
+        day = self.local_now().date().toordinal()
+        placed = replace(state, node=node_id, back=back, day=day, misses=0)
+        await self.store.write_turn(TurnWrite(key, placed, (("node", node_id),), day))
+        return placed

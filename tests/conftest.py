@@ -190,4 +190,3 @@ def no_database_left_open() -> Iterator[None]:
         thread.join(timeout=5)  # a closed store's thread ends just after close() returns
     if any(thread.is_alive() for thread in left):
         pytest.fail("the test left a store open: close it (or use a fixture that does)")
-

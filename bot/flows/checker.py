@@ -1,7 +1,7 @@
 """What every file's checks share: the problems found so far, what is built, and the shape checks.
 
 Each file kind has its own module (`settings`, `check_messages`, `check_services`, `check_nodes`,
-`check_triggers`) and the rules across files are in `check_rules`; `loader` runs them in order.
+`check_triggers`, `check_replies`) and the rules across files are in `check_rules`; `loader` runs them in order.
 """
 
 from __future__ import annotations
@@ -56,6 +56,7 @@ class Checker:
     raw_triggers: list[RawTrigger] = field(default_factory=list)
     services: dict[str, Service] = field(default_factory=dict)
     messages: dict[str, str] = field(default_factory=dict)
+    replies: dict[str, str] = field(default_factory=dict)  # saved replies staff send by name
     settings: Settings = field(default_factory=Settings)
     settings_lines: dict[str, int] = field(default_factory=dict)
     unreadable: set[str] = field(default_factory=set)  # stems of files that are not valid YAML

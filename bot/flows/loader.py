@@ -14,6 +14,7 @@ from typing import Any
 
 from bot.flows.check_messages import parse_messages
 from bot.flows.check_nodes import build_node, parse_flow
+from bot.flows.check_replies import parse_replies
 from bot.flows.check_rules import (
     check_entry_points,
     check_on_request,
@@ -26,7 +27,7 @@ from bot.flows.checker import Checker
 from bot.flows.model import FlowSet, Trigger
 from bot.flows.problems import Findings, FlowError, Problem
 from bot.flows.settings import parse_settings
-from bot.flows.sources import SPECIAL_FILES, Entry, SourceMap, SourcePath, file_entries
+from bot.flows.sources import OPTIONAL_FILES, SPECIAL_FILES, Entry, SourceMap, SourcePath, file_entries
 from bot.flows.textmatch import KeywordIndex
 from bot.flows.yamlsource import YamlSyntaxError, read_yaml
 
@@ -101,8 +102,10 @@ def _parse(ck: Checker, docs: Docs, files: list[Path]) -> None:
         parse_messages(ck, *docs["messages.yaml"])
     if "services.yaml" in docs:
         parse_services(ck, *docs["services.yaml"])
+    if "replies.yaml" in docs:
+        parse_replies(ck, *docs["replies.yaml"])
     for name, (path, doc) in docs.items():
-        if name not in SPECIAL_FILES:
+        if name not in SPECIAL_FILES and name not in OPTIONAL_FILES:
             parse_flow(ck, path, doc)
     if not ck.flows and files:
         ck.error(
@@ -122,6 +125,7 @@ def _flowset(ck: Checker, triggers: tuple[Trigger, ...], docs: Docs) -> FlowSet:
         triggers=triggers,
         services=MappingProxyType(dict(ck.services)),
         messages=MappingProxyType(dict(ck.messages)),
+        replies=MappingProxyType(dict(ck.replies)),
         settings=ck.settings,
         trigger_index=KeywordIndex.build(
             [(t, t.keywords) for t in triggers], ck.settings.languages, ck.settings.default_language

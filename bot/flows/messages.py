@@ -170,5 +170,23 @@ MESSAGE_KEYS: Mapping[str, str] = MappingProxyType(
         "staff_rollback_usage": "answer to /rollback without a kept version's number",
         "staff_rollback_summary": "the summary kept for a rollback; {number}",
         "staff_flows_not_writable": "staff note: the server's flows folder can't be changed by the bot; {error}",
+        "handoff_blocked": "a person was asked for by someone staff blocked for a while; before 24-hour services",
+        "staff_send_list": "answer to /send alone: first line of the list of pages and services that can be sent",
+        "staff_send_services": "in the /send list: the heading above the services",
+        "staff_send_unknown": "staff note: /send with a name that is no page or service; {name}, {hint}",
+        "staff_sent": "staff note after /send; {name}, {language}, {english} (what was sent, in English)",
+        "staff_reply_list": "answer to /reply alone: the saved replies; {list}",
+        "staff_reply_unknown": "staff note: /reply with a name that is no saved reply; {name}, {hint}",
+        "staff_reply_sent": "staff note after /reply; {name}, {language}, {text} (as sent), {english}",
+        "staff_reply_untranslated": (
+            "staff note after /reply: no translation, sent in English; {name}, {language}, {english}"
+        ),
+        "staff_admins_only": "staff note: only the group's admins can use this command; {command}",
+        "staff_block_usage": "staff note: /block takes a number of days; {max}",
+        "staff_blocked": "staff note after /block; {days}, {until} (a date), {alias}",
+        "staff_unblock_usage": "staff note: /unblock needs the case alias",
+        "staff_unblocked": "staff note after /unblock; {alias}",
+        "staff_unblock_unknown": "staff note: no block was made from that case; {alias}",
+        "staff_blocked_count": "answer to /blocked: how many blocks are in force; {count}",
     }
 )

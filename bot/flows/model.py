@@ -95,6 +95,8 @@ class FlowSet:
     messages: Mapping[str, str]
     settings: Settings
     texts: Texts = field(default_factory=Texts)
+    # Saved replies (flows/replies.yaml): name -> English text, sent by staff with /reply NAME.
+    replies: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     # Compiled once at load so that matching typed text costs one regex search per trigger.
     trigger_index: KeywordIndex[Trigger] = field(default_factory=lambda: KeywordIndex(MappingProxyType({})))
     # Where each node, choice, text, trigger and service is written, for problems that name `file:line`.

@@ -16,6 +16,8 @@ from bot.flows.yamlsource import LineDict, LineList
 
 SourcePath = tuple[Hashable, ...]
 SPECIAL_FILES = ("settings.yaml", "services.yaml", "triggers.yaml", "messages.yaml")
+# Files with a meaning of their own that a flows folder may go without.
+OPTIONAL_FILES = ("replies.yaml",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,8 +88,8 @@ def entries(name: str, doc: Any) -> Iterator[tuple[SourcePath, int, Any]]:
     """
     if not isinstance(doc, LineDict):
         return
-    if name == "messages.yaml" or name == "settings.yaml":
-        kind = "message" if name == "messages.yaml" else "settings"
+    if name in ("messages.yaml", "settings.yaml", "replies.yaml"):
+        kind = {"messages.yaml": "message", "settings.yaml": "settings"}.get(name, "reply")
         yield from (((kind, key), doc.line_of(key), value) for key, value in doc.items())
     elif name == "services.yaml":
         found = doc.get("services")
@@ -116,7 +118,7 @@ def file_entries(file: str, name: str, doc: Any) -> dict[SourcePath, Entry]:
     found: dict[SourcePath, Entry] = {}
     for path, line, value in entries(name, doc):
         text_line = line
-        if path[0] in ("message", "settings") and isinstance(doc, LineDict):
+        if path[0] in ("message", "settings", "reply") and isinstance(doc, LineDict):
             text_line = doc.text_line_of(path[1])
         found[path] = Entry(file, line, text_line, value)
     return found

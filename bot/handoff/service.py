@@ -45,6 +45,7 @@ from bot.handoff.cases import Case, new_alias
 from bot.handoff.hours import format_opening, is_open, next_opening, staff_minutes_between
 from bot.handoff.messengers import ChatIdMessenger, Messenger, speaks_to_users
 from bot.handoff.relays import RelayItem, RelayQueues, RetryLater
+from bot.handoff.stafftools import CASE_TOOLS, GROUP_TOOLS, IsAdmin, StaffTools
 from bot.keyedlock import KeyedLock
 from bot.stats.report import claim_events
 from bot.vocabulary import (
@@ -143,6 +144,7 @@ class Handoffs:
     messengers: dict[str, Messenger] = field(default_factory=dict)
     _staff_locks: KeyedLock = field(default_factory=KeyedLock)
     queues: RelayQueues = field(init=False)
+    tools: StaffTools = field(init=False)  # /send, /reply, /block and friends
     # user key -> minutes and topics of their recent openings; kept in memory only, for an hour.
     _openings: dict[bytes, list[tuple[int, int]]] = field(default_factory=dict)
     _told_full: set[str] = field(default_factory=set)
@@ -150,6 +152,7 @@ class Handoffs:
 
     def __post_init__(self) -> None:
         self.queues = RelayQueues(self.conversations.store, self.conversations.keyring, self.send_relay)
+        self.tools = StaffTools(self)
 
     @property
     def flows(self) -> FlowSet:
@@ -242,10 +245,7 @@ class Handoffs:
             reply = outcome.reply
             for effect in outcome.effects:
                 if isinstance(effect, Handoff):
-                    if case is not None:
-                        reply = Reply((self.say("handoff_already", case.locale),), (self.end_button(case.locale),))
-                    else:
-                        reply = await self.request(key, address, outcome.state.locale or "", effect.path)
+                    reply = await self.asked_for_a_person(key, case, address, outcome.state.locale or "", effect.path)
                 elif isinstance(effect, Forget):
                     if case is not None:
                         await self.forget_case(case)
@@ -290,6 +290,17 @@ class Handoffs:
             if not await self.queues.put(case.alias, flag):
                 await self.staff_note(case.thread_id or 0, flag.text or "")
         return True, crisis
+
+    async def asked_for_a_person(
+        self, key: bytes, case: Case | None, address: Address, locale: str, path: tuple[str, ...]
+    ) -> Reply:
+        """The answer to "talk to a person": already in a chat, blocked for a while, or a new case."""
+        if case is not None:
+            return Reply((self.say("handoff_already", case.locale),), (self.end_button(case.locale),))
+        if await self.tools.blocked(key):
+            # Staff blocked this person for a while: no case, but said kindly, with the 24-hour help.
+            return self.tools.blocked_reply(locale or self.flows.settings.default_language)
+        return await self.request(key, address, locale, path)
 
     def bare_outcome(self, reply: Reply) -> Outcome:
         """An outcome that is only a reply (the engine did not run)."""
@@ -546,13 +557,24 @@ class Handoffs:
 
     # -- the staff side -----------------------------------------------------------------------
 
-    async def staff_input(self, thread_id: int, text: str | None, relay: RelayItem | None) -> None:
-        """A staff message in a topic: a command, an internal `!` note, or a reply to queue for the user."""
+    async def staff_input(
+        self, thread_id: int, text: str | None, relay: RelayItem | None, is_admin: IsAdmin | None = None
+    ) -> None:
+        """A staff message in a topic: a command, an internal `!` note, or a reply to queue for the user.
+
+        `is_admin` asks whether the sender administers the staff group (some commands are theirs only).
+        """
         async with self._staff_locks.hold(thread_id):
             case = await self.conversations.store.case_for_thread(thread_id)
             stripped = (text or "").strip()
             if stripped.startswith("!"):
                 return  # an internal note: never relayed
+            tool = stripped[1:].partition(" ")[0].split("@", 1)[0].lower() if stripped.startswith("/") else ""
+            if tool in GROUP_TOOLS:
+                # /unblock and /blocked need no open case: the case a block came from is closed.
+                answer = await self.tools.group_command(tool, stripped.partition(" ")[2].strip(), is_admin)
+                await self.staff_note(thread_id, answer)
+                return
             if case is None:
                 # A topic of a closed case, or not a case at all: say so once per message, so nothing is silent.
                 await self.staff_note(thread_id, self.staff_say("staff_not_a_case"))
@@ -560,7 +582,7 @@ class Handoffs:
             if stripped.startswith("/"):
                 # A bare "/" is no command, but it is not meant for the user either: it gets "unknown command".
                 slash = parse_slash(stripped) or Slash("")
-                await self.staff_command(case, slash.name, slash.arg)
+                await self.staff_command(case, slash.name, slash.arg, is_admin)
                 return
             if self.address_of(case) is None:
                 # The secret changed since the case opened: nobody can reach the user through it any more.
@@ -587,9 +609,11 @@ class Handoffs:
             await self.staff_note(case.thread_id, self.staff_say("staff_claimed", name=name))
         return claimed
 
-    async def staff_command(self, case: Case, name: str, arg: str) -> None:
+    async def staff_command(self, case: Case, name: str, arg: str, is_admin: IsAdmin | None = None) -> None:
         thread = case.thread_id or 0
-        if name == "claim":
+        if name in CASE_TOOLS:
+            await self.tools.case_command(case, name, arg, is_admin)
+        elif name == "claim":
             if case.claimed is not None or await self.claim(case) is None:
                 await self.staff_note(thread, self.staff_say("staff_already_claimed"))
         elif name == "alias":

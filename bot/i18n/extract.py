@@ -44,6 +44,8 @@ def texts_in(name: str, doc: Any) -> Iterator[Extracted]:
         yield from _messages(doc)
     elif name == "services.yaml":
         yield from _services(doc)
+    elif name == "replies.yaml":
+        yield from _replies(doc)
     elif "nodes" in doc:
         yield from _flow(name, doc)
 
@@ -106,3 +108,9 @@ def _messages(doc: LineDict) -> Iterator[Extracted]:
         if isinstance(value, str) and PLACEHOLDER.search(value):
             comments.append("keep every {word} in braces exactly as it is: the bot fills it in")
         yield from _text(line, value, *comments)
+
+
+def _replies(doc: LineDict) -> Iterator[Extracted]:
+    for (_, name), line, value in entries("replies.yaml", doc):
+        note = f"saved reply {name}: staff send it to a user during a chat; keep it warm and plain"
+        yield from _text(line, value, note)

@@ -83,7 +83,7 @@ class Store(ABC):
         await self.write_turn(TurnWrite(key, state, tuple(events), day))
 
     async def delete(self, key: bytes) -> None:
-        """Delete a user's session."""
+        """Delete a user's session (and any block on them: a forgotten person leaves nothing behind)."""
         await self.write_turn(TurnWrite(key, None))
 
     # -- counters and retention -----------------------------------------------------------------
@@ -106,8 +106,8 @@ class Store(ABC):
 
     @abstractmethod
     async def purge(self, today: int, retention_days: int) -> int:
-        """Delete sessions idle for more than `retention_days` (other turns go on meanwhile) and roll old
-        daily counters up into months; returns how many sessions went."""
+        """Delete sessions idle for more than `retention_days` (other turns go on meanwhile), blocks whose
+        last day is before `today`, and roll old daily counters up into months; returns how many sessions went."""
 
     @abstractmethod
     async def session_count(self) -> int:
@@ -210,6 +210,25 @@ class Store(ABC):
     @abstractmethod
     async def remove_closed_topic(self, thread_id: int) -> None:
         """The topic was deleted (or reopened for a new case)."""
+
+    # -- blocks: a person staff stopped from opening cases for a while ----------------------------
+
+    @abstractmethod
+    async def block(self, user_key: bytes, alias: str, until_day: int) -> None:
+        """Block a user (by pseudonymous key) from opening cases until `until_day` inclusive; `alias` is the
+        random alias of the case it came from, for `/unblock`. A later block replaces an earlier one."""
+
+    @abstractmethod
+    async def blocked_until(self, user_key: bytes) -> int | None:
+        """The last day of the user's block (possibly past, until purged), or None."""
+
+    @abstractmethod
+    async def unblock(self, alias: str) -> bool:
+        """Lift the block made from case `alias`; False when there was none."""
+
+    @abstractmethod
+    async def blocked_count(self, today: int) -> int:
+        """How many blocks are in force on `today` (a count only: staff never see who)."""
 
     # -- lifecycle --------------------------------------------------------------------------------
 

@@ -128,6 +128,17 @@ MIGRATIONS: tuple[str, ...] = (
     """
     SELECT 1;
     """,
+    # People staff blocked from opening cases for a while: their pseudonymous key, the last day of the block,
+    # and the random alias of the case it came from (so `/unblock ALIAS` works). Dropped when it runs out.
+    """
+    CREATE TABLE blocks (
+        user_key BLOB PRIMARY KEY,
+        alias TEXT NOT NULL,
+        until_day INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX blocks_alias ON blocks(alias);
+    CREATE INDEX blocks_until ON blocks(until_day);
+    """,
 )
 
 MEMORY = ":memory:"
@@ -403,6 +414,7 @@ class SQLiteStore(Store):
         def apply(db: sqlite3.Connection) -> None:
             if state is None:
                 db.execute("DELETE FROM sessions WHERE key = ?", (write.key,))
+                db.execute("DELETE FROM blocks WHERE user_key = ?", (write.key,))  # forgotten means forgotten
             else:
                 db.execute(
                     UPSERT_SESSION,
@@ -437,7 +449,8 @@ class SQLiteStore(Store):
             if gone < batch:
                 break
         rolled = await self.roll_up_counters(today - DAILY_DAYS)
-        if purged or rolled:
+        expired = await self._write(lambda db: db.execute("DELETE FROM blocks WHERE until_day < ?", (today,)).rowcount)
+        if purged or rolled or expired:
             self.note_deletion()
         return purged
 
@@ -500,6 +513,7 @@ class SQLiteStore(Store):
             db.execute("DELETE FROM sessions")
             db.execute("DELETE FROM cases")
             db.execute("DELETE FROM relays")  # sealed under the old secret: unreadable now
+            db.execute("DELETE FROM blocks")  # keyed under the old secret: nobody's any more
             db.execute(SET_SECRET_CHECK, (check,))
 
         await self._write(wipe)
@@ -694,6 +708,36 @@ class SQLiteStore(Store):
     async def remove_closed_topic(self, thread_id: int) -> None:
         """The topic was deleted (or reopened for a new case)."""
         await self._write(lambda db: db.execute("DELETE FROM closed_topics WHERE thread_id = ?", (thread_id,)))
+
+    # -- blocks ---------------------------------------------------------------------------------
+
+    async def block(self, user_key: bytes, alias: str, until_day: int) -> None:
+        """Block a user from opening cases until `until_day` (inclusive); a later block replaces an earlier one."""
+        await self._write(
+            lambda db: db.execute(
+                "INSERT INTO blocks (user_key, alias, until_day) VALUES (?, ?, ?) ON CONFLICT (user_key) "
+                "DO UPDATE SET alias = excluded.alias, until_day = excluded.until_day",
+                (user_key, alias, until_day),
+            )
+        )
+
+    async def blocked_until(self, user_key: bytes) -> int | None:
+        """The last day of the user's block, or None when they are not blocked."""
+        rows = await self._read(_rows("SELECT until_day FROM blocks WHERE user_key = ?", (user_key,)))
+        return int(rows[0][0]) if rows else None
+
+    async def unblock(self, alias: str) -> bool:
+        """Lift the block made from case `alias`; False when there was none."""
+        gone: bool = await self._write(
+            lambda db: db.execute("DELETE FROM blocks WHERE alias = ?", (alias,)).rowcount > 0
+        )
+        if gone:
+            self.note_deletion()
+        return gone
+
+    async def blocked_count(self, today: int) -> int:
+        """How many blocks are still in force on `today`."""
+        return int((await self._read(_rows("SELECT count(*) FROM blocks WHERE until_day >= ?", (today,))))[0][0])
 
     async def close(self) -> None:
         """Commit what is queued, fold the WAL into the main file (unless checkpoints are left to another

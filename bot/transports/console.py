@@ -23,12 +23,18 @@ from bot.engine import (
 )
 from bot.handoff.relays import RelayItem
 from bot.handoff.service import Handoffs
+from bot.handoff.stafftools import GROUP_TOOLS
 from bot.runtime import Runtime
 from bot.transports.signal.render import ansi, in_case, signal_reply, swap
 from bot.vocabulary import parse_slash
 
 TRANSPORT = "console"
 QUIT = frozenset({"/quit", "/q"})
+
+
+async def operator_is_admin() -> bool:
+    """At the console, the one running it is the staff group's admin too."""
+    return True
 
 
 def parse_input(line: str) -> Inbound:
@@ -116,7 +122,9 @@ class ConsoleDesk:
 class ConsoleChat:
     """Reads lines, runs them through the shared runtime, prints the replies.
 
-    `/staff TEXT` answers the open case as staff would (`/staff /claim`, `/staff /close`, …).
+    `/staff TEXT` answers the open case as staff would (`/staff /claim`, `/staff /send testing.where`,
+    `/staff /reply here`, `/staff /block 1`, `/staff /close`, …); `/staff /blocked` and `/staff /unblock ALIAS`
+    work with no case open.
     With `style="signal"` replies look as a Signal user sees them: numbered text, no buttons.
     """
 
@@ -187,13 +195,17 @@ class ConsoleChat:
         if text.strip() == "/queue":
             self.write("[staff] " + await self.handoffs.queue())
             return
+        slash = parse_slash(text)
+        if slash is not None and slash.name in GROUP_TOOLS:  # /blocked, /unblock ALIAS: no case needed
+            self.write("[staff] " + await self.handoffs.tools.group_command(slash.name, slash.arg, operator_is_admin))
+            return
         key = self.conversations.keyring.user_key(TRANSPORT, self.chat_id)
         case = await self.conversations.store.case_for_user(key)
         if case is None or case.thread_id is None:
             self.write("[staff] no open case: ask for a person first (e.g. /human)")
             return
 
-        await self.handoffs.staff_input(case.thread_id, text, RelayItem("out", 0, text))
+        await self.handoffs.staff_input(case.thread_id, text, RelayItem("out", 0, text), operator_is_admin)
         await self.handoffs.queues.wait_idle()
 
     async def run(self, read_line: Callable[[], str] | None = None) -> None:
@@ -202,7 +214,10 @@ class ConsoleChat:
         read = read_line or self.stdin.readline
         loop = asyncio.get_running_loop()
         self.write("Console chat. Type a number or words; /help for commands, /quit to leave.")
-        self.write("Act as staff with /staff TEXT, /staff /claim, /staff /close, /staff /queue.\n")
+        self.write(
+            "Act as staff with /staff TEXT, /staff /claim, /staff /send NAME, /staff /reply NAME, "
+            "/staff /block, /staff /close, /staff /queue.\n"
+        )
         await self.send(Command("start"))
         while True:
             if self.interactive:

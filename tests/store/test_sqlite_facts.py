@@ -225,6 +225,7 @@ async def test_database_holds_only_the_listed_columns(store: SQLiteStore, tmp_pa
             "secret_check",
             "relays",
             "closed_topics",
+            "blocks",
         }
         columns = {t: [row[1] for row in db.execute(f"PRAGMA table_info({t})")] for t in tables}
     assert columns == {
@@ -249,6 +250,8 @@ async def test_database_holds_only_the_listed_columns(store: SQLiteStore, tmp_pa
         # A relay waiting to be sent is sealed too; a closed topic is kept with its day and the session's key.
         "relays": ["id", "alias", "body"],
         "closed_topics": ["thread_id", "day", "user_key"],
+        # A block: the session's key, its last day, and the random alias of the case it came from.
+        "blocks": ["user_key", "alias", "until_day"],
     }
 
 

@@ -313,3 +313,54 @@ async def test_everything_written_is_there_after_a_restart(backend: Backend) -> 
         assert await second.session_count() == 6
     finally:
         await second.close()
+
+
+# -- blocks: by pseudonymous key, with their last day and the case alias ---------------------------
+
+
+async def test_a_block_lasts_through_its_last_day_and_names_no_one(store: Store) -> None:
+    assert await store.blocked_until(KEY) is None
+    await store.block(KEY, "K7Q2", 740_010)
+    assert await store.blocked_until(KEY) == 740_010
+    assert await store.blocked_until(OTHER) is None
+    assert await store.blocked_count(740_010) == 1
+    assert await store.blocked_count(740_011) == 0  # ran out, though not yet purged
+
+
+async def test_a_later_block_of_the_same_person_replaces_the_earlier(store: Store) -> None:
+    await store.block(KEY, "K7Q2", 740_010)
+    await store.block(KEY, "M3PX", 740_040)
+    assert await store.blocked_until(KEY) == 740_040
+    assert not await store.unblock("K7Q2")
+    assert await store.blocked_count(740_000) == 1
+
+
+async def test_unblock_by_alias_lifts_only_that_block(store: Store) -> None:
+    await store.block(KEY, "K7Q2", 740_010)
+    await store.block(OTHER, "M3PX", 740_010)
+    assert await store.unblock("K7Q2")
+    assert not await store.unblock("K7Q2")
+    assert await store.blocked_until(KEY) is None
+    assert await store.blocked_until(OTHER) == 740_010
+
+
+async def test_purge_drops_blocks_that_ran_out_and_keeps_the_rest(store: Store) -> None:
+    await store.block(KEY, "K7Q2", 740_009)
+    await store.block(OTHER, "M3PX", 740_010)
+    await store.purge(740_010, 30)
+    assert await store.blocked_until(KEY) is None
+    assert await store.blocked_until(OTHER) == 740_010
+
+
+async def test_forgetting_a_person_drops_their_block(store: Store) -> None:
+    await store.write_turn(TurnWrite(KEY, State(node="main.menu", locale="ro", day=740_000), (), 740_000))
+    await store.block(KEY, "K7Q2", 740_030)
+    await store.delete(KEY)
+    assert await store.blocked_until(KEY) is None
+    assert await store.blocked_count(740_000) == 0
+
+
+async def test_starting_over_under_a_new_secret_drops_every_block(store: Store) -> None:
+    await store.block(KEY, "K7Q2", 740_030)
+    await store.start_over(b"new check")
+    assert await store.blocked_until(KEY) is None

@@ -1,8 +1,8 @@
 """The staff group on Telegram: replies and commands in case topics, group commands, and other groups.
 
 In a case topic a message is a reply to relay, a `!` note, or a case command (the handoff's
-`staff_input`); in the main thread, `/queue`, `/stats`, `/reload` (admins only) and `/id`. The bot
-stays in no other group. Nothing a person posts goes unanswered.
+`staff_input`); in the main thread, `/queue`, `/stats`, `/reload` (admins only), `/id`, `/blocked` and
+`/unblock` (admins only). The bot stays in no other group. Nothing a person posts goes unanswered.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from telegram.ext import ContextTypes
 from bot.conversation import Conversations
 from bot.handoff.relays import RelayItem
 from bot.handoff.service import Handoffs
+from bot.handoff.stafftools import GROUP_TOOLS
 from bot.reload import Reloader
 from bot.stats.command import stats_reply
 from bot.transports.telegram.publish import Publishing
@@ -68,7 +69,7 @@ class StaffGroup:
             await self.main_thread(message, slash.name if slash else "", slash.arg if slash else "", text or "")
             return
         relay = RelayItem("out", message.message_id, text, is_text=message.text is not None)
-        await self.handoffs.staff_input(thread, text, relay)
+        await self.handoffs.staff_input(thread, text, relay, lambda: self.is_admin(message))
 
     async def main_thread(self, message: Message, command: str, arg: str, text: str) -> None:
         """A message in the group's main thread: a group command, a `!` note, or a hint about where to reply."""
@@ -84,6 +85,8 @@ class StaffGroup:
                 await self.reloader.reload("/reload")  # its notice goes to the staff group
         elif command == "id":
             await self.post(self.say("staff_group_id", id=self.chat_id))
+        elif command in GROUP_TOOLS:  # /unblock ALIAS, /blocked
+            await self.post(await self.handoffs.tools.group_command(command, arg, lambda: self.is_admin(message)))
         elif not text.startswith("!"):
             await self.post(self.say("staff_main_thread_hint"))
 
