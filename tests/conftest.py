@@ -171,3 +171,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         fixtures = [d.func for defs in item._fixtureinfo.name2fixturedefs.values() for d in defs]
         if any(reaches_e2e(func) for func in (item.function, *fixtures)):
             item.add_marker(pytest.mark.e2e)
+
+
+# A real PostgreSQL (tests/pg.py): one cluster per session, a fresh database per test that asks for one.
+from tests.pg import pg_cluster, pg_url  # noqa: E402, F401
