@@ -11,13 +11,14 @@ which a second claimer re-checks after the first commits, so exactly one wins on
 
 Deleted rows leave every query (and `pg_dump`) the moment their statement commits; the bytes of a
 deleted row stay in the table's data file until VACUUM reclaims the space and later writes reuse it, and
-in the WAL until the server recycles the segment. `scrubbed()` runs that VACUUM; the server's own disk
+in the WAL until the server recycles the segment. A VACUUM runs a second after deletions; the server's own disk
 (encrypted, see docs/deploy.md) covers the rest, as the sealed case link does for the address itself.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
@@ -108,6 +109,8 @@ MIGRATIONS: tuple[str, ...] = (
 MIGRATION_LOCK = 7_310_221_405
 POOL_MIN, POOL_MAX = 1, 10
 CONNECT_TIMEOUT = 10  # seconds
+VACUUM_DELAY = 1.0  # seconds between a deletion and the VACUUM that reclaims its row's space
+PEOPLES_TABLES = ("sessions", "cases", "relays", "closed_topics", "blocks")
 PURGE_BATCH = 2_000  # sessions deleted per statement; other turns go on between statements
 # The server settings that keep people's data out of its log (docs/deploy.md); `doctor` compares them.
 PRIVATE_LOG_SETTINGS = {
@@ -231,7 +234,10 @@ class PostgresStore(Store):
         self._pool = pool
         self.shown = shown  # the address without its password, for messages
         self.read_only = read_only
-        self._deleted = False  # a deletion since the last VACUUM
+        self._deleted = False  # a deletion since the last VACUUM began
+        self._vacuum: asyncio.Task[None] | None = None
+        self.vacuums = 0  # VACUUM passes run, for tests
+        self._closing = False
         self._in_flight = 0  # statements started and not yet finished: close() waits for them
         self._idle = asyncio.Event()
         self._idle.set()
@@ -319,7 +325,7 @@ class PostgresStore(Store):
         query, values = _turn_statement(write)
         await self._rows(query, values)
         if write.state is None:
-            self._deleted = True
+            self.note_deletion()
 
     async def delete(self, key: bytes) -> None:
         """Delete a user's session and any block on them (they asked to be forgotten)."""
@@ -327,7 +333,7 @@ class PostgresStore(Store):
             "WITH b AS (DELETE FROM blocks WHERE user_key = %(key)s) DELETE FROM sessions WHERE key = %(key)s",
             {"key": key},
         )
-        self._deleted = True
+        self.note_deletion()
 
     # -- counters and retention -----------------------------------------------------------------
 
@@ -376,7 +382,7 @@ class PostgresStore(Store):
                 break
         await self._changed("DELETE FROM blocks WHERE until_day < %s", (today,))
         await self.roll_up_counters(today - DAILY_DAYS)
-        self._deleted = True
+        self.note_deletion()
         return purged
 
     async def session_count(self) -> int:
@@ -405,7 +411,7 @@ class PostgresStore(Store):
             for table in ("sessions", "cases", "relays", "blocks"):
                 await connection.execute(sql.SQL("DELETE FROM {}").format(sql.Identifier(table)))
             await connection.execute(SET_SECRET_CHECK, (check,))
-        self._deleted = True
+        self.note_deletion()
 
     # -- handoff cases ----------------------------------------------------------------------------
 
@@ -487,7 +493,7 @@ class PostgresStore(Store):
             "WITH r AS (DELETE FROM relays WHERE alias = %(alias)s) DELETE FROM cases WHERE alias = %(alias)s",
             {"alias": alias},
         )
-        self._deleted = True
+        self.note_deletion()
         return gone == 1
 
     # -- relays waiting to be sent, and closed topics ------------------------------------------
@@ -521,7 +527,7 @@ class PostgresStore(Store):
     async def remove_relay(self, relay_id: int) -> None:
         """A relay was sent (or given up on)."""
         await self._changed("DELETE FROM relays WHERE id = %s", (relay_id,))
-        self._deleted = True
+        self.note_deletion()
 
     async def add_closed_topic(self, thread_id: int, day: int, user_key: bytes) -> None:
         """Remember a closed topic (and whose) so it can be deleted with the retention or on /forget."""
@@ -567,7 +573,8 @@ class PostgresStore(Store):
     async def unblock(self, alias: str) -> bool:
         """Lift the block staff know by `alias`; False when there was none."""
         gone = await self._changed("DELETE FROM blocks WHERE alias = %s", (alias,)) > 0
-        self._deleted = self._deleted or gone
+        if gone:
+            self.note_deletion()
         return gone
 
     async def blocked_count(self, today: int) -> int:
@@ -589,18 +596,44 @@ class PostgresStore(Store):
             if found.get(name, wanted) != wanted
         ]
 
-    async def scrubbed(self) -> None:
-        """VACUUM the tables people's rows are deleted from, so their space is reclaimed and reused."""
-        if not self._deleted or self.read_only:
-            return
+    def note_deletion(self) -> None:
+        """Have the tables people's rows are deleted from vacuumed shortly; deletions close together share one."""
+        self._deleted = True
+        if self.read_only or self._closing:
+            return  # close() runs the VACUUM due
+        if self._vacuum is None or self._vacuum.done():
+            self._vacuum = asyncio.get_running_loop().create_task(self._vacuum_soon())
+
+    async def _vacuum_soon(self) -> None:
+        while self._deleted:
+            await asyncio.sleep(VACUUM_DELAY)
+            await self._vacuum_now()
+
+    async def _vacuum_now(self) -> None:
         self._deleted = False
-        async with self._connection() as connection:
-            for table in ("sessions", "cases", "relays", "closed_topics", "blocks"):
-                await connection.execute(sql.SQL("VACUUM {}").format(sql.Identifier(table)))
+        try:
+            async with self._connection() as connection:
+                for table in PEOPLES_TABLES:
+                    await connection.execute(sql.SQL("VACUUM {}").format(sql.Identifier(table)))
+            self.vacuums += 1
+        except psycopg.Error as exc:
+            log.warning("vacuuming after a deletion failed: %s", type(exc).__name__)  # autovacuum follows
+
+    async def scrubbed(self) -> None:
+        """Wait until the VACUUM after the deletions so far has run (it reclaims their rows' space)."""
+        while self._vacuum is not None and not self._vacuum.done():
+            await asyncio.shield(self._vacuum)
 
     async def close(self) -> None:
-        """Wait for the statements in flight and close every connection."""
+        """Wait for the statements in flight, run the VACUUM due now rather than later, and close."""
+        self._closing = True
+        if self._vacuum is not None and not self._vacuum.done():
+            self._vacuum.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._vacuum
         await self._idle.wait()
+        if self._deleted and not self.read_only:
+            await self._vacuum_now()
         await self._pool.close()
 
 

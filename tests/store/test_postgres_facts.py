@@ -116,3 +116,12 @@ async def test_the_log_settings_that_keep_people_out_of_the_servers_log_are_chec
         ]
     finally:
         await store.close()
+
+
+async def test_a_deletion_is_followed_by_one_vacuum_shared_with_the_deletions_close_to_it(store: PostgresStore) -> None:
+    await store.write_turn(TurnWrite(KEY, State(day=1), (), 1))
+    await store.write_turn(TurnWrite(KEY, None))  # forgotten
+    await store.delete(bytes(32))
+    await store.scrubbed()
+    assert store.vacuums == 1
+    assert await store.load_turn(KEY) == (await store.load_turn(bytes(32)))
