@@ -245,7 +245,7 @@ class PostgresStore(Store):
     @classmethod
     async def open(cls, url: str, *, read_only: bool = False, pool_size: int = POOL_MAX) -> PostgresStore:
         """Connect, migrate (unless `read_only`) and open a pool; raises StoreError with a one-line reason."""
-        shown = redact_url(url)
+        shown = redact_url(url).split("?", 1)[0]  # a query may hold a password too (password=…)
         options: dict[str, Any] = {"prepare_threshold": None, "autocommit": True}
         try:
             first = await psycopg.AsyncConnection.connect(url, connect_timeout=CONNECT_TIMEOUT, **options)
