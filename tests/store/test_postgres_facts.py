@@ -11,6 +11,7 @@ import pytest
 from bot import config
 from bot.config import ConfigError
 from bot.engine import State
+from bot.handoff.cases import Case
 from bot.store import StoreError, TurnWrite, open_store
 from bot.store.postgres import MIGRATIONS, PostgresStore
 from tests.pg import Cluster
@@ -126,3 +127,33 @@ async def test_a_deletion_is_followed_by_one_vacuum_shared_with_the_deletions_cl
     await store.scrubbed()
     assert store.vacuums == 1
     assert await store.load_turn(KEY) == (await store.load_turn(bytes(32)))
+
+
+async def test_staff_on_three_replicas_racing_for_one_case_claim_it_once(pg_url: str) -> None:
+    replicas = [await PostgresStore.open(pg_url, pool_size=4) for _ in range(3)]
+    try:
+        await replicas[0].insert_case(Case("K7Q2", KEY, b"sealed", "en", (), opened=1, active=1))
+        names = [f"Staff{i}" for i in range(12)]
+        won = await asyncio.gather(*(replicas[i % 3].claim_case("K7Q2", 10 + i, name) for i, name in enumerate(names)))
+        assert sum(won) == 1
+        case = await replicas[2].case_by_alias("K7Q2")
+        assert case is not None and case.staff_alias == names[won.index(True)]
+        # A case closed on one replica is never written back by another.
+        assert await replicas[1].remove_case("K7Q2")
+        assert not await replicas[0].touch_case("K7Q2", 99) and await replicas[2].open_cases() == []
+    finally:
+        for replica in replicas:
+            await replica.close()
+
+
+async def test_relays_queued_from_several_replicas_keep_the_limit(pg_url: str) -> None:
+    replicas = [await PostgresStore.open(pg_url, pool_size=4) for _ in range(2)]
+    try:
+        await replicas[0].insert_case(Case("K7Q2", KEY, b"sealed", "en", (), opened=1, active=1))
+        added = await asyncio.gather(*(replicas[i % 2].add_relay("K7Q2", bytes([i]), limit=5) for i in range(12)))
+        kept = [relay_id for relay_id in added if relay_id is not None]
+        assert len(kept) == 5
+        assert [relay_id for relay_id, _ in await replicas[1].relays("K7Q2")] == sorted(kept)
+    finally:
+        for replica in replicas:
+            await replica.close()
