@@ -16,7 +16,7 @@ import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -25,8 +25,8 @@ from bench import report
 from bench.population import seed_pickle, seed_store, walkers
 from bench.walk import Walk, WalkError, plan
 from bench.worker import peak_rss_mb, percentile
-from bot.flows.content import load_content
 from bot.flows import FlowError
+from bot.flows.content import load_content
 from bot.i18n.catalog import CatalogError
 
 REPO = Path(__file__).resolve().parent.parent
@@ -55,11 +55,27 @@ class Plan:
     with_baseline: bool = True
 
 
-FULL = Plan(sizes=(1_000, 10_000, 100_000), ours_only=(1_000_000,), users=1_500, http_users=600, warmup=100,
-            inflight=16, http_inflight=32)
+FULL = Plan(
+    sizes=(1_000, 10_000, 100_000),
+    ours_only=(1_000_000,),
+    users=1_500,
+    http_users=600,
+    warmup=100,
+    inflight=16,
+    http_inflight=32,
+)
 # The smoke run shortens the baseline's interval so its persistence runs inside a window of seconds.
-QUICK = Plan(sizes=(200,), ours_only=(1_000,), users=30, http_users=30, warmup=5, inflight=4, http_inflight=4,
-             sustain_s=4.0, persist_interval_s=1.0)
+QUICK = Plan(
+    sizes=(200,),
+    ours_only=(1_000,),
+    users=30,
+    http_users=30,
+    warmup=5,
+    inflight=4,
+    http_inflight=4,
+    sustain_s=4.0,
+    persist_interval_s=1.0,
+)
 TIMELINE_BUCKET_S = 5.0  # sustained mode: answers are counted per this many seconds for the timeline
 
 
@@ -76,27 +92,54 @@ def _worker_env() -> dict[str, str]:
 
 
 def _worker_args(bot: str, mode: str, state: Path, sessions: int, flows: Path, locales: Path) -> list[str]:
-    return [sys.executable, "-m", "bench.worker", "--bot", bot, "--mode", mode, "--state", str(state),
-            "--sessions", str(sessions), "--flows", str(flows), "--locales", str(locales)]
+    return [
+        sys.executable,
+        "-m",
+        "bench.worker",
+        "--bot",
+        bot,
+        "--mode",
+        mode,
+        "--state",
+        str(state),
+        "--sessions",
+        str(sessions),
+        "--flows",
+        str(flows),
+        "--locales",
+        str(locales),
+    ]
 
 
 def _parse_result(output: str, what: str) -> dict[str, Any]:
     for line in reversed(output.splitlines()):
         if line.startswith("RESULT "):
-            result: dict[str, Any] = json.loads(line[len("RESULT "):])
+            result: dict[str, Any] = json.loads(line[len("RESULT ") :])
             return result
     raise BenchError(f"{what}: the worker printed no result")
 
 
-async def _run_direct(bot: str, state: Path, sessions: int, walk: Walk, plan_: Plan, content: tuple[Path, Path]) -> dict[str, Any]:
+async def _run_direct(
+    bot: str, state: Path, sessions: int, walk: Walk, plan_: Plan, content: tuple[Path, Path]
+) -> dict[str, Any]:
     steps = json.dumps([asdict(step) for step in walk.steps])
-    args = _worker_args(bot, "direct", state, sessions, *content) + [
-        "--users", str(plan_.users), "--warmup", str(plan_.warmup), "--inflight", str(plan_.inflight), "--steps", steps]
-    process = await asyncio.create_subprocess_exec(*args, env=_worker_env(), cwd=REPO,
-                                                   stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    args = [
+        *_worker_args(bot, "direct", state, sessions, *content),
+        "--users",
+        str(plan_.users),
+        "--warmup",
+        str(plan_.warmup),
+        "--inflight",
+        str(plan_.inflight),
+        "--steps",
+        steps,
+    ]
+    process = await asyncio.create_subprocess_exec(
+        *args, env=_worker_env(), cwd=REPO, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
     try:
         out, err = await asyncio.wait_for(process.communicate(), RESULT_TIMEOUT)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         process.kill()
         await process.wait()
         raise BenchError(f"{bot} direct at {sessions:,}: no result within {RESULT_TIMEOUT:.0f} s") from None
@@ -110,24 +153,43 @@ def _last_line(stderr: bytes) -> str:
     return lines[-1] if lines else "(no message)"
 
 
-async def _start_http_worker(api: Any, bot: str, state: Path, sessions: int, plan_: Plan, content: tuple[Path, Path],
-                             extra: list[str], stderr: Any) -> asyncio.subprocess.Process:
+async def _start_http_worker(
+    api: Any,
+    bot: str,
+    state: Path,
+    sessions: int,
+    plan_: Plan,
+    content: tuple[Path, Path],
+    extra: list[str],
+    stderr: Any,
+) -> asyncio.subprocess.Process:
     """Give the fake server the plan's latency, then start a worker polling it (it prints READY when polling)."""
     for method in ("sendMessage", "answerCallbackQuery"):
         api.delay(method, plan_.latency_ms / 1000)
-    args = _worker_args(bot, "http", state, sessions, *content) + ["--api-url", api.base_url, *extra]
-    return await asyncio.create_subprocess_exec(*args, env=_worker_env(), cwd=REPO, stdin=asyncio.subprocess.PIPE,
-                                                stdout=asyncio.subprocess.PIPE, stderr=stderr)
+    args = [*_worker_args(bot, "http", state, sessions, *content), "--api-url", api.base_url, *extra]
+    return await asyncio.create_subprocess_exec(
+        *args, env=_worker_env(), cwd=REPO, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=stderr
+    )
 
 
-async def _run_http(bot: str, state: Path, sessions: int, walk: Walk, plan_: Plan, content: tuple[Path, Path]) -> dict[str, Any]:
+async def _run_http(
+    bot: str, state: Path, sessions: int, walk: Walk, plan_: Plan, content: tuple[Path, Path]
+) -> dict[str, Any]:
     from bench.httpdriver import BenchBotAPI, drive
 
     steps = list(walk.steps)
     ids = walkers(sessions, plan_.warmup + plan_.http_users, seed=9)
     async with BenchBotAPI() as api:
-        process = await _start_http_worker(api, bot, state, sessions, plan_, content,
-                                           ["--warmup", str(plan_.warmup * len(steps))], asyncio.subprocess.PIPE)
+        process = await _start_http_worker(
+            api,
+            bot,
+            state,
+            sessions,
+            plan_,
+            content,
+            ["--warmup", str(plan_.warmup * len(steps))],
+            asyncio.subprocess.PIPE,
+        )
         assert process.stdin is not None and process.stdout is not None
         what = f"{bot} http at {sessions:,}"
         try:
@@ -139,7 +201,7 @@ async def _run_http(bot: str, state: Path, sessions: int, walk: Walk, plan_: Pla
             process.stdin.write(b"STOP\n")
             await process.stdin.drain()
             out, err = await asyncio.wait_for(process.communicate(), RESULT_TIMEOUT)
-        except (asyncio.TimeoutError, BenchError) as exc:
+        except (TimeoutError, BenchError) as exc:
             process.kill()
             await process.wait()
             raise BenchError(f"{what}: {exc or 'timed out'}") from None
@@ -149,20 +211,31 @@ async def _run_http(bot: str, state: Path, sessions: int, walk: Walk, plan_: Pla
     trips = measured.round_trips
     # Over HTTP the comparable latency is the user's: from the update queued to the menu received.
     # Bot-side time is kept in detail; with many updates in flight it includes waiting on the others.
-    result["detail"].update({
-        "bot_p50_ms": result["p50_ms"], "bot_p99_ms": result["p99_ms"], "bot_mean_ms": result["mean_ms"],
-        "measured_updates": measured.updates, "inflight": plan_.http_inflight, "latency_ms": plan_.latency_ms,
-    })
-    result.update({
-        "updates_per_s": measured.updates / measured.seconds if measured.seconds else 0.0,
-        "errors": warm.errors + measured.errors,
-        "p50_ms": percentile(trips, 50) * 1000, "p99_ms": percentile(trips, 99) * 1000,
-        "mean_ms": sum(trips) / len(trips) * 1000 if trips else 0.0,
-    })
+    result["detail"].update(
+        {
+            "bot_p50_ms": result["p50_ms"],
+            "bot_p99_ms": result["p99_ms"],
+            "bot_mean_ms": result["mean_ms"],
+            "measured_updates": measured.updates,
+            "inflight": plan_.http_inflight,
+            "latency_ms": plan_.latency_ms,
+        }
+    )
+    result.update(
+        {
+            "updates_per_s": measured.updates / measured.seconds if measured.seconds else 0.0,
+            "errors": warm.errors + measured.errors,
+            "p50_ms": percentile(trips, 50) * 1000,
+            "p99_ms": percentile(trips, 99) * 1000,
+            "mean_ms": sum(trips) / len(trips) * 1000 if trips else 0.0,
+        }
+    )
     return result
 
 
-async def _run_sustained(bot: str, state: Path, sessions: int, walk: Walk, plan_: Plan, content: tuple[Path, Path]) -> dict[str, Any]:
+async def _run_sustained(
+    bot: str, state: Path, sessions: int, walk: Walk, plan_: Plan, content: tuple[Path, Path]
+) -> dict[str, Any]:
     """Users walk without pause for `plan_.sustain_s` seconds over HTTP, past the baseline's persistence interval.
 
     What the users got in the window is the measurement, taken here in the parent. The worker is then
@@ -178,8 +251,9 @@ async def _run_sustained(bot: str, state: Path, sessions: int, walk: Walk, plan_
     level = server_log.level
     with tempfile.TemporaryFile() as stderr:  # not a pipe: one nobody reads during the window could fill and stall it
         async with BenchBotAPI() as api:
-            process = await _start_http_worker(api, bot, state, sessions, plan_, content,
-                                               ["--persist-interval", str(plan_.persist_interval_s)], stderr)
+            process = await _start_http_worker(
+                api, bot, state, sessions, plan_, content, ["--persist-interval", str(plan_.persist_interval_s)], stderr
+            )
             assert process.stdout is not None
             what = f"{bot} sustained at {sessions:,}"
             try:
@@ -193,7 +267,7 @@ async def _run_sustained(bot: str, state: Path, sessions: int, walk: Walk, plan_
                     stderr.seek(0)
                     raise BenchError(f"{what}: the worker stopped during the window: {_last_line(stderr.read())}")
                 peak = peak_rss_mb(process.pid)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 raise BenchError(f"{what}: the worker did not start within {READY_TIMEOUT:.0f} s") from None
             finally:
                 if process.returncode is None:
@@ -205,13 +279,27 @@ async def _run_sustained(bot: str, state: Path, sessions: int, walk: Walk, plan_
     trips = measured.round_trips
     per_s = measured.updates / measured.seconds if measured.seconds else 0.0
     return {
-        "bot": bot, "mode": "sustained", "sessions": sessions, "updates_per_s": per_s,
-        "p50_ms": percentile(trips, 50) * 1000, "p99_ms": percentile(trips, 99) * 1000,
-        "mean_ms": sum(trips) / len(trips) * 1000 if trips else 0.0, "peak_rss_mb": peak, "start_ms": None,
-        "persist_ms": None, "writes_per_update": 0.0, "errors": measured.errors,
-        "detail": {"window_s": round(measured.seconds, 1), "persist_interval_s": plan_.persist_interval_s,
-                   "inflight": plan_.http_inflight, "answered": measured.updates, "bucket_s": bucket,
-                   "answered_per_bucket": timeline(measured, bucket), "latency_ms": plan_.latency_ms},
+        "bot": bot,
+        "mode": "sustained",
+        "sessions": sessions,
+        "updates_per_s": per_s,
+        "p50_ms": percentile(trips, 50) * 1000,
+        "p99_ms": percentile(trips, 99) * 1000,
+        "mean_ms": sum(trips) / len(trips) * 1000 if trips else 0.0,
+        "peak_rss_mb": peak,
+        "start_ms": None,
+        "persist_ms": None,
+        "writes_per_update": 0.0,
+        "errors": measured.errors,
+        "detail": {
+            "window_s": round(measured.seconds, 1),
+            "persist_interval_s": plan_.persist_interval_s,
+            "inflight": plan_.http_inflight,
+            "answered": measured.updates,
+            "bucket_s": bucket,
+            "answered_per_bucket": timeline(measured, bucket),
+            "latency_ms": plan_.latency_ms,
+        },
     }
 
 
@@ -248,10 +336,15 @@ async def run(plan_: Plan, content: tuple[Path, Path], work: Path, log: Any) -> 
                 row = await runner(bot, state, sessions, walk, plan_, content)
                 row["with_writes_per_s"] = _with_writes(row)
                 if row["errors"]:
-                    raise BenchError(f"{bot} {mode} at {sessions:,}: {row['errors']} step(s) got no menu back; "
-                                     "run `python -m bot check` and see bench/README.md")
+                    raise BenchError(
+                        f"{bot} {mode} at {sessions:,}: {row['errors']} step(s) got no menu back; "
+                        "run `python -m bot check` and see bench/README.md"
+                    )
                 rows.append(row)
-                log(f"{bot:8} {mode:6} {sessions:>9,}: {row['updates_per_s']:,.0f} updates/s, p99 {row['p99_ms']:.2f} ms")
+                log(
+                    f"{bot:8} {mode:6} {sessions:>9,}: {row['updates_per_s']:,.0f} updates/s, p99 "
+                    f"{row['p99_ms']:.2f} ms"
+                )
                 for leftover in work.glob("run-*"):
                     leftover.unlink()
         for template in templates.values():
@@ -264,18 +357,37 @@ def _counts(text: str) -> tuple[int, ...]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="a few seconds at small sizes (the CI smoke run)")
-    parser.add_argument("--out", type=Path, default=REPO / "bench" / "results", help="where latest.json and latest.png go")
-    parser.add_argument("--window-s", type=float, default=None,
-                        help="sustained mode: seconds users keep arriving (default 120; --quick: 4)")
-    parser.add_argument("--latency-ms", type=float, default=0.0,
-                        help="HTTP mode: delay the fake server adds to each send and callback answer, like Telegram's")
-    parser.add_argument("--sizes", type=_counts, default=None,
-                        help="stored sessions to run at, comma-separated (default 1000,10000,100000 and 1000000 for ours only)")
-    parser.add_argument("--modes", type=lambda text: tuple(text.split(",")), default=MODES,
-                        help=f"which of {','.join(MODES)} to run, comma-separated (default all)")
+    parser.add_argument(
+        "--out", type=Path, default=REPO / "bench" / "results", help="where latest.json and latest.png go"
+    )
+    parser.add_argument(
+        "--window-s",
+        type=float,
+        default=None,
+        help="sustained mode: seconds users keep arriving (default 120; --quick: 4)",
+    )
+    parser.add_argument(
+        "--latency-ms",
+        type=float,
+        default=0.0,
+        help="HTTP mode: delay the fake server adds to each send and callback answer, like Telegram's",
+    )
+    parser.add_argument(
+        "--sizes",
+        type=_counts,
+        default=None,
+        help="stored sessions to run at, comma-separated (default 1000,10000,100000 and 1000000 for ours only)",
+    )
+    parser.add_argument(
+        "--modes",
+        type=lambda text: tuple(text.split(",")),
+        default=MODES,
+        help=f"which of {','.join(MODES)} to run, comma-separated (default all)",
+    )
     parser.add_argument("--no-baseline", action="store_true", help="ours only (the baseline's rows are not run)")
     parser.add_argument("--flows", type=Path, default=REPO / "flows")
     parser.add_argument("--locales", type=Path, default=REPO / "locales")
@@ -287,12 +399,17 @@ def main(argv: list[str] | None = None) -> int:
     plan_ = replace(plan_, modes=args.modes)
     if args.sizes is not None:
         # The baseline runs at the sizes it runs at by default; above them ours runs alone.
-        plan_ = replace(plan_, sizes=tuple(n for n in args.sizes if n <= max(plan_.sizes)),
-                        ours_only=tuple(n for n in args.sizes if n > max(plan_.sizes)))
+        plan_ = replace(
+            plan_,
+            sizes=tuple(n for n in args.sizes if n <= max(plan_.sizes)),
+            ours_only=tuple(n for n in args.sizes if n > max(plan_.sizes)),
+        )
     if args.window_s is not None:
         if args.window_s <= plan_.persist_interval_s:
-            parser.error(f"--window-s must be longer than the baseline's persistence interval ({plan_.persist_interval_s:g} s), "
-                         "or the window never sees a persistence run")
+            parser.error(
+                f"--window-s must be longer than the baseline's persistence interval ({plan_.persist_interval_s:g} s), "
+                "or the window never sees a persistence run"
+            )
         plan_ = replace(plan_, sustain_s=args.window_s)
 
     def log(line: str) -> None:
@@ -314,10 +431,14 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted: no results written", file=sys.stderr)
         return 130
-    command = ("python -m bench" + (" --quick" if args.quick else "") + (f" --window-s {args.window_s:g}" if args.window_s else "")
-               + (f" --latency-ms {args.latency_ms:g}" if args.latency_ms else ""))
+    command = (
+        "python -m bench"
+        + (" --quick" if args.quick else "")
+        + (f" --window-s {args.window_s:g}" if args.window_s else "")
+        + (f" --latency-ms {args.latency_ms:g}" if args.latency_ms else "")
+    )
     result = {
-        "generated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "generated": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": command,
         "quick": args.quick,
         "seconds": round(time.perf_counter() - started, 1),
@@ -334,8 +455,14 @@ def main(argv: list[str] | None = None) -> int:
     print()
     for target in result["targets"]:
         print(f"{'met    ' if target['met'] else 'NOT MET'}  {target['name']}: {target['detail']}")
-    print(f"\nwrote {args.out / 'latest.json'}" + (f" and {args.out / 'latest.png'}" if plotted else
-          " (no plot: matplotlib is not installed; pip install -e '.[bench]')"))
+    print(
+        f"\nwrote {args.out / 'latest.json'}"
+        + (
+            f" and {args.out / 'latest.png'}"
+            if plotted
+            else " (no plot: matplotlib is not installed; pip install -e '.[bench]')"
+        )
+    )
     return 0
 
 

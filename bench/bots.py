@@ -18,8 +18,8 @@ from telegram.request import BaseRequest
 from bench.baseline.bot import build_application as build_baseline_application
 from bench.baseline.bot import load_menus
 from bench.population import BENCH_SECRET
-from bot.flows.content import load_content
 from bot.conversation import Conversations
+from bot.flows.content import load_content
 from bot.privacy.keys import Keyring
 from bot.store import Store, open_store
 from bot.transports.telegram.app import TelegramTransport, build_application
@@ -105,8 +105,14 @@ async def start_bot(
         flows = load_content(flows_dir, locales_dir)
         store = await open_store(state)
         transport = TelegramTransport(Conversations(flows, store, Keyring(BENCH_SECRET)), STAFF_CHAT)
-        application = build_application(transport, TOKEN, api_url, api_url.replace("/bot", "/file/bot"),
-                                        AIORateLimiter(**UNLIMITED), request=request)
+        application = build_application(
+            transport,
+            TOKEN,
+            api_url,
+            api_url.replace("/bot", "/file/bot"),
+            AIORateLimiter(**UNLIMITED),
+            request=request,
+        )
         await application.initialize()
         return BotUnderTest(name, application, transport, store)
     application = build_baseline_application(load_menus(flows_dir), TOKEN, state, api_url, request, persist_interval)

@@ -24,7 +24,7 @@ def generate(directory: Path, nodes: int, per_flow: int = 25) -> None:
     for name in ("settings.yaml", "messages.yaml", "services.yaml"):
         shutil.copy(REPO / "flows" / name, directory / name)
     flows = max(1, nodes // per_flow)
-    main_choices = "\n".join(f"      - {{label: \"Topic {f}\", goto: f{f}.n0}}" for f in range(min(flows, 8)))
+    main_choices = "\n".join(f'      - {{label: "Topic {f}", goto: f{f}.n0}}' for f in range(min(flows, 8)))
     (directory / "main.yaml").write_text(
         "flow: main\nstart: welcome\nnodes:\n"
         f"  welcome:\n    say: Welcome.\n    choices:\n{main_choices}\n"
@@ -35,11 +35,12 @@ def generate(directory: Path, nodes: int, per_flow: int = 25) -> None:
         lines = [f"flow: f{f}", "start: n0", "nodes:"]
         for n in range(per_flow):
             targets = rng.sample(range(per_flow), 4)
-            choices = "\n".join(f"      - {{label: \"Option {t} of {f}\", goto: n{t}}}" for t in targets)
+            choices = "\n".join(f'      - {{label: "Option {t} of {f}", goto: n{t}}}' for t in targets)
             lines.append(
-                f"  n{n}:\n    say: \"Node {n} of flow {f}: some advice text of a realistic length for one message.\"\n"
+                f'  n{n}:\n    say: "Node {n} of flow {f}: some advice text of a realistic length for one message."\n'
                 f"    services: [nhs_111]\n    choices:\n{choices}\n"
-                f"      - {{label: \"Next topic\", goto: f{(f + 1) % flows}.n0}}\n      - {{label: Back, goto: main.menu}}"
+                f'      - {{label: "Next topic", goto: f{(f + 1) % flows}.n0}}\n'
+                "      - {label: Back, goto: main.menu}"
             )
         (directory / f"f{f}.yaml").write_text("\n".join(lines) + "\n")
     words = "\n".join(f"      - word{i}" for i in range(40))
@@ -84,7 +85,10 @@ def main() -> None:
     elapsed = time.perf_counter() - started
     print(f"flow set: {len(flows.nodes)} nodes in {len(flows.flows)} flows, {len(flows.triggers)} triggers")
     print(f"load+validate: best {min(loads) * 1000:.1f} ms, median {sorted(loads)[2] * 1000:.1f} ms (target < 300 ms)")
-    print(f"engine: {args.steps / elapsed:,.0f} steps/s on one core ({elapsed / args.steps * 1e6:.1f} µs/step; target ≥ 50,000)")
+    print(
+        f"engine: {args.steps / elapsed:,.0f} steps/s on one core ({elapsed / args.steps * 1e6:.1f} µs/step; "
+        "target ≥ 50,000)"
+    )
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ user queues an update, waits until a menu reaches their chat, then takes the nex
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import time
 from collections.abc import Iterator
@@ -64,7 +65,9 @@ class Drive:
     began: float = field(default_factory=time.perf_counter)
 
 
-async def _walk(api: BenchBotAPI, chat_id: int, steps: list[Step], drive: Drive, timeout: float | None = STEP_TIMEOUT) -> None:
+async def _walk(
+    api: BenchBotAPI, chat_id: int, steps: list[Step], drive: Drive, timeout: float | None = STEP_TIMEOUT
+) -> None:
     for step in steps:
         waiter = api.expect_menu(chat_id)
         try:
@@ -74,7 +77,7 @@ async def _walk(api: BenchBotAPI, chat_id: int, steps: list[Step], drive: Drive,
                 api.user_sends_text(chat_id, f"/{step.command}" if step.kind == "command" else step.text)
             began = time.perf_counter()
             await asyncio.wait_for(waiter, timeout)
-        except (StepError, asyncio.TimeoutError):
+        except (TimeoutError, StepError):
             drive.errors += 1
             break
         answered = time.perf_counter()
@@ -112,10 +115,8 @@ async def drive_for(api: BenchBotAPI, steps: list[Step], ids: list[int], infligh
             await _walk(api, chat_id, steps, result, timeout=None)
 
     result.began = time.perf_counter()
-    try:
+    with contextlib.suppress(TimeoutError):  # the window is over: every lane is cancelled mid-walk
         await asyncio.wait_for(asyncio.gather(*(lane() for _ in range(inflight))), seconds)
-    except asyncio.TimeoutError:
-        pass  # the window is over: every lane is cancelled mid-walk
     result.seconds = time.perf_counter() - result.began
     return result
 

@@ -70,13 +70,19 @@ class LocalBotAPI(BaseRequest):
 
     def answer(self, name: str, params: dict[str, str]) -> object:
         if name == "getMe":
-            return {**BOT_USER, "can_join_groups": False, "can_read_all_group_messages": False,
-                    "supports_inline_queries": False}
+            return {
+                **BOT_USER,
+                "can_join_groups": False,
+                "can_read_all_group_messages": False,
+                "supports_inline_queries": False,
+            }
         if name == "sendMessage":
             chat_id = int(params["chat_id"])
             message: dict[str, Any] = {
-                "message_id": next(self._message_ids), "date": int(time.time()),
-                "chat": {"id": chat_id, "type": "private", "first_name": "Bench"}, "from": BOT_USER,
+                "message_id": next(self._message_ids),
+                "date": int(time.time()),
+                "chat": {"id": chat_id, "type": "private", "first_name": "Bench"},
+                "from": BOT_USER,
                 "text": params.get("text", ""),
             }
             if "reply_markup" in params:

@@ -73,9 +73,11 @@ int fdatasync(int fd) {
 }
 """
 
-HOLD_THE_LOCK = ("import sqlite3, sys, time; db = sqlite3.connect(sys.argv[1], isolation_level=None); "
-                 "db.execute('BEGIN IMMEDIATE'); print('held', flush=True); time.sleep(float(sys.argv[2])); "
-                 "db.execute('COMMIT'); print('released', flush=True)")
+HOLD_THE_LOCK = (
+    "import sqlite3, sys, time; db = sqlite3.connect(sys.argv[1], isolation_level=None); "
+    "db.execute('BEGIN IMMEDIATE'); print('held', flush=True); time.sleep(float(sys.argv[2])); "
+    "db.execute('COMMIT'); print('released', flush=True)"
+)
 
 
 @dataclass
@@ -170,8 +172,9 @@ async def _worker(scenario: str, state: Path, seconds: float, flows: Path, local
     window: tuple[float, float] | None = None
     if scenario == "lock":
         await asyncio.sleep(LOCK_AFTER_S)
-        holder = await asyncio.create_subprocess_exec(sys.executable, "-c", HOLD_THE_LOCK, str(state), str(LOCK_S),
-                                                      stdout=asyncio.subprocess.PIPE)
+        holder = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", HOLD_THE_LOCK, str(state), str(LOCK_S), stdout=asyncio.subprocess.PIPE
+        )
         assert holder.stdout is not None
         await holder.stdout.readline()
         held = time.perf_counter()
@@ -184,18 +187,26 @@ async def _worker(scenario: str, state: Path, seconds: float, flows: Path, local
     wall = time.perf_counter() - began
     await bot.close()
     result: dict[str, Any] = {
-        "scenario": scenario, "seconds": round(wall, 2), "steps": len(finished), "steps_per_s": len(finished) / wall,
-        "longest_block_ms": probe.longest() * 1000, "blocks_over_5ms": probe.over(0.005),
-        "blocks_over_50ms": probe.over(0.05), "errors": len(errors) + len(failures), "error_kinds": sorted(set(errors)),
+        "scenario": scenario,
+        "seconds": round(wall, 2),
+        "steps": len(finished),
+        "steps_per_s": len(finished) / wall,
+        "longest_block_ms": probe.longest() * 1000,
+        "blocks_over_5ms": probe.over(0.005),
+        "blocks_over_50ms": probe.over(0.05),
+        "errors": len(errors) + len(failures),
+        "error_kinds": sorted(set(errors)),
     }
     if window is not None:
         start, end = window
-        result.update({
-            "lock_held_s": round(end - start, 2),
-            "longest_block_during_lock_ms": probe.longest(start, end) * 1000,
-            "callback_answers_during_lock": sum(1 for t in answered if start <= t <= end),
-            "steps_finished_during_lock": sum(1 for t in finished if start <= t <= end),
-        })
+        result.update(
+            {
+                "lock_held_s": round(end - start, 2),
+                "longest_block_during_lock_ms": probe.longest(start, end) * 1000,
+                "callback_answers_during_lock": sum(1 for t in answered if start <= t <= end),
+                "steps_finished_during_lock": sum(1 for t in finished if start <= t <= end),
+            }
+        )
     return result
 
 
@@ -210,24 +221,48 @@ def _slow_fsync_library(work: Path) -> Path:
     return library
 
 
-def _run_worker(scenario: str, state: Path, seconds: float, flows: Path, locales: Path, library: Path | None) -> dict[str, Any]:
+def _run_worker(
+    scenario: str, state: Path, seconds: float, flows: Path, locales: Path, library: Path | None
+) -> dict[str, Any]:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, (str(REPO), os.environ.get("PYTHONPATH")))))
     if library is not None:
         env.update(LD_PRELOAD=str(library), BENCH_SLOW_FSYNC_MS=str(SLOW_MS))
     done = subprocess.run(
-        [sys.executable, "-m", "bench.looplag", "--worker", scenario, "--state", str(state), "--seconds", str(seconds),
-         "--flows", str(flows), "--locales", str(locales)],
-        check=False, env=env, cwd=REPO, capture_output=True, text=True, timeout=600)
+        [
+            sys.executable,
+            "-m",
+            "bench.looplag",
+            "--worker",
+            scenario,
+            "--state",
+            str(state),
+            "--seconds",
+            str(seconds),
+            "--flows",
+            str(flows),
+            "--locales",
+            str(locales),
+        ],
+        check=False,
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     for line in reversed(done.stdout.splitlines()):
         if line.startswith("RESULT "):
-            result: dict[str, Any] = json.loads(line[len("RESULT "):])
+            result: dict[str, Any] = json.loads(line[len("RESULT ") :])
             return result
-    raise SystemExit(f"error: the {scenario} worker failed: {(done.stderr.strip().splitlines() or ['(no message)'])[-1]}")
+    raise SystemExit(
+        f"error: the {scenario} worker failed: {(done.stderr.strip().splitlines() or ['(no message)'])[-1]}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.looplag", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.looplag", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--seconds", type=float, default=10.0, help="how long users walk in each scenario")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results")
     parser.add_argument("--flows", type=Path, default=REPO / "flows")
@@ -256,18 +291,36 @@ def main(argv: list[str] | None = None) -> int:
             for leftover in work.glob("run.sqlite3*"):
                 leftover.unlink()
             shutil.copyfile(template, state)
-            row = _run_worker(scenario, state, args.seconds, args.flows, args.locales,
-                              library if scenario == "fsync" else None)
+            row = _run_worker(
+                scenario, state, args.seconds, args.flows, args.locales, library if scenario == "fsync" else None
+            )
             rows.append(row)
-            print(f"{scenario:6} longest block {row['longest_block_ms']:8.1f} ms, over 5 ms {row['blocks_over_5ms']:5}, "
-                  f"over 50 ms {row['blocks_over_50ms']:4}, {row['steps_per_s']:7.0f} steps/s, errors {row['errors']}"
-                  + (f"; lock held {row['lock_held_s']} s: longest block {row['longest_block_during_lock_ms']:.1f} ms, "
-                     f"{row['callback_answers_during_lock']} callback answers, {row['steps_finished_during_lock']} steps"
-                     if "lock_held_s" in row else ""), flush=True)
+            print(
+                f"{scenario:6} longest block {row['longest_block_ms']:8.1f} ms, over 5 ms {row['blocks_over_5ms']:5}, "
+                f"over 50 ms {row['blocks_over_50ms']:4}, {row['steps_per_s']:7.0f} steps/s, errors {row['errors']}"
+                + (
+                    f"; lock held {row['lock_held_s']} s: longest block {row['longest_block_during_lock_ms']:.1f} ms, "
+                    f"{row['callback_answers_during_lock']} callback answers, {row['steps_finished_during_lock']} steps"
+                    if "lock_held_s" in row
+                    else ""
+                ),
+                flush=True,
+            )
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "looplag.json").write_text(json.dumps(
-        {"generated": datetime.now(UTC).isoformat(timespec="seconds"), "slow_fsync_ms": SLOW_MS,
-         "lock_s": LOCK_S, "inflight": INFLIGHT, "sessions": SESSIONS, "results": rows}, indent=2) + "\n")
+    (args.out / "looplag.json").write_text(
+        json.dumps(
+            {
+                "generated": datetime.now(UTC).isoformat(timespec="seconds"),
+                "slow_fsync_ms": SLOW_MS,
+                "lock_s": LOCK_S,
+                "inflight": INFLIGHT,
+                "sessions": SESSIONS,
+                "results": rows,
+            },
+            indent=2,
+        )
+        + "\n"
+    )
     print(f"wrote {args.out / 'looplag.json'}")
     return 0
 

@@ -49,12 +49,21 @@ def table(rows: Iterable[Row], markdown: bool = False) -> str:
     body = [[_cell(row, key, pattern) for _, key, pattern in COLUMNS] for row in rows]
     heads = [head for head, _, _ in COLUMNS]
     if markdown:
-        lines = ["| " + " | ".join(heads) + " |", "|" + "|".join(" --- " if i < 2 else " ---: " for i in range(len(heads))) + "|"]
+        lines = [
+            "| " + " | ".join(heads) + " |",
+            "|" + "|".join(" --- " if i < 2 else " ---: " for i in range(len(heads))) + "|",
+        ]
         return "\n".join(lines + ["| " + " | ".join(cells) + " |" for cells in body])
     widths = [max(len(head), *(len(cells[i]) for cells in body)) if body else len(head) for i, head in enumerate(heads)]
-    lines = ["  ".join(head.ljust(w) if i < 2 else head.rjust(w) for i, (head, w) in enumerate(zip(heads, widths)))]
+    lines = [
+        "  ".join(
+            head.ljust(w) if i < 2 else head.rjust(w) for i, (head, w) in enumerate(zip(heads, widths, strict=False))
+        )
+    ]
     for cells in body:
-        lines.append("  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))))
+        lines.append(
+            "  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=False)))
+        )
     return "\n".join(lines)
 
 
@@ -83,11 +92,14 @@ def ratios(rows: list[Row]) -> dict[str, Any]:
         ours, base = _pick(rows, "ours", mode), _pick(rows, "baseline", mode)
         shared = sorted(set(ours) & set(base))
         out["ours_over_baseline_updates_per_s"][mode] = {
-            str(n): round(ours[n]["updates_per_s"] / base[n]["updates_per_s"], 2) for n in shared if base[n]["updates_per_s"]
+            str(n): round(ours[n]["updates_per_s"] / base[n]["updates_per_s"], 2)
+            for n in shared
+            if base[n]["updates_per_s"]
         }
         out["ours_over_baseline_with_writes"][mode] = {
             str(n): round(ours[n]["with_writes_per_s"] / base[n]["with_writes_per_s"], 2)
-            for n in shared if base[n].get("with_writes_per_s")
+            for n in shared
+            if base[n].get("with_writes_per_s")
         }
         for bot, picked in (("ours", ours), ("baseline", base)):
             sizes = sorted(picked)
@@ -118,12 +130,22 @@ def targets(rows: list[Row]) -> list[Target]:
     direct = _pick(rows, "ours", "direct")
     if direct:
         worst = max(direct.values(), key=lambda r: r["p99_ms"])
-        found.append(Target("p99 bot-side time per update < 5 ms (direct)", worst["p99_ms"] < 5.0,
-                            f"worst {worst['p99_ms']:.2f} ms at {worst['sessions']:,} sessions"))
+        found.append(
+            Target(
+                "p99 bot-side time per update < 5 ms (direct)",
+                worst["p99_ms"] < 5.0,
+                f"worst {worst['p99_ms']:.2f} ms at {worst['sessions']:,} sessions",
+            )
+        )
         for label, key in (("cost per update", "mean_ms"), ("peak RSS", "peak_rss_mb"), ("start-up time", "start_ms")):
             spread = _spread([r[key] for r in direct.values()])
-            found.append(Target(f"{label} flat across sizes (within {FLAT}×, direct)", spread <= FLAT,
-                                f"largest/smallest = {spread:.2f} over {', '.join(f'{n:,}' for n in sorted(direct))}"))
+            found.append(
+                Target(
+                    f"{label} flat across sizes (within {FLAT}×, direct)",
+                    spread <= FLAT,
+                    f"largest/smallest = {spread:.2f} over {', '.join(f'{n:,}' for n in sorted(direct))}",
+                )
+            )
     return found
 
 
@@ -143,19 +165,28 @@ def plot(path: Path, rows: list[Row]) -> bool:
         return False
     figure, axes = plt.subplots(1, 4, figsize=(20, 4.5))
     panels = (
-        ("cost per update, ms (1000 / updates/s, log)", lambda r: 1000 / r["updates_per_s"] if r["updates_per_s"] else None),
+        (
+            "cost per update, ms (1000 / updates/s, log)",
+            lambda r: 1000 / r["updates_per_s"] if r["updates_per_s"] else None,
+        ),
         ("peak RSS, MB", lambda r: r["peak_rss_mb"]),
         ("time to start, ms", lambda r: r["start_ms"]),
     )
-    for axis, (title, value) in zip(axes, panels):
-        modes = (("direct", "-o"), ("http", "--s"), ("sustained", ":^")) if title.startswith("cost") else (("direct", "-o"), ("http", "--s"))
+    for axis, (title, value) in zip(axes, panels, strict=False):
+        modes = (
+            (("direct", "-o"), ("http", "--s"), ("sustained", ":^"))
+            if title.startswith("cost")
+            else (("direct", "-o"), ("http", "--s"))
+        )
         for bot, colour in (("ours", "tab:blue"), ("baseline", "tab:orange")):
             for mode, style in modes:
                 picked = _pick(rows, bot, mode)
                 sizes = sorted(picked)
                 points = [(n, value(picked[n])) for n in sizes if value(picked[n]) is not None]
                 if points:
-                    axis.plot([p[0] for p in points], [p[1] for p in points], style, color=colour, label=f"{bot}, {mode}")
+                    axis.plot(
+                        [p[0] for p in points], [p[1] for p in points], style, color=colour, label=f"{bot}, {mode}"
+                    )
         axis.set_xscale("log")
         axis.set_xlabel("stored sessions")
         axis.set_title(title)
@@ -178,15 +209,20 @@ def _plot_timeline(axis: Any, rows: list[Row]) -> None:
     styles = ("-", "--", "-.", ":")
     for bot, colour in (("ours", "tab:blue"), ("baseline", "tab:orange")):
         picked = _pick(rows, bot, "sustained")
-        for style, n in zip(styles, sorted(picked)):
+        for style, n in zip(styles, sorted(picked), strict=False):
             detail = picked[n]["detail"]
             bucket, counts = detail["bucket_s"], detail["answered_per_bucket"]
             # The last bucket ends with the window, so it may be a sliver of the others: left out then.
             last = detail["window_s"] - bucket * (len(counts) - 1)
             widths = [bucket] * (len(counts) - 1) + ([last] if last >= bucket / 2 else [])
             starts = [bucket * i for i in range(len(widths))]
-            axis.plot([s + w / 2 for s, w in zip(starts, widths)], [c / w for c, w in zip(counts, widths)], style,
-                      color=colour, label=f"{bot}, {n:,}")
+            axis.plot(
+                [s + w / 2 for s, w in zip(starts, widths, strict=False)],
+                [c / w for c, w in zip(counts, widths, strict=False)],
+                style,
+                color=colour,
+                label=f"{bot}, {n:,}",
+            )
     axis.set_title("sustained: answered per second")
     axis.set_xlabel("seconds since start")
     axis.set_ylim(bottom=0)

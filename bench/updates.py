@@ -29,17 +29,32 @@ class UpdateMaker:
         return {"id": chat_id, "type": "private", "first_name": "Bench"}
 
     def text(self, chat_id: int, text: str) -> dict[str, Any]:
-        message: dict[str, Any] = {"message_id": next(self._ids), "date": int(time.time()), "chat": self.chat(chat_id),
-                                   "from": self.user(chat_id), "text": text}
+        message: dict[str, Any] = {
+            "message_id": next(self._ids),
+            "date": int(time.time()),
+            "chat": self.chat(chat_id),
+            "from": self.user(chat_id),
+            "text": text,
+        }
         if text.startswith("/"):
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
         return {"update_id": next(self._ids), "message": message}
 
     def press(self, chat_id: int, data: str) -> dict[str, Any]:
-        message = {"message_id": next(self._ids), "date": int(time.time()), "chat": self.chat(chat_id),
-                   "from": BOT_USER, "text": "menu"}
-        query = {"id": str(next(self._ids)), "from": self.user(chat_id), "chat_instance": "bench", "message": message,
-                 "data": data}
+        message = {
+            "message_id": next(self._ids),
+            "date": int(time.time()),
+            "chat": self.chat(chat_id),
+            "from": BOT_USER,
+            "text": "menu",
+        }
+        query = {
+            "id": str(next(self._ids)),
+            "from": self.user(chat_id),
+            "chat_instance": "bench",
+            "message": message,
+            "data": data,
+        }
         return {"update_id": next(self._ids), "callback_query": query}
 
     def step(self, chat_id: int, step: Step, keyboard: list[str] | None) -> dict[str, Any]:

@@ -134,7 +134,13 @@ class DirectWalker:
 
 
 async def run_direct(
-    bot_name: BotName, state: Path, content: tuple[Path, Path], sessions: int, users: int, warmup: int, inflight: int,
+    bot_name: BotName,
+    state: Path,
+    content: tuple[Path, Path],
+    sessions: int,
+    users: int,
+    warmup: int,
+    inflight: int,
     steps: list[Step],
 ) -> Measured:
     """Answered in process: `users` walk one at a time (time per update), then `users` more with
@@ -163,18 +169,36 @@ async def run_direct(
     cost = await bot.close()
     solo_total = sum(solo)
     return Measured(
-        bot_name, "direct", sessions, len(crowd) / wall if wall else 0.0,
-        percentile(solo, 50) * 1000, percentile(solo, 99) * 1000, statistics.fmean(solo) * 1000 if solo else 0.0,
-        peak_rss_mb(), start_ms, cost.write_ms if cost else None,
-        cost.writes / walker.handled if cost and walker.handled else 0.0, walker.errors,
-        {"solo_updates": len(solo), "solo_updates_per_s": len(solo) / solo_total if solo_total else 0.0,
-         "crowd_updates": len(crowd), "inflight": inflight, "crowd_p50_ms": percentile(crowd, 50) * 1000,
-         "crowd_p99_ms": percentile(crowd, 99) * 1000},
+        bot_name,
+        "direct",
+        sessions,
+        len(crowd) / wall if wall else 0.0,
+        percentile(solo, 50) * 1000,
+        percentile(solo, 99) * 1000,
+        statistics.fmean(solo) * 1000 if solo else 0.0,
+        peak_rss_mb(),
+        start_ms,
+        cost.write_ms if cost else None,
+        cost.writes / walker.handled if cost and walker.handled else 0.0,
+        walker.errors,
+        {
+            "solo_updates": len(solo),
+            "solo_updates_per_s": len(solo) / solo_total if solo_total else 0.0,
+            "crowd_updates": len(crowd),
+            "inflight": inflight,
+            "crowd_p50_ms": percentile(crowd, 50) * 1000,
+            "crowd_p99_ms": percentile(crowd, 99) * 1000,
+        },
     )
 
 
 async def run_http(
-    bot_name: BotName, state: Path, content: tuple[Path, Path], sessions: int, api_url: str, skip: int,
+    bot_name: BotName,
+    state: Path,
+    content: tuple[Path, Path],
+    sessions: int,
+    api_url: str,
+    skip: int,
     persist_interval: float = 60,
 ) -> Measured:
     """Poll the fake Bot API server on loopback until the parent says STOP; it measures throughput."""
@@ -207,9 +231,18 @@ async def run_http(
     durations = stopwatch.durations
     handled = stopwatch.handled
     return Measured(
-        bot_name, "http", sessions, 0.0, percentile(durations, 50) * 1000, percentile(durations, 99) * 1000,
-        statistics.fmean(durations) * 1000 if durations else 0.0, peak_rss_mb(), start_ms,
-        cost.write_ms if cost else None, cost.writes / handled if cost and handled else 0.0, 0,
+        bot_name,
+        "http",
+        sessions,
+        0.0,
+        percentile(durations, 50) * 1000,
+        percentile(durations, 99) * 1000,
+        statistics.fmean(durations) * 1000 if durations else 0.0,
+        peak_rss_mb(),
+        start_ms,
+        cost.write_ms if cost else None,
+        cost.writes / handled if cost and handled else 0.0,
+        0,
         {"updates": len(durations)},
     )
 
@@ -218,8 +251,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--bot", choices=("ours", "baseline"), required=True)
     parser.add_argument("--mode", choices=("direct", "http"), required=True)
-    parser.add_argument("--state", type=lambda text: text if text.startswith("postgresql://") else Path(text),
-                        required=True, help="the SQLite file or pickle to start from, or a postgresql:// database")
+    parser.add_argument(
+        "--state",
+        type=lambda text: text if text.startswith("postgresql://") else Path(text),
+        required=True,
+        help="the SQLite file or pickle to start from, or a postgresql:// database",
+    )
     parser.add_argument("--flows", type=Path, default=REPO / "flows")
     parser.add_argument("--locales", type=Path, default=REPO / "locales")
     parser.add_argument("--sessions", type=int, required=True)
@@ -228,18 +265,25 @@ def main() -> None:
     parser.add_argument("--inflight", type=int, default=16, help="direct mode: users walking at once for updates/s")
     parser.add_argument("--steps", default="[]", help="the walk, as JSON")
     parser.add_argument("--api-url", default="", help="http mode: the fake server's base URL")
-    parser.add_argument("--persist-interval", type=float, default=60,
-                        help="http mode: seconds between the baseline's persistence runs (PTB's default: 60)")
+    parser.add_argument(
+        "--persist-interval",
+        type=float,
+        default=60,
+        help="http mode: seconds between the baseline's persistence runs (PTB's default: 60)",
+    )
     args = parser.parse_args()
     # The baseline's ConversationHandler warns about per_message, exactly as PTB's examples do.
     warnings.filterwarnings("ignore", message="If 'per_message=False'")
     content = (args.flows, args.locales)
     if args.mode == "direct":
         steps = [Step(**raw) for raw in json.loads(args.steps)]
-        result = asyncio.run(run_direct(args.bot, args.state, content, args.sessions, args.users, args.warmup, args.inflight, steps))
+        result = asyncio.run(
+            run_direct(args.bot, args.state, content, args.sessions, args.users, args.warmup, args.inflight, steps)
+        )
     else:
-        result = asyncio.run(run_http(args.bot, args.state, content, args.sessions, args.api_url, args.warmup,
-                                      args.persist_interval))
+        result = asyncio.run(
+            run_http(args.bot, args.state, content, args.sessions, args.api_url, args.warmup, args.persist_interval)
+        )
     print("RESULT " + json.dumps(asdict(result)), flush=True)
 
 

@@ -47,6 +47,11 @@ def locales_dir(env: Mapping[str, str]) -> Path:
     return Path(env["BOT_LOCALES"]) if env.get("BOT_LOCALES") else _bundled(env, "locales")
 
 
+def drafts_dir(flows: Path) -> Path:
+    """Where staff's draft of the flows waits (bot/publishing): `drafts/` beside the flows folder, not the database."""
+    return flows.parent / "drafts"
+
+
 def db_path(env: Mapping[str, str]) -> Path:
     """`BOT_DB`, else bot.sqlite3 in the home folder (`BOT_HOME`, default ./data)."""
     return Path(env["BOT_DB"]) if env.get("BOT_DB") else home_dir(env) / "bot.sqlite3"
@@ -58,8 +63,10 @@ def database_url(env: Mapping[str, str]) -> str | None:
     if not url:
         return None
     if not url.startswith(("postgresql://", "postgres://")):
-        raise ConfigError(f"BOT_DATABASE_URL must be a PostgreSQL address like postgresql://bot@db/bot, not "
-                          f"`{redact_url(url)}` (leave it unset to keep the data in SQLite, at BOT_DB)")
+        raise ConfigError(
+            f"BOT_DATABASE_URL must be a PostgreSQL address like postgresql://bot@db/bot, not "
+            f"`{redact_url(url)}` (leave it unset to keep the data in SQLite, at BOT_DB)"
+        )
     return url
 
 
@@ -129,8 +136,10 @@ class TelegramConfig:
             raise ConfigError("STAFF_CHAT_ID must be a group's id, which is negative (e.g. -1001234567890)")
         if not staff.startswith("-100"):
             # Topics exist only in supergroups, whose ids start with -100; turning Topics on changes the id.
-            raise ConfigError("STAFF_CHAT_ID must be a supergroup's id, which starts with -100: turn Topics on in the "
-                              "staff group, then send /id there to see its id")
+            raise ConfigError(
+                "STAFF_CHAT_ID must be a supergroup's id, which starts with -100: turn Topics on in the "
+                "staff group, then send /id there to see its id"
+            )
         api_url = env.get("TELEGRAM_API_URL", "").strip() or DEFAULT_API_URL
         parts = urlsplit(api_url)
         if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
@@ -145,7 +154,9 @@ def webhook_url(value: str) -> str:
     """Check a `--webhook` address: Telegram posts only to https (a local Bot API server may use http)."""
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ConfigError(f"--webhook must be a full address like https://bot.example.org/telegram, not `{redact_url(value)}`")
+        raise ConfigError(
+            f"--webhook must be a full address like https://bot.example.org/telegram, not `{redact_url(value)}`"
+        )
     return value
 
 
@@ -167,10 +178,14 @@ class SignalConfig:
         if not socket:
             return None
         if len(socket.encode()) > UNIX_PATH_MAX:
-            raise ConfigError(f"SIGNAL_SOCKET is longer than {UNIX_PATH_MAX} bytes; use a shorter path like /run/signal-cli/socket")
+            raise ConfigError(
+                f"SIGNAL_SOCKET is longer than {UNIX_PATH_MAX} bytes; use a shorter path like /run/signal-cli/socket"
+            )
         account = env.get("SIGNAL_ACCOUNT", "").strip()
         if not account:
-            raise ConfigError("SIGNAL_ACCOUNT is not set: use the bot's Signal number, e.g. +447700900000 (see docs/signal.md)")
+            raise ConfigError(
+                "SIGNAL_ACCOUNT is not set: use the bot's Signal number, e.g. +447700900000 (see docs/signal.md)"
+            )
         if not _SIGNAL_NUMBER.match(account):
             # Never echo it: it is a phone number.
             raise ConfigError("SIGNAL_ACCOUNT must be the bot's number in international form, like +447700900000")

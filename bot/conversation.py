@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from bot.engine import Forget, Inbound, Outcome, Staff, start_state, step
@@ -14,12 +14,13 @@ from bot.handoff.hours import format_opening, is_open, next_opening
 from bot.i18n.catalog import negotiate
 from bot.keyedlock import KeyedLock
 from bot.privacy.keys import Keyring
+from bot.publishing.trying import with_banner
 from bot.store.base import Store, Turn, TurnWrite
 
 
 def utc_now() -> datetime:
     """The wall clock, as an aware UTC datetime."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @dataclass
@@ -30,6 +31,9 @@ class Conversations:
     store: Store
     keyring: Keyring
     clock: Callable[[], datetime] = utc_now
+    # Staff trying a draft in their own chat (bot/publishing): pseudonymous key -> the draft. In memory
+    # only, so who is trying is never written anywhere and a restart ends every try.
+    trying: dict[bytes, FlowSet] = field(default_factory=dict)
     _locks: KeyedLock = field(default_factory=KeyedLock)
 
     def local_now(self) -> datetime:
@@ -56,20 +60,28 @@ class Conversations:
         async with self._locks.hold(key):
             yield key
 
-    async def step(self, key: bytes, inbound: Inbound, language_code: str | None = None, turn: Turn | None = None) -> Outcome:
+    async def step(
+        self, key: bytes, inbound: Inbound, language_code: str | None = None, turn: Turn | None = None
+    ) -> Outcome:
         """Load, step and store one user's state; call it while holding `user(...)`.
 
         `turn` is what the caller already read for this user under the same lock (one read per turn).
         """
-        flows = self.flows  # one flow set for the whole step, even if a reload swaps it meanwhile
+        # One flow set for the whole step, even if a reload swaps it meanwhile.
+        draft = self.trying.get(key)
+        flows = draft or self.flows
         state = (turn if turn is not None else await self.store.load_turn(key)).state
         if state is None:
             settings = flows.settings
             state = start_state(flows, negotiate(language_code, settings.languages, settings.default_language))
         now = self.local_now()
         outcome = step(flows, state, inbound, now, self.staff(flows, now, state.locale))
+        if draft is not None:
+            outcome = with_banner(outcome, draft)
         forgotten = any(isinstance(effect, Forget) for effect in outcome.effects)
-        await self.store.write_turn(TurnWrite(key, None if forgotten else outcome.state, outcome.events, outcome.state.day))
+        await self.store.write_turn(
+            TurnWrite(key, None if forgotten else outcome.state, outcome.events, outcome.state.day)
+        )
         return outcome
 
     async def handle(

@@ -8,6 +8,7 @@ errors go to staff; the log gets only a count.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -99,15 +100,16 @@ class Reloader:
             if self.on_loaded is not None:
                 try:
                     await self.on_loaded(result.flows)
-                except Exception as exc:  # noqa: BLE001 - the new flows are live; only this follow-up failed
+                except Exception as exc:
                     log.warning("could not update what follows a reload: %s", type(exc).__name__)
         else:
-            log.warning("reload refused (%s): %d error(s); still running the previous flows",
-                        reason, len(result.errors))
+            log.warning(
+                "reload refused (%s): %d error(s); still running the previous flows", reason, len(result.errors)
+            )
         if self.notify is not None:
             try:
                 await self.notify(self.notice(result))
-            except Exception as exc:  # noqa: BLE001 - the reload itself stands; only the notice was lost
+            except Exception as exc:
                 log.warning("could not post the reload notice to staff: %s", type(exc).__name__)
         return result
 
@@ -144,15 +146,13 @@ class Reloader:
     async def watch_forever(self) -> None:
         """Reload when the files change or a reload is requested; a failure is logged and the loop goes on."""
         while True:
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wanted.wait(), self.poll_seconds)
-            except TimeoutError:
-                pass
             try:
                 if self._wanted.is_set():
                     self._wanted.clear()
                     await self.reload("signal")
                 elif self.poll_seconds is not None and await self.changed():
                     await self.reload("files changed")
-            except Exception as exc:  # noqa: BLE001 - the watcher must outlive any one failure
+            except Exception as exc:
                 log.error("reload failed: %s", type(exc).__name__)

@@ -37,7 +37,14 @@ class Runtime:
 
     @classmethod
     def build(
-        cls, flows: FlowSet, store: Store, keyring: Keyring, flows_dir: Path, locales_dir: Path, *, watch: bool = True,
+        cls,
+        flows: FlowSet,
+        store: Store,
+        keyring: Keyring,
+        flows_dir: Path,
+        locales_dir: Path,
+        *,
+        watch: bool = True,
     ) -> Runtime:
         """The conversations over `store`, and a reloader that polls the folders when `watch` (else on request only)."""
         conversations = Conversations(flows, store, keyring)
@@ -48,8 +55,9 @@ class Runtime:
         """The case lifecycle over a transport's staff side."""
         return Handoffs(self.conversations, desk)
 
-    def follow_reloads(self, notify: Callable[[str], Awaitable[None]],
-                       on_loaded: Callable[[FlowSet], Awaitable[None]] | None = None) -> None:
+    def follow_reloads(
+        self, notify: Callable[[str], Awaitable[None]], on_loaded: Callable[[FlowSet], Awaitable[None]] | None = None
+    ) -> None:
         """Send reload notices to `notify` and run `on_loaded` after new flows, unless already set up."""
         if self.reloader is None:
             return
@@ -73,11 +81,11 @@ class Runtime:
         if handoffs is not None:
             try:
                 await handoffs.tick()
-            except Exception as exc:  # noqa: BLE001 - the loop must outlive any one failure
+            except Exception as exc:
                 log.error("case tick failed: %s", type(exc).__name__)
         try:
             await self.purge_daily()
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             log.error("daily purge failed: %s", type(exc).__name__)
 
     async def tick_forever(self, handoffs: Handoffs | None, every: float = TICK_SECONDS) -> None:

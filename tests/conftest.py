@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.flows.content import load_content
 from bot.flows import FlowSet
+from bot.flows.content import load_content
 
 REPO = Path(__file__).resolve().parent.parent
 TESTS = str(REPO / "tests")
@@ -133,9 +133,15 @@ def shipped_flows() -> FlowSet:
 # -- tiers ------------------------------------------------------------------------------------------
 
 # Names whose use puts a test in the e2e tier: the fake servers, and starting another process.
-E2E_NAMES = frozenset({
-    "FakeBotAPI", "FakeSignalCli", "subprocess", "create_subprocess_exec", "create_subprocess_shell",
-})
+E2E_NAMES = frozenset(
+    {
+        "FakeBotAPI",
+        "FakeSignalCli",
+        "subprocess",
+        "create_subprocess_exec",
+        "create_subprocess_shell",
+    }
+)
 
 
 def _names(code: types.CodeType) -> Iterator[str]:

@@ -9,6 +9,7 @@ with a timeout instead of sleeping.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import time
@@ -20,8 +21,18 @@ from aiohttp import web
 
 BOT_ID = 4242
 BOT_USER = {"id": BOT_ID, "is_bot": True, "first_name": "Signpost", "username": "signpost_test_bot"}
-NUMERIC = {"chat_id", "from_chat_id", "message_id", "message_thread_id", "offset", "limit", "timeout", "user_id",
-           "icon_color", "cache_time"}
+NUMERIC = {
+    "chat_id",
+    "from_chat_id",
+    "message_id",
+    "message_thread_id",
+    "offset",
+    "limit",
+    "timeout",
+    "user_id",
+    "icon_color",
+    "cache_time",
+}
 # Methods that put a message in a chat, and so take the chat's next message id.
 SENDS = {"sendMessage", "sendPhoto", "sendDocument", "copyMessage", "forwardMessage"}
 
@@ -42,6 +53,14 @@ class Fault:
     remaining: int
     every_nth: int = 0
     seen: int = 0
+
+
+class _Refused(Exception):
+    """A method's own refusal, answered in Telegram's error envelope."""
+
+    def __init__(self, status: int, description: str) -> None:
+        super().__init__(description)
+        self.status, self.description = status, description
 
 
 def _decode(name: str, value: str) -> Any:
@@ -91,8 +110,9 @@ class FakeBotAPI:
     deleted_topics: set[int] = field(default_factory=set)
     forum: bool = True
     group_type: str = "supergroup"
-    bot_member: dict[str, Any] = field(default_factory=lambda: {
-        "status": "administrator", "can_manage_topics": True, "can_delete_messages": True})
+    bot_member: dict[str, Any] = field(
+        default_factory=lambda: {"status": "administrator", "can_manage_topics": True, "can_delete_messages": True}
+    )
     staff_chat_id: int = -1001234567890
     admin_groups: set[int] = field(default_factory=set)  # other groups where the bot is an admin
     # Telegram's last failed delivery to the webhook, as getWebhookInfo reports it: (unix time, message).
@@ -101,13 +121,17 @@ class FakeBotAPI:
     conflict: bool = False
     # Telegram is down behind its front servers: every call is answered 502 Bad Gateway.
     outage: bool = False
+    # Files on Telegram's servers: file_id -> (file_name, content); sent by people or uploaded by the bot.
+    files: dict[str, tuple[str, bytes]] = field(default_factory=dict)
+    _file_ids: itertools.count = field(default_factory=lambda: itertools.count(1))
 
     # -- lifecycle ------------------------------------------------------------------------------
 
-    async def __aenter__(self) -> "FakeBotAPI":
+    async def __aenter__(self) -> FakeBotAPI:
         self._changed = asyncio.Condition()
         app = web.Application()
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._download)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -182,7 +206,8 @@ class FakeBotAPI:
         return [
             {**c.params, "method": c.method}
             for c in self.calls
-            if c.method in SENDS and c.params.get("chat_id") == chat_id
+            if c.method in SENDS
+            and c.params.get("chat_id") == chat_id
             and (thread_id is None or c.params.get("message_thread_id") == thread_id)
         ]
 
@@ -198,19 +223,24 @@ class FakeBotAPI:
             while not predicate():
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    raise AssertionError(f"timed out after {timeout}s waiting for {what}; calls so far:\n{self.describe()}")
-                try:
+                    raise AssertionError(
+                        f"timed out after {timeout}s waiting for {what}; calls so far:\n{self.describe()}"
+                    )
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._changed.wait(), remaining)
-                except asyncio.TimeoutError:
-                    pass
 
-    async def wait_for_calls(self, method: str, count: int = 1, chat_id: int | None = None, timeout: float = 5.0) -> list[Call]:
+    async def wait_for_calls(
+        self, method: str, count: int = 1, chat_id: int | None = None, timeout: float = 5.0
+    ) -> list[Call]:
         """Wait until at least `count` successful calls of `method` (into `chat_id`) were made."""
-        await self.wait_for(lambda: len(self.calls_to(method, chat_id)) >= count, timeout, f"{count}× {method} to {chat_id}")
+        await self.wait_for(
+            lambda: len(self.calls_to(method, chat_id)) >= count, timeout, f"{count}× {method} to {chat_id}"
+        )
         return self.calls_to(method, chat_id)
 
     async def wait_for_text(self, chat_id: int, fragment: str, timeout: float = 5.0) -> dict[str, Any]:
         """Wait for a message into `chat_id` whose text contains `fragment`, and return it."""
+
         def found() -> bool:
             return any(fragment in (m.get("text") or "") for m in self.sent_to(chat_id))
 
@@ -251,8 +281,13 @@ class FakeBotAPI:
         return user
 
     def _message(self, chat: dict[str, Any], sender: dict[str, Any], **content: Any) -> dict[str, Any]:
-        return {"message_id": self.next_message_id(chat["id"]), "date": int(time.time()), "chat": chat,
-                "from": sender, **content}
+        return {
+            "message_id": self.next_message_id(chat["id"]),
+            "date": int(time.time()),
+            "chat": chat,
+            "from": sender,
+            **content,
+        }
 
     def private_chat(self, chat_id: int, sender: dict[str, Any]) -> dict[str, Any]:
         chat = {"id": chat_id, "type": "private", "first_name": sender.get("first_name", "Test")}
@@ -261,8 +296,9 @@ class FakeBotAPI:
                 chat[key] = sender[key]
         return chat
 
-    def user_sends_text(self, chat_id: int, text: str, *, user: dict[str, Any] | None = None,
-                        language_code: str | None = "en") -> int:
+    def user_sends_text(
+        self, chat_id: int, text: str, *, user: dict[str, Any] | None = None, language_code: str | None = "en"
+    ) -> int:
         """A user writes to the bot in their private chat; returns the message id."""
         sender = user or self.user(chat_id, language_code)
         content: dict[str, Any] = {"text": text}
@@ -279,36 +315,74 @@ class FakeBotAPI:
             "photo": [{"file_id": "p1", "file_unique_id": "up1", "width": 90, "height": 90}],
             "voice": {"file_id": "v1", "file_unique_id": "uv1", "duration": 2},
             "video": {"file_id": "d1", "file_unique_id": "ud1", "width": 9, "height": 9, "duration": 1},
-            "sticker": {"file_id": "s1", "file_unique_id": "us1", "type": "regular", "width": 9, "height": 9,
-                        "is_animated": False, "is_video": False},
+            "sticker": {
+                "file_id": "s1",
+                "file_unique_id": "us1",
+                "type": "regular",
+                "width": 9,
+                "height": 9,
+                "is_animated": False,
+                "is_video": False,
+            },
             "document": {"file_id": "f1", "file_unique_id": "uf1", "file_name": "x.pdf"},
             "location": {"latitude": 51.5072, "longitude": -0.1276},
             "contact": {"phone_number": "+447700900123", "first_name": "Planted"},
         }
         extra = {k: v for k, v in fields.items() if k != kind}  # e.g. a caption
-        message = self._message(self.private_chat(chat_id, sender), sender, **{kind: fields.get(kind, samples[kind])}, **extra)
+        message = self._message(
+            self.private_chat(chat_id, sender), sender, **{kind: fields.get(kind, samples[kind])}, **extra
+        )
         self.push_update({"message": message})
         return int(message["message_id"])
 
-    def user_presses(self, chat_id: int, callback_data: str, message_id: int, *, user: dict[str, Any] | None = None) -> str:
+    def user_presses(
+        self, chat_id: int, callback_data: str, message_id: int, *, user: dict[str, Any] | None = None
+    ) -> str:
         """A user taps an inline button on message `message_id`; returns the callback query id."""
         sender = user or self.user(chat_id)
         query_id = f"q{next(self._update_ids)}"
-        message = {"message_id": message_id, "date": int(time.time()), "chat": self.private_chat(chat_id, sender),
-                   "from": BOT_USER, "text": "menu"}
-        self.push_update({"callback_query": {"id": query_id, "from": sender, "chat_instance": "ci",
-                                             "message": message, "data": callback_data}})
+        message = {
+            "message_id": message_id,
+            "date": int(time.time()),
+            "chat": self.private_chat(chat_id, sender),
+            "from": BOT_USER,
+            "text": "menu",
+        }
+        self.push_update(
+            {
+                "callback_query": {
+                    "id": query_id,
+                    "from": sender,
+                    "chat_instance": "ci",
+                    "message": message,
+                    "data": callback_data,
+                }
+            }
+        )
         return query_id
 
     def user_edits(self, chat_id: int, message_id: int, text: str) -> None:
         """A user edits an earlier message."""
         sender = self.user(chat_id)
-        message = {"message_id": message_id, "date": int(time.time()), "edit_date": int(time.time()),
-                   "chat": self.private_chat(chat_id, sender), "from": sender, "text": text}
+        message = {
+            "message_id": message_id,
+            "date": int(time.time()),
+            "edit_date": int(time.time()),
+            "chat": self.private_chat(chat_id, sender),
+            "from": sender,
+            "text": text,
+        }
         self.push_update({"edited_message": message})
 
-    def group_message(self, chat_id: int, text: str | None = None, *, thread_id: int | None = None,
-                      user: dict[str, Any] | None = None, **content: Any) -> int:
+    def group_message(
+        self,
+        chat_id: int,
+        text: str | None = None,
+        *,
+        thread_id: int | None = None,
+        user: dict[str, Any] | None = None,
+        **content: Any,
+    ) -> int:
         """Someone writes in a supergroup with topics (thread_id for a topic)."""
         sender = user or self.user(1001, first_name="Staffer", last_name="Realname", username="staff_account")
         chat = {"id": chat_id, "type": "supergroup", "title": "Staff", "is_forum": True}
@@ -324,14 +398,52 @@ class FakeBotAPI:
         self.push_update({"message": message})
         return int(message["message_id"])
 
+    def _store_file(self, file_name: str, content: bytes) -> str:
+        file_id = f"file{next(self._file_ids)}"
+        self.files[file_id] = (file_name, content)
+        return file_id
+
+    def group_document(
+        self,
+        chat_id: int,
+        file_name: str,
+        content: bytes,
+        *,
+        user: dict[str, Any] | None = None,
+        caption: str | None = None,
+        mime_type: str = "application/x-yaml",
+    ) -> int:
+        """Someone sends a file to the group's main thread, as Telegram shows it: a Document with a file_id."""
+        file_id = self._store_file(file_name, content)
+        document = {
+            "file_id": file_id,
+            "file_unique_id": f"u{file_id}",
+            "file_name": file_name,
+            "mime_type": mime_type,
+            "file_size": len(content),
+        }
+        extra: dict[str, Any] = {"caption": caption} if caption else {}
+        return self.group_message(chat_id, user=user, document=document, **extra)
+
+    def documents_to(self, chat_id: int) -> list[tuple[str, bytes]]:
+        """(file name, content) of each document the bot uploaded into a chat, in order."""
+        sent = [c.params.get("document") for c in self.calls_to("sendDocument", chat_id)]
+        return [self.files[file_id] for file_id in sent if isinstance(file_id, str) and file_id in self.files]
+
     def bot_added_to_group(self, chat_id: int, kind: str = "group") -> None:
         """Someone adds the bot to a group."""
         adder = self.user(777)
-        self.push_update({"my_chat_member": {
-            "chat": {"id": chat_id, "type": kind, "title": "Some group"}, "from": adder, "date": int(time.time()),
-            "old_chat_member": {"status": "left", "user": BOT_USER},
-            "new_chat_member": {"status": "member", "user": BOT_USER},
-        }})
+        self.push_update(
+            {
+                "my_chat_member": {
+                    "chat": {"id": chat_id, "type": kind, "title": "Some group"},
+                    "from": adder,
+                    "date": int(time.time()),
+                    "old_chat_member": {"status": "left", "user": BOT_USER},
+                    "new_chat_member": {"status": "member", "user": BOT_USER},
+                }
+            }
+        )
 
     # -- the HTTP side --------------------------------------------------------------------------
 
@@ -352,7 +464,12 @@ class FakeBotAPI:
             return dict(body) if isinstance(body, dict) else {}
         if request.content_type.startswith("multipart/"):
             data = await request.post()
-            return {k: _decode(k, v) for k, v in data.items() if isinstance(v, str)}
+            params = {k: _decode(k, v) for k, v in data.items() if isinstance(v, str)}
+            # An uploaded file (sendDocument with InputFile): kept like Telegram keeps it, by a new file_id.
+            for k, v in data.items():
+                if isinstance(v, web.FileField):
+                    params[k] = self._store_file(v.filename, v.file.read())
+            return params
         form = await request.post()
         return {k: _decode(k, str(v)) for k, v in form.items()} | {k: _decode(k, v) for k, v in request.query.items()}
 
@@ -387,9 +504,17 @@ class FakeBotAPI:
             return web.json_response({"ok": False, "error_code": status, "description": description}, status=status)
         handler = getattr(self, f"m_{method}", None)
         if handler is None:
-            return web.json_response({"ok": False, "error_code": 404, "description": "Not Found: method not found"},
-                                     status=404)
-        result = await handler(params) if asyncio.iscoroutinefunction(handler) else handler(params)
+            return web.json_response(
+                {"ok": False, "error_code": 404, "description": "Not Found: method not found"}, status=404
+            )
+        try:
+            result = await handler(params) if asyncio.iscoroutinefunction(handler) else handler(params)
+        except _Refused as refused:
+            self.failed_calls.append(call)
+            self._notify()
+            return web.json_response(
+                {"ok": False, "error_code": refused.status, "description": refused.description}, status=refused.status
+            )
         if method != "getUpdates":
             self.calls.append(call)
             self._notify()
@@ -399,13 +524,22 @@ class FakeBotAPI:
         """Telegram's own refusals, with its error codes and descriptions."""
         chat_id = params.get("chat_id")
         if method == "getUpdates" and self.webhook is not None:
-            return 409, "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first"
+            return (
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first",
+            )
         if method == "getUpdates" and self.conflict:
-            return 409, "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
+            return (
+                409,
+                "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running",
+            )
         if method in SENDS and isinstance(chat_id, int) and chat_id in self.blocked:
             return 403, "Forbidden: bot was blocked by the user"
         thread = params.get("message_thread_id")
-        if method in SENDS | {"closeForumTopic", "reopenForumTopic", "deleteForumTopic"} and thread in self.deleted_topics:
+        if (
+            method in SENDS | {"closeForumTopic", "reopenForumTopic", "deleteForumTopic"}
+            and thread in self.deleted_topics
+        ):
             return 400, "Bad Request: message thread not found"
         if method == "createForumTopic":
             if not self.forum:
@@ -421,8 +555,12 @@ class FakeBotAPI:
     @staticmethod
     def _error(fault: Fault) -> web.Response:
         if fault.status == 429:
-            body = {"ok": False, "error_code": 429, "description": f"Too Many Requests: retry after {fault.retry_after}",
-                    "parameters": {"retry_after": fault.retry_after}}
+            body = {
+                "ok": False,
+                "error_code": 429,
+                "description": f"Too Many Requests: retry after {fault.retry_after}",
+                "parameters": {"retry_after": fault.retry_after},
+            }
         else:
             body = {"ok": False, "error_code": fault.status, "description": "Internal Server Error"}
         return web.json_response(body, status=fault.status)
@@ -430,8 +568,13 @@ class FakeBotAPI:
     # -- methods --------------------------------------------------------------------------------
 
     def m_getMe(self, params: dict[str, Any]) -> dict[str, Any]:
-        return {**BOT_USER, "can_join_groups": True, "can_read_all_group_messages": True,
-                "supports_inline_queries": False, "has_topics_enabled": False}
+        return {
+            **BOT_USER,
+            "can_join_groups": True,
+            "can_read_all_group_messages": True,
+            "supports_inline_queries": False,
+            "has_topics_enabled": False,
+        }
 
     async def m_getUpdates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         self.polls.append(Call("getUpdates", params, time.time()))
@@ -445,10 +588,8 @@ class FakeBotAPI:
         assert self._changed is not None
         while not self._updates and not self._closing and time.monotonic() < deadline:
             async with self._changed:
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._changed.wait(), max(0.01, deadline - time.monotonic()))
-                except asyncio.TimeoutError:
-                    pass
         return self._updates[:limit]
 
     def m_deleteWebhook(self, params: dict[str, Any]) -> bool:
@@ -470,10 +611,8 @@ class FakeBotAPI:
             while True:
                 if self.webhook is None or not self._updates:
                     async with self._changed:
-                        try:
+                        with contextlib.suppress(TimeoutError):
                             await asyncio.wait_for(self._changed.wait(), 0.2)
-                        except asyncio.TimeoutError:
-                            pass
                     continue
                 url, secret = self.webhook
                 update = self._updates[0]
@@ -488,8 +627,11 @@ class FakeBotAPI:
                 await asyncio.sleep(0.1)
 
     def m_getWebhookInfo(self, params: dict[str, Any]) -> dict[str, Any]:
-        info: dict[str, Any] = {"url": self.webhook[0] if self.webhook else "", "has_custom_certificate": False,
-                                "pending_update_count": len(self._updates)}
+        info: dict[str, Any] = {
+            "url": self.webhook[0] if self.webhook else "",
+            "has_custom_certificate": False,
+            "pending_update_count": len(self._updates),
+        }
         if self.webhook is not None:
             info |= {"max_connections": 40, "ip_address": "127.0.0.1"}
             if self.webhook_error is not None:
@@ -504,9 +646,13 @@ class FakeBotAPI:
 
     def _sent(self, params: dict[str, Any], **content: Any) -> dict[str, Any]:
         chat_id = int(params["chat_id"])
-        message = {"message_id": self.next_message_id(chat_id), "date": int(time.time()),
-                   "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"},
-                   "from": BOT_USER, **content}
+        message = {
+            "message_id": self.next_message_id(chat_id),
+            "date": int(time.time()),
+            "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"},
+            "from": BOT_USER,
+            **content,
+        }
         if "reply_markup" in params:
             message["reply_markup"] = params["reply_markup"]
         if "message_thread_id" in params:
@@ -520,7 +666,39 @@ class FakeBotAPI:
         return self._sent(params, photo=[{"file_id": "p", "file_unique_id": "p", "width": 1, "height": 1}])
 
     def m_sendDocument(self, params: dict[str, Any]) -> dict[str, Any]:
-        return self._sent(params, document={"file_id": "d", "file_unique_id": "d"})
+        file_id = params.get("document")
+        name, content = self.files.get(str(file_id), ("", b""))
+        document = {"file_id": file_id or "d", "file_unique_id": f"u{file_id or 'd'}", "file_size": len(content)}
+        if name:
+            document["file_name"] = name
+        return self._sent(params, document=document, **({"caption": params["caption"]} if "caption" in params else {}))
+
+    def m_getFile(self, params: dict[str, Any]) -> dict[str, Any]:
+        # As the Bot API: a File with file_path, downloadable at /file/bot<token>/<file_path>; bots may
+        # download files of up to 20 MB.
+        file_id = str(params.get("file_id", ""))
+        if file_id not in self.files:
+            raise _Refused(400, "Bad Request: invalid file_id")
+        name, content = self.files[file_id]
+        if len(content) > 20 * 1024 * 1024:
+            raise _Refused(400, "Bad Request: file is too big")
+        return {
+            "file_id": file_id,
+            "file_unique_id": f"u{file_id}",
+            "file_size": len(content),
+            "file_path": f"documents/{file_id}_{name}",
+        }
+
+    async def _download(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return web.Response(status=401, text="Unauthorized")
+        path = request.match_info["path"]
+        file_id = path.removeprefix("documents/").split("_", 1)[0]
+        if file_id not in self.files:
+            return web.Response(status=404, text="Not Found")
+        self.calls.append(Call("download", {"file_path": path}, time.time()))
+        self._notify()
+        return web.Response(body=self.files[file_id][1])
 
     def m_copyMessage(self, params: dict[str, Any]) -> dict[str, Any]:
         return {"message_id": self.next_message_id(int(params["chat_id"]))}
@@ -529,8 +707,12 @@ class FakeBotAPI:
         return self._sent(params, text="(forwarded)")
 
     def m_editMessageText(self, params: dict[str, Any]) -> dict[str, Any]:
-        return {"message_id": params.get("message_id"), "date": int(time.time()),
-                "chat": {"id": params.get("chat_id"), "type": "private"}, "text": params.get("text", "")}
+        return {
+            "message_id": params.get("message_id"),
+            "date": int(time.time()),
+            "chat": {"id": params.get("chat_id"), "type": "private"},
+            "text": params.get("text", ""),
+        }
 
     def m_editMessageReplyMarkup(self, params: dict[str, Any]) -> bool:
         return True
@@ -569,11 +751,24 @@ class FakeBotAPI:
         if user_id == BOT_ID and chat_id not in (self.staff_chat_id, *self.admin_groups):
             return {"status": "member", "user": BOT_USER}
         if user_id == BOT_ID:
-            return {"user": BOT_USER, "can_be_edited": False, "is_anonymous": False, "can_manage_chat": True,
-                    "can_change_info": True, "can_invite_users": True, "can_restrict_members": True,
-                    "can_promote_members": False, "can_manage_video_chats": True, "can_post_stories": False,
-                    "can_edit_stories": False, "can_delete_stories": False, "can_pin_messages": True,
-                    "can_delete_messages": False, "can_manage_topics": False, **self.bot_member}
+            return {
+                "user": BOT_USER,
+                "can_be_edited": False,
+                "is_anonymous": False,
+                "can_manage_chat": True,
+                "can_change_info": True,
+                "can_invite_users": True,
+                "can_restrict_members": True,
+                "can_promote_members": False,
+                "can_manage_video_chats": True,
+                "can_post_stories": False,
+                "can_edit_stories": False,
+                "can_delete_stories": False,
+                "can_pin_messages": True,
+                "can_delete_messages": False,
+                "can_manage_topics": False,
+                **self.bot_member,
+            }
         return {"status": "member", "user": self.user(user_id)}
 
     def m_leaveChat(self, params: dict[str, Any]) -> bool:
@@ -585,14 +780,38 @@ class FakeBotAPI:
         extra: dict[str, Any] = {} if chat_type == "private" else {"title": "Staff"}
         if chat_type == "supergroup" and self.forum:
             extra["is_forum"] = True
-        return {"id": chat_id, "type": chat_type, **extra, "accent_color_id": 0,
-                "max_reaction_count": 11, "accepted_gift_types": {"unlimited_gifts": False, "limited_gifts": False,
-                                                                   "unique_gifts": False, "premium_subscription": False,
-                                                                   "gifts_from_channels": False}}
+        return {
+            "id": chat_id,
+            "type": chat_type,
+            **extra,
+            "accent_color_id": 0,
+            "max_reaction_count": 11,
+            "accepted_gift_types": {
+                "unlimited_gifts": False,
+                "limited_gifts": False,
+                "unique_gifts": False,
+                "premium_subscription": False,
+                "gifts_from_channels": False,
+            },
+        }
 
     def m_getChatAdministrators(self, params: dict[str, Any]) -> list[dict[str, Any]]:
-        return [{"status": "administrator", "user": self.user(uid), "can_be_edited": False, "is_anonymous": False,
-                 "can_manage_chat": True, "can_delete_messages": True, "can_manage_video_chats": True,
-                 "can_restrict_members": True, "can_promote_members": False, "can_change_info": True,
-                 "can_invite_users": True, "can_post_stories": False, "can_edit_stories": False,
-                 "can_delete_stories": False} for uid in self.staff_admins]
+        return [
+            {
+                "status": "administrator",
+                "user": self.user(uid),
+                "can_be_edited": False,
+                "is_anonymous": False,
+                "can_manage_chat": True,
+                "can_delete_messages": True,
+                "can_manage_video_chats": True,
+                "can_restrict_members": True,
+                "can_promote_members": False,
+                "can_change_info": True,
+                "can_invite_users": True,
+                "can_post_stories": False,
+                "can_edit_stories": False,
+                "can_delete_stories": False,
+            }
+            for uid in self.staff_admins
+        ]

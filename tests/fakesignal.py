@@ -65,24 +65,48 @@ class FakeSignalCli:
         notification = {"account": self.account, "envelope": envelope}
         if self._subscribers:
             for writer in self._subscribers:
-                self._write(writer, {"jsonrpc": "2.0", "method": "receive",
-                                     "params": {"subscription": self.subscriptions - 1, "result": notification}})
+                self._write(
+                    writer,
+                    {
+                        "jsonrpc": "2.0",
+                        "method": "receive",
+                        "params": {"subscription": self.subscriptions - 1, "result": notification},
+                    },
+                )
         else:
             self._backlog.append(notification)
         return envelope
 
-    def envelope(self, uuid: str, *, number: str | None = None, name: str | None = None, device: int = 1,
-                 timestamp: int | None = None, **data: Any) -> dict[str, Any]:
+    def envelope(
+        self,
+        uuid: str,
+        *,
+        number: str | None = None,
+        name: str | None = None,
+        device: int = 1,
+        timestamp: int | None = None,
+        **data: Any,
+    ) -> dict[str, Any]:
         """An envelope from a user's phone; keyword arguments become the dataMessage's fields."""
         stamp = timestamp if timestamp is not None else next(self._clock)
         envelope: dict[str, Any] = {
-            "source": number or uuid, "sourceNumber": number, "sourceUuid": uuid, "sourceName": name,
-            "sourceDevice": device, "timestamp": stamp, "serverReceivedTimestamp": stamp + 5,
+            "source": number or uuid,
+            "sourceNumber": number,
+            "sourceUuid": uuid,
+            "sourceName": name,
+            "sourceDevice": device,
+            "timestamp": stamp,
+            "serverReceivedTimestamp": stamp + 5,
             "serverDeliveredTimestamp": stamp + 9,
         }
         if data:
-            envelope["dataMessage"] = {"timestamp": stamp, "message": None, "expiresInSeconds": 0, "viewOnce": False,
-                                       **data}
+            envelope["dataMessage"] = {
+                "timestamp": stamp,
+                "message": None,
+                "expiresInSeconds": 0,
+                "viewOnce": False,
+                **data,
+            }
         return envelope
 
     def user_sends(self, uuid: str, text: str, **fields: Any) -> dict[str, Any]:
@@ -100,23 +124,48 @@ class FakeSignalCli:
             result["token"] = token
         if retry_after is not None:
             result["retryAfterSeconds"] = retry_after
-        self.fail_next("send", {"error": {"code": -5, "message": "Failed to send message due to rate limiting",
-                                          "data": {"response": {"timestamp": next(self._clock), "results": [result]}}}})
+        self.fail_next(
+            "send",
+            {
+                "error": {
+                    "code": -5,
+                    "message": "Failed to send message due to rate limiting",
+                    "data": {"response": {"timestamp": next(self._clock), "results": [result]}},
+                }
+            },
+        )
 
     def untrusted_next(self, recipient: str) -> None:
         """The next send fails with -4: the user reinstalled and their safety number changed."""
         result = {"recipientAddress": {"uuid": recipient, "number": None}, "type": "IDENTITY_FAILURE"}
-        self.fail_next("send", {"error": {"code": -4, "message": "Failed to send message due to untrusted identities",
-                                          "data": {"response": {"timestamp": next(self._clock), "results": [result]}}}})
+        self.fail_next(
+            "send",
+            {
+                "error": {
+                    "code": -4,
+                    "message": "Failed to send message due to untrusted identities",
+                    "data": {"response": {"timestamp": next(self._clock), "results": [result]}},
+                }
+            },
+        )
 
     def unregistered_next(self, recipient: str) -> None:
         """The next send fails with -1: the recipient left Signal."""
-        self.fail_next("send", {"error": {"code": -1, "message": f"The user {recipient} is not registered.", "data": None}})
+        self.fail_next(
+            "send", {"error": {"code": -1, "message": f"The user {recipient} is not registered.", "data": None}}
+        )
 
     def partial_failure_next(self, recipient: str, kind: str = "NETWORK_FAILURE") -> None:
         """The next send 'succeeds' but the recipient's own result is a failure."""
-        self.fail_next("send", {"result": {"timestamp": next(self._clock), "results": [
-            {"recipientAddress": {"uuid": recipient, "number": None}, "type": kind}]}})
+        self.fail_next(
+            "send",
+            {
+                "result": {
+                    "timestamp": next(self._clock),
+                    "results": [{"recipientAddress": {"uuid": recipient, "number": None}, "type": kind}],
+                }
+            },
+        )
 
     def hold_replies(self, count: int) -> None:
         """Keep the replies to the next `count` requests, then send them all in reverse order."""
@@ -144,8 +193,10 @@ class FakeSignalCli:
 
     async def wait_for_text(self, uuid: str, fragment: str, count: int = 1) -> Sent:
         """Wait until `count` messages to `uuid` contain `fragment`; the latest of them."""
+
         def found() -> list[Sent]:
             return [s for s in self.sent if s.recipient == uuid and fragment in s.text]
+
         await self.wait_for(lambda: len(found()) >= count)
         return found()[-1]
 
@@ -197,8 +248,14 @@ class FakeSignalCli:
             reply = {"jsonrpc": "2.0", "id": request_id, "result": subscription}
             self._write(writer, reply)
             for notification in self._backlog:
-                self._write(writer, {"jsonrpc": "2.0", "method": "receive",
-                                     "params": {"subscription": subscription, "result": notification}})
+                self._write(
+                    writer,
+                    {
+                        "jsonrpc": "2.0",
+                        "method": "receive",
+                        "params": {"subscription": subscription, "result": notification},
+                    },
+                )
             self._backlog.clear()
             return None
         if method == "version":
@@ -208,8 +265,11 @@ class FakeSignalCli:
             recipients = params.get("recipient") or []
             if method == "send":
                 if not params.get("message"):
-                    return {"jsonrpc": "2.0", "id": request_id, "error": {
-                        "code": -1, "message": "Sending empty message is not allowed", "data": None}}
+                    return {
+                        "jsonrpc": "2.0",
+                        "id": request_id,
+                        "error": {"code": -1, "message": "Sending empty message is not allowed", "data": None},
+                    }
                 for recipient in recipients:
                     self.sent.append(Sent(recipient, stamp, params["message"], list(params.get("textStyle") or [])))
             results = [{"recipientAddress": {"uuid": r, "number": None}, "type": "SUCCESS"} for r in recipients]
@@ -218,4 +278,8 @@ class FakeSignalCli:
             return {"jsonrpc": "2.0", "id": request_id, "result": {}}
         if method == "quitGroup":
             return {"jsonrpc": "2.0", "id": request_id, "result": {"timestamp": next(self._clock), "results": []}}
-        return {"jsonrpc": "2.0", "id": request_id, "error": {"code": -32601, "message": "Method not implemented", "data": None}}
+        return {
+            "jsonrpc": "2.0",
+            "id": request_id,
+            "error": {"code": -32601, "message": "Method not implemented", "data": None},
+        }

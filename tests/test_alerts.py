@@ -59,24 +59,38 @@ class Database:
 
 
 @asynccontextmanager
-async def monitored_bot(api: FakeBotAPI, tmp_path: Path, clock: ManualClock,
-                        webhook: Webhook | None = None) -> AsyncIterator[tuple[Monitor, Database]]:
+async def monitored_bot(
+    api: FakeBotAPI, tmp_path: Path, clock: ManualClock, webhook: Webhook | None = None
+) -> AsyncIterator[tuple[Monitor, Database]]:
     """The bot as `python -m bot run` wires it, with probes every few milliseconds and a test's clock."""
     store = await open_store(tmp_path / "bot.sqlite3")
     database = Database(store)
-    transport = TelegramTransport(Conversations(load_content(FLOWS, REPO / "locales"), store, Keyring(b"k" * 32)), STAFF)
-    application = build_application(transport, api.token, api.base_url, api.base_file_url, AIORateLimiter(max_retries=2))
-    monitor = Monitor.attach(application, transport.post_to_staff, database.check, webhook.url if webhook else None,
-                             clock=clock, probe_seconds=0.02)
+    transport = TelegramTransport(
+        Conversations(load_content(FLOWS, REPO / "locales"), store, Keyring(b"k" * 32)), STAFF
+    )
+    application = build_application(
+        transport, api.token, api.base_url, api.base_file_url, AIORateLimiter(max_retries=2)
+    )
+    monitor = Monitor.attach(
+        application,
+        transport.post_to_staff,
+        database.check,
+        webhook.url if webhook else None,
+        clock=clock,
+        probe_seconds=0.02,
+    )
     stop = asyncio.Event()
     await monitor.start(("127.0.0.1", 0))
-    task = asyncio.create_task(serve(application, transport, stop, webhook, poll_timeout=1,
-                                     poll_errors=monitor.on_poll_error))
+    task = asyncio.create_task(
+        serve(application, transport, stop, webhook, poll_timeout=1, poll_errors=monitor.on_poll_error)
+    )
     try:
         # Started: updates asked for (the webhook set, or removed for polling), and the monitor's first probe
         # made, which waits until the bot runs: getMe (PTB's own is the first), or getWebhookInfo.
         await api.wait_for_calls("setWebhook" if webhook else "deleteWebhook", timeout=10)
-        await (api.wait_for_calls("getWebhookInfo", timeout=10) if webhook else api.wait_for_calls("getMe", 2, timeout=10))
+        await (
+            api.wait_for_calls("getWebhookInfo", timeout=10) if webhook else api.wait_for_calls("getMe", 2, timeout=10)
+        )
         yield monitor, database
     finally:
         stop.set()
@@ -110,7 +124,8 @@ async def fetch_health(port: int) -> tuple[int, dict[str, object]]:
 
 
 async def test_another_copy_polling_is_told_once_then_resolved_once_without_tracebacks(
-        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     clock = ManualClock()
     async with FakeBotAPI() as api, monitored_bot(api, tmp_path, clock) as (monitor, _):
         api.conflict = True
@@ -142,7 +157,9 @@ async def test_telegram_out_of_reach_for_minutes_is_told_once_when_it_can_be(tmp
         await api.wait_for(lambda: failed(api, "sendMessage") >= 2, what="the alert tried twice")
         api.outage = False
         (told,) = [await api.wait_for_text(STAFF, "could not reach Telegram")]
-        assert told["text"].startswith("The bot could not reach Telegram for 10 minutes (NetworkError); it can again now.")
+        assert told["text"].startswith(
+            "The bot could not reach Telegram for 10 minutes (NetworkError); it can again now."
+        )
         await more_probes(api)
         assert len(staff_texts(api, "Telegram")) == 1
         assert (await get_health(monitor))[0] == 200
@@ -206,8 +223,17 @@ async def test_healthz_answers_over_http_with_the_last_updates_age_and_refuses_o
 async def test_python_m_bot_run_serves_healthz_beside_the_webhook(tmp_path: Path) -> None:
     port, health = free_port(), free_port()
     async with FakeBotAPI() as api:
-        async with bot_process(api, tmp_path, FLOWS, "--webhook", f"http://127.0.0.1:{port}/telegram",
-                               "--port", str(port), "--health-port", str(health)) as bot:
+        async with bot_process(
+            api,
+            tmp_path,
+            FLOWS,
+            "--webhook",
+            f"http://127.0.0.1:{port}/telegram",
+            "--port",
+            str(port),
+            "--health-port",
+            str(health),
+        ) as bot:
             await api.wait_for_calls("setWebhook", timeout=30)
             status, body = await fetch_health(health)
             assert status == 200 and body["mode"] == "webhook", body
@@ -243,8 +269,6 @@ def test_an_alert_that_cannot_be_sent_waits_and_a_resolved_trouble_is_told_in_on
 
     asyncio.run(scenario())
     assert sent == ["The bot could not use its database for 5 minutes (OperationalError); it works again now."]
-
-
 
 
 async def test_a_health_port_already_taken_is_one_line_naming_the_option(tmp_path: Path) -> None:

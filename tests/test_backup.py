@@ -29,8 +29,15 @@ async def python_m_bot(*args: str, cwd: Path, **env: str) -> tuple[int, str, str
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "TELEGRAM_"))}
     clean["PYTHONPATH"] = str(REPO)  # this checkout's code, whatever the folder it runs in
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", *args, cwd=cwd, env={**clean, **env},
-        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "bot",
+        *args,
+        cwd=cwd,
+        env={**clean, **env},
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     out, err = await asyncio.wait_for(process.communicate(), 60)
     assert process.returncode is not None
@@ -47,7 +54,8 @@ def mode(path: Path) -> int:
 
 
 async def test_backup_while_the_bot_runs_restores_sessions_and_open_cases_elsewhere(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("PYTHONPATH", str(REPO))  # the bot process runs this checkout's code
     live, elsewhere, wrong = tmp_path / "live", tmp_path / "elsewhere", tmp_path / "wrong"
@@ -61,8 +69,12 @@ async def test_backup_while_the_bot_runs_restores_sessions_and_open_cases_elsewh
             await api.wait_for_calls("createForumTopic", chat_id=STAFF, timeout=30)
 
             code, out, err = await python_m_bot(
-                "backup", str(made), cwd=tmp_path, BOT_DB=str(live / "bot.sqlite3"),
-                BOT_SECRET_FILE=str(live / "secret"), BOT_BACKUP_PASSPHRASE=PASSPHRASE,
+                "backup",
+                str(made),
+                cwd=tmp_path,
+                BOT_DB=str(live / "bot.sqlite3"),
+                BOT_SECRET_FILE=str(live / "secret"),
+                BOT_BACKUP_PASSPHRASE=PASSPHRASE,
             )
             assert code == 0, err
             assert bot.process.returncode is None  # the bot kept running
@@ -72,8 +84,12 @@ async def test_backup_while_the_bot_runs_restores_sessions_and_open_cases_elsewh
     assert (live / "secret").read_bytes().strip() not in made.read_bytes()
 
     code, out, err = await python_m_bot(
-        "restore", str(made), cwd=tmp_path, BOT_DB=str(elsewhere / "bot.sqlite3"),
-        BOT_SECRET_FILE=str(elsewhere / "secret"), BOT_BACKUP_PASSPHRASE=PASSPHRASE,
+        "restore",
+        str(made),
+        cwd=tmp_path,
+        BOT_DB=str(elsewhere / "bot.sqlite3"),
+        BOT_SECRET_FILE=str(elsewhere / "secret"),
+        BOT_BACKUP_PASSPHRASE=PASSPHRASE,
     )
     assert code == 0, err
     assert "restored" in out
@@ -93,8 +109,12 @@ async def test_backup_while_the_bot_runs_restores_sessions_and_open_cases_elsewh
         await store.close()
 
     code, out, err = await python_m_bot(
-        "restore", str(made), cwd=tmp_path, BOT_DB=str(wrong / "bot.sqlite3"),
-        BOT_SECRET_FILE=str(wrong / "secret"), BOT_BACKUP_PASSPHRASE="not the passphrase",
+        "restore",
+        str(made),
+        cwd=tmp_path,
+        BOT_DB=str(wrong / "bot.sqlite3"),
+        BOT_SECRET_FILE=str(wrong / "secret"),
+        BOT_BACKUP_PASSPHRASE="not the passphrase",
     )
     assert code == 2
     assert "wrong passphrase" in err and "Traceback" not in err
@@ -139,7 +159,7 @@ async def test_restore_refuses_a_schema_newer_than_the_code(tmp_path: Path) -> N
     database, schema = backup.snapshot(newer)
     made = tmp_path / "newer.backup"
     made.write_bytes(backup.seal(Contents(b"s" * 32, database, schema, "2026-01-01T00:00:00+00:00"), PASSPHRASE))
-    with pytest.raises(BackupError, match="newer than this code .*upgrade the bot first"):
+    with pytest.raises(BackupError, match=r"newer than this code .*upgrade the bot first"):
         backup.restore(made, PASSPHRASE, tmp_path / "new" / "bot.sqlite3", tmp_path / "new" / "secret", force=False)
     assert not (tmp_path / "new" / "bot.sqlite3").exists()
 
@@ -157,8 +177,12 @@ async def test_a_damaged_or_foreign_file_is_refused_clearly(tmp_path: Path) -> N
 async def test_backup_never_makes_a_new_secret_to_back_up(tmp_path: Path) -> None:
     await (await open_store(tmp_path / "bot.sqlite3")).close()
     code, _, err = await python_m_bot(
-        "backup", str(tmp_path / "b"), cwd=tmp_path, BOT_DB=str(tmp_path / "bot.sqlite3"),
-        BOT_SECRET_FILE=str(tmp_path / "missing-secret"), BOT_BACKUP_PASSPHRASE=PASSPHRASE,
+        "backup",
+        str(tmp_path / "b"),
+        cwd=tmp_path,
+        BOT_DB=str(tmp_path / "bot.sqlite3"),
+        BOT_SECRET_FILE=str(tmp_path / "missing-secret"),
+        BOT_BACKUP_PASSPHRASE=PASSPHRASE,
     )
     assert code == 2 and "there is no secret at" in err
     assert not (tmp_path / "missing-secret").exists() and not (tmp_path / "b").exists()
@@ -176,7 +200,9 @@ def test_the_passphrase_is_asked_twice_for_a_backup_and_must_match() -> None:
 async def backup_of_a_small_database(tmp_path: Path) -> Path:
     """A backup of a database with one session, secret `s`×32, under PASSPHRASE."""
     store = await open_store(tmp_path / "bot.sqlite3")
-    await store.record(Keyring(b"s" * 32).user_key("telegram", USER), State(node="main.menu", locale="en", day=5), [], 5)
+    await store.record(
+        Keyring(b"s" * 32).user_key("telegram", USER), State(node="main.menu", locale="en", day=5), [], 5
+    )
     await store.close()
     made = tmp_path / "small.backup"
     backup.backup(tmp_path / "bot.sqlite3", b"s" * 32, made, PASSPHRASE, backup.utc_now())

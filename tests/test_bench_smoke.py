@@ -18,13 +18,32 @@ from tests.conftest import FLOWS, REPO
 
 pytestmark = pytest.mark.bench
 
-ROW_KEYS = {"bot", "mode", "sessions", "updates_per_s", "p50_ms", "p99_ms", "mean_ms", "peak_rss_mb", "start_ms",
-            "persist_ms", "writes_per_update", "with_writes_per_s", "errors", "detail"}
+ROW_KEYS = {
+    "bot",
+    "mode",
+    "sessions",
+    "updates_per_s",
+    "p50_ms",
+    "p99_ms",
+    "mean_ms",
+    "peak_rss_mb",
+    "start_ms",
+    "persist_ms",
+    "writes_per_update",
+    "with_writes_per_s",
+    "errors",
+    "detail",
+}
 
 
 def test_quick_benchmark_writes_a_result_for_every_bot_mode_and_size(tmp_path: Path) -> None:
-    done = subprocess.run([sys.executable, "-m", "bench", "--quick", "--out", str(tmp_path)], cwd=REPO,
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--out", str(tmp_path)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     report = json.loads((tmp_path / "latest.json").read_text(encoding="utf-8"))
     assert report["quick"] is True and report["command"] == "python -m bench --quick"
@@ -37,12 +56,15 @@ def test_quick_benchmark_writes_a_result_for_every_bot_mode_and_size(tmp_path: P
     rows = report["results"]
     assert {(r["bot"], r["mode"], r["sessions"]) for r in rows} == expected
     for row in rows:
-        assert ROW_KEYS <= set(row) and row["errors"] == 0
+        assert set(row) >= ROW_KEYS and row["errors"] == 0
         assert row["updates_per_s"] > 0 and row["peak_rss_mb"] > 0
         if row["mode"] == "sustained":
             # The window runs past the baseline's (shortened) persistence interval, answers counted through it.
             detail = row["detail"]
-            assert detail["window_s"] > plan["persist_interval_s"] and sum(detail["answered_per_bucket"]) == detail["answered"]
+            assert (
+                detail["window_s"] > plan["persist_interval_s"]
+                and sum(detail["answered_per_bucket"]) == detail["answered"]
+            )
             assert row["start_ms"] is None and row["with_writes_per_s"] == row["updates_per_s"]
         else:
             assert row["start_ms"] > 0 and (row["persist_ms"] is None) == (row["bot"] == "ours")
@@ -56,11 +78,23 @@ async def test_a_worker_that_dies_mid_window_fails_the_sustained_run_with_its_la
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     def dying_worker(*args: Any) -> list[str]:
-        return [sys.executable, "-c", "import sys, time; print('READY', flush=True); time.sleep(0.5); "
-                "print('worker crashed', file=sys.stderr); sys.exit(3)"]
+        return [
+            sys.executable,
+            "-c",
+            "import sys, time; print('READY', flush=True); time.sleep(0.5); "
+            "print('worker crashed', file=sys.stderr); sys.exit(3)",
+        ]
 
     monkeypatch.setattr(bench_main, "_worker_args", dying_worker)
     content = (FLOWS, REPO / "locales")
-    with pytest.raises(bench_main.BenchError, match="ours sustained at 10: the worker stopped during the window: worker crashed"):
-        await bench_main._run_sustained("ours", tmp_path / "state", 10, plan(load_content(*content)),
-                                        replace(bench_main.QUICK, sustain_s=2.0), content)
+    with pytest.raises(
+        bench_main.BenchError, match="ours sustained at 10: the worker stopped during the window: worker crashed"
+    ):
+        await bench_main._run_sustained(
+            "ours",
+            tmp_path / "state",
+            10,
+            plan(load_content(*content)),
+            replace(bench_main.QUICK, sustain_s=2.0),
+            content,
+        )

@@ -89,16 +89,22 @@ def test_the_services_state_folder_is_the_home_when_bot_home_is_unset(tmp_path: 
     assert home_dir({**env, "BOT_HOME": str(tmp_path / "home")}) == tmp_path / "home"
 
 
-def test_without_a_home_the_data_folder_of_the_working_directory_is_used(tmp_path: Path,
-                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_a_home_the_data_folder_of_the_working_directory_is_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     assert db_path({}) == tmp_path / "data" / "bot.sqlite3"
     assert secret_path({}) == tmp_path / "data" / "secret"
 
 
 def test_the_old_variables_still_override_the_home(tmp_path: Path) -> None:
-    env = {"BOT_HOME": str(tmp_path / "home"), "BOT_DB": str(tmp_path / "db.sqlite3"),
-           "BOT_SECRET_FILE": str(tmp_path / "s"), "BOT_FLOWS": str(tmp_path / "f"), "BOT_LOCALES": str(tmp_path / "l")}
+    env = {
+        "BOT_HOME": str(tmp_path / "home"),
+        "BOT_DB": str(tmp_path / "db.sqlite3"),
+        "BOT_SECRET_FILE": str(tmp_path / "s"),
+        "BOT_FLOWS": str(tmp_path / "f"),
+        "BOT_LOCALES": str(tmp_path / "l"),
+    }
     assert (db_path(env), secret_path(env)) == (tmp_path / "db.sqlite3", tmp_path / "s")
     assert (flows_dir(env), locales_dir(env)) == (tmp_path / "f", tmp_path / "l")
 

@@ -17,13 +17,21 @@ def run_bot(args: list[str], stdin: str, tmp_path: Path, timeout: float = 60) ->
     env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
-        input=stdin, capture_output=True, text=True, timeout=timeout, cwd=tmp_path, env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=tmp_path,
+        env=env,
     )
 
 
 def test_scripted_walk_reaches_pep_signposting_and_exits_cleanly(tmp_path: Path) -> None:
-    result = run_bot(["chat", "--db", str(tmp_path / "bot.sqlite3"), "--flows", str(FLOWS)],
-                     "1\n2\n/back\nI was attacked\n/quit\n", tmp_path)
+    result = run_bot(
+        ["chat", "--db", str(tmp_path / "bot.sqlite3"), "--flows", str(FLOWS)],
+        "1\n2\n/back\nI was attacked\n/quit\n",
+        tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "Hi, I can help you find health services" in out
@@ -103,7 +111,9 @@ def test_whole_handoff_journey_can_be_tried_in_the_console(tmp_path: Path) -> No
     out = result.stdout
     assert "[staff] topic #1 opened: Case " in out
     assert "[staff #1] user: hello" in out
-    assert "Sam: Hi, I'm Sam" in out and "note to self" not in out.split("[staff #1] user: hello")[1].replace("/staff !note to self", "")
+    assert "Sam: Hi, I'm Sam" in out and "note to self" not in out.split("[staff #1] user: hello")[1].replace(
+        "/staff !note to self", ""
+    )
     assert "The chat with our team has ended." in out
     assert out.rstrip().endswith("6. Language")  # "1" after closing is the Main menu button
 
@@ -116,8 +126,13 @@ def test_staff_command_without_an_open_case_is_explained(tmp_path: Path) -> None
 def test_output_cut_short_by_a_pager_is_not_a_traceback(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("BOT_")}
     env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
-    graph = subprocess.Popen([sys.executable, "-m", "bot", "graph", "--flows", str(FLOWS)], cwd=tmp_path, env=env,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    graph = subprocess.Popen(
+        [sys.executable, "-m", "bot", "graph", "--flows", str(FLOWS)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     assert graph.stdout is not None and graph.stderr is not None
     graph.stdout.close()  # like `| head`, before anything was read: every write meets a closed pipe
     stderr = graph.stderr.read().decode()

@@ -7,9 +7,9 @@ from datetime import datetime
 
 import pytest
 
-from bot.flows.content import load_content
 from bot.engine import Pick, Text, start_state, step
 from bot.flows import FlowSet
+from bot.flows.content import load_content
 from bot.flows.textmatch import normalise
 from tests.conftest import FLOWS, REPO
 
@@ -135,8 +135,12 @@ def test_every_offered_language_records_its_review_and_none_claims_one_not_done(
 
 
 def test_nhs_care_is_never_promised_free_for_everything() -> None:
-    texts = [FLOWSET.texts.get(lang, part) for lang in LANGUAGES for node in FLOWSET.nodes.values() for part in node.say]
-    labels = [FLOWSET.texts.get(lang, c.label) for lang in LANGUAGES for node in FLOWSET.nodes.values() for c in node.choices]
+    texts = [
+        FLOWSET.texts.get(lang, part) for lang in LANGUAGES for node in FLOWSET.nodes.values() for part in node.say
+    ]
+    labels = [
+        FLOWSET.texts.get(lang, c.label) for lang in LANGUAGES for node in FLOWSET.nodes.values() for c in node.choices
+    ]
     assert not any("Free NHS care, whatever your status" in t for t in texts + labels)
     free = FLOWSET.nodes["testing.free"].say[0]
     assert "can be charged" in free and "Home Office" in free

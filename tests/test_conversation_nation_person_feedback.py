@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.flows.content import load_content
 from bot.conversation import Conversations
 from bot.engine import Command, Pick, Staff, Text, start_state, step
-from bot.vocabulary import CHAT_FEEDBACK, NATION_MENU
+from bot.flows.content import load_content
 from bot.privacy.keys import Keyring
 from bot.stats.report import render_text, summarise
 from bot.store import Store, open_store
+from bot.vocabulary import CHAT_FEEDBACK, NATION_MENU
 from tests.conftest import FLOWS, REPO
 
 FLOWSET = load_content(FLOWS, REPO / "locales")
@@ -106,7 +106,9 @@ async def test_did_this_help_is_one_tap_and_kept_only_as_a_daily_counter(store: 
     assert (day, "feedback", "advice.peer:missing", 1) in rows and (day, "feedback", "chat:yes", 1) in rows
     stats = summarise([(d, k, n, c) for d, k, n, c in rows], date(2026, 11, 25), date(2026, 11, 25))
     text = render_text(stats, lambda key, **v: FLOWSET.messages[key].format(**v), "en")
-    assert "Did this help?" in text and "advice › peer 0/0/<5" in text and "chat <5/0/0" in text  # one answer: never shown as 1
+    assert (
+        "Did this help?" in text and "advice › peer 0/0/<5" in text and "chat <5/0/0" in text
+    )  # one answer: never shown as 1
 
 
 def test_urgent_pages_offer_no_feedback_buttons() -> None:

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.flows import FlowSet
 from bot.flows.content import load_content
 from bot.flows.convtest import ScriptError, load_script, run_script
-from bot.flows import FlowSet
 from tests.conftest import REPO, WriteFlows
 
 SCRIPTS = sorted((REPO / "tests" / "conversations").glob("*.yaml"))
@@ -24,9 +24,13 @@ async def test_conversation_script(path: Path, shipped_flows: FlowSet) -> None:
     assert not failures, "\n".join(str(f) for f in failures)
 
 
-async def test_a_wrong_script_fails_naming_the_line_and_what_the_bot_said_instead(write_flows: WriteFlows, tmp_path: Path) -> None:
+async def test_a_wrong_script_fails_naming_the_line_and_what_the_bot_said_instead(
+    write_flows: WriteFlows, tmp_path: Path
+) -> None:
     script = tmp_path / "wrong.yaml"
-    script.write_text('steps:\n  - user: /start\n    bot: contains "Hello."\n  - press: Info\n    bot: contains "Goodbye"\n')
+    script.write_text(
+        'steps:\n  - user: /start\n    bot: contains "Hello."\n  - press: Info\n    bot: contains "Goodbye"\n'
+    )
     directory = write_flows()
     (failure,) = await run_script(load_script(script), load_content(directory, tmp_path / "locales"))
     assert str(failure) == (
@@ -34,20 +38,25 @@ async def test_a_wrong_script_fails_naming_the_line_and_what_the_bot_said_instea
     )
 
 
-async def test_pressing_a_button_that_is_not_there_says_which_buttons_were(write_flows: WriteFlows, tmp_path: Path) -> None:
+async def test_pressing_a_button_that_is_not_there_says_which_buttons_were(
+    write_flows: WriteFlows, tmp_path: Path
+) -> None:
     script = tmp_path / "press.yaml"
     script.write_text("steps:\n  - user: /start\n  - press: Nowhere\n")
     (failure,) = await run_script(load_script(script), load_content(write_flows(), tmp_path / "locales"))
     assert "there is no button 'Nowhere'; the buttons were ['Info', 'Person']" in str(failure)
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("steps: []\n", "a script needs `steps:`"),
-    ("steps:\n  - usr: hi\n", ":2: unknown key `usr`"),
-    ("steps:\n  - user: hi\n    press: Info\n", "needs exactly one of `user:`"),
-    ("steps:\n  - user: hi\n    handoff: maybe\n", ":3: `handoff:` is `requested` or `none`"),
-    ("steps:\n  - user: [unclosed\n", "wrong.yaml"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("steps: []\n", "a script needs `steps:`"),
+        ("steps:\n  - usr: hi\n", ":2: unknown key `usr`"),
+        ("steps:\n  - user: hi\n    press: Info\n", "needs exactly one of `user:`"),
+        ("steps:\n  - user: hi\n    handoff: maybe\n", ":3: `handoff:` is `requested` or `none`"),
+        ("steps:\n  - user: [unclosed\n", "wrong.yaml"),
+    ],
+)
 def test_a_malformed_script_is_a_one_line_error_with_its_line(tmp_path: Path, text: str, message: str) -> None:
     script = tmp_path / "wrong.yaml"
     script.write_text(text)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -14,7 +14,7 @@ from bot.flows import FlowSet
 from bot.privacy.keys import Keyring
 from bot.store import open_store
 
-CLOCK = datetime(2026, 11, 25, 23, 30, tzinfo=timezone.utc)
+CLOCK = datetime(2026, 11, 25, 23, 30, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -33,7 +33,16 @@ async def test_state_survives_between_messages(service: Conversations) -> None:
 
 
 async def test_concurrent_updates_from_one_user_apply_in_arrival_order(service: Conversations) -> None:
-    script = [Command("start"), Text("1"), Text("2"), Command("back"), Text("3"), Command("menu"), Text("2"), Text("1")] * 4
+    script = [
+        Command("start"),
+        Text("1"),
+        Text("2"),
+        Command("back"),
+        Text("3"),
+        Command("menu"),
+        Text("2"),
+        Text("1"),
+    ] * 4
     results = await asyncio.gather(*(service.handle("test", 7, inbound) for inbound in script))
     # The same script run one message at a time, for another user, must end the same way.
     for inbound in script:

@@ -17,8 +17,14 @@ from tests.conftest import REPO
 
 UNIT = REPO / "deploy" / "signpost-bot.service"
 HARDENING = {
-    "NoNewPrivileges": "yes", "ProtectSystem": "strict", "PrivateTmp": "yes", "ProtectHome": "yes",
-    "PrivateDevices": "yes", "RestrictNamespaces": "yes", "RestrictSUIDSGID": "yes", "CapabilityBoundingSet": "",
+    "NoNewPrivileges": "yes",
+    "ProtectSystem": "strict",
+    "PrivateTmp": "yes",
+    "ProtectHome": "yes",
+    "PrivateDevices": "yes",
+    "RestrictNamespaces": "yes",
+    "RestrictSUIDSGID": "yes",
+    "CapabilityBoundingSet": "",
 }
 
 
@@ -83,16 +89,26 @@ def _unit_for_this_machine(tmp_path: Path) -> Path:
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed here")
 def test_systemd_analyze_verify_accepts_the_unit(tmp_path: Path) -> None:
-    result = subprocess.run(["systemd-analyze", "verify", str(_unit_for_this_machine(tmp_path))],
-                            capture_output=True, text=True, check=False, timeout=60)
+    result = subprocess.run(
+        ["systemd-analyze", "verify", str(_unit_for_this_machine(tmp_path))],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
     complaints = [line for line in result.stderr.splitlines() if "signpost-bot.service" in line]
     assert result.returncode == 0 and not complaints, result.stderr
 
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed here")
 def test_systemd_rates_the_units_exposure_as_low(tmp_path: Path) -> None:
-    result = subprocess.run(["systemd-analyze", "security", "--offline=true", str(_unit_for_this_machine(tmp_path))],
-                            capture_output=True, text=True, check=False, timeout=60)
+    result = subprocess.run(
+        ["systemd-analyze", "security", "--offline=true", str(_unit_for_this_machine(tmp_path))],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
     if "--offline" in result.stderr:
         pytest.skip("this systemd-analyze has no --offline (systemd older than 250)")
     (summary,) = [line for line in result.stdout.splitlines() if "Overall exposure level" in line]
@@ -102,8 +118,11 @@ def test_systemd_rates_the_units_exposure_as_low(tmp_path: Path) -> None:
 
 def dockerfile_instructions() -> list[tuple[str, str]]:
     text = (REPO / "Dockerfile").read_text().replace("\\\n", " ")
-    return [(line.split(None, 1)[0].upper(), line.split(None, 1)[1].strip())
-            for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    return [
+        (line.split(None, 1)[0].upper(), line.split(None, 1)[1].strip())
+        for line in text.splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
 
 
 def test_the_image_is_slim_runs_as_a_user_and_keeps_data_in_a_volume() -> None:
@@ -148,8 +167,13 @@ def _docker_engine() -> str | None:
     if shutil.which("docker") is None:
         return "docker is not installed here"
     try:
-        probe = subprocess.run(["docker", "info", "--format", "{{.ServerVersion}}"], capture_output=True, text=True,
-                               check=False, timeout=30)
+        probe = subprocess.run(
+            ["docker", "info", "--format", "{{.ServerVersion}}"],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=30,
+        )
     except subprocess.TimeoutExpired:
         return "the Docker engine did not answer within 30 s"
     if probe.returncode != 0:
@@ -164,11 +188,17 @@ NO_DOCKER = _docker_engine()
 def test_the_image_builds_and_its_cli_runs_as_a_non_root_user() -> None:
     tag = "signpost-bot:test"
     subprocess.run(["docker", "build", "-t", tag, str(REPO)], check=True, capture_output=True, timeout=900)
-    user = subprocess.run(["docker", "run", "--rm", "--entrypoint", "id", tag, "-u"],
-                          capture_output=True, text=True, check=True, timeout=120)
+    user = subprocess.run(
+        ["docker", "run", "--rm", "--entrypoint", "id", tag, "-u"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
     assert user.stdout.strip() != "0"
-    check = subprocess.run(["docker", "run", "--rm", tag, "check"], capture_output=True, text=True, check=False,
-                           timeout=120)
+    check = subprocess.run(
+        ["docker", "run", "--rm", tag, "check"], capture_output=True, text=True, check=False, timeout=120
+    )
     assert check.returncode == 0, check.stdout + check.stderr
 
 
@@ -212,17 +242,34 @@ def test_the_readme_stands_alone() -> None:
 def test_a_fresh_copy_follows_the_deploy_guide_as_far_as_it_goes_without_telegram(tmp_path: Path) -> None:
     """deploy.md step 5 on a copy of the repository: `check` in the code's folder, `chat` from a home folder."""
     code, home = tmp_path / "opt" / "signpost-bot", tmp_path / "home"
-    shutil.copytree(REPO, code, ignore=shutil.ignore_patterns(".git", "data", ".venv", "*cache*", "__pycache__", "results"))
+    shutil.copytree(
+        REPO, code, ignore=shutil.ignore_patterns(".git", "data", ".venv", "*cache*", "__pycache__", "results")
+    )
     home.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "TELEGRAM_", "STAFF_"))}
     env["PYTHONPATH"] = str(code)  # what `pip install -e .` in that folder does
 
-    check = subprocess.run([sys.executable, "-m", "bot", "check"], cwd=code, env=env, capture_output=True, text=True,
-                           check=False, timeout=120)
+    check = subprocess.run(
+        [sys.executable, "-m", "bot", "check"],
+        cwd=code,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
     assert check.returncode == 0 and "OK:" in check.stdout, check.stdout + check.stderr
 
-    chat = subprocess.run([sys.executable, "-m", "bot", "chat"], cwd=home, env=env, input="1\n/quit\n",
-                          capture_output=True, text=True, check=False, timeout=120)
+    chat = subprocess.run(
+        [sys.executable, "-m", "bot", "chat"],
+        cwd=home,
+        env=env,
+        input="1\n/quit\n",
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
     assert chat.returncode == 0, chat.stderr
     assert "What can I help with?" in chat.stdout
     assert (home / "data" / "bot.sqlite3").is_file()  # the console's own test data, in the folder it ran from

@@ -229,7 +229,12 @@ def test_unknown_command_is_not_understood(flows: FlowSet) -> None:
 
 
 def test_stale_or_forged_button_says_the_menu_changed(flows: FlowSet) -> None:
-    for pick in (Pick("info.menu", "c:9"), Pick("gone.node", "c:0"), Pick("info.menu", "drop table"), Pick(LANGUAGE_MENU, "lang:xx")):
+    for pick in (
+        Pick("info.menu", "c:9"),
+        Pick("gone.node", "c:0"),
+        Pick("info.menu", "drop table"),
+        Pick(LANGUAGE_MENU, "lang:xx"),
+    ):
         state, outcomes = run(flows, Command("start"), pick)
         assert state.node == "main.welcome", pick
         assert outcomes[-1].reply.parts[0].startswith("That menu has changed"), pick

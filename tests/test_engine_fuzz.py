@@ -7,8 +7,8 @@ from datetime import datetime
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.flows.content import load_content
 from bot.engine import Command, Inbound, Media, Pick, Reply, State, Text, start_state, step
+from bot.flows.content import load_content
 from bot.vocabulary import COMMANDS, PSEUDO_NODES
 from tests.conftest import FLOWS, REPO
 
@@ -34,7 +34,9 @@ picks = st.builds(
     ),
 )
 commands = st.builds(Command, st.one_of(st.sampled_from(sorted(COMMANDS)), st.text(max_size=10)), st.text(max_size=10))
-media = st.builds(Media, st.one_of(st.sampled_from(["photo", "voice", "location", "contact", "sticker"]), st.text(max_size=8)))
+media = st.builds(
+    Media, st.one_of(st.sampled_from(["photo", "voice", "location", "contact", "sticker"]), st.text(max_size=8))
+)
 inputs: st.SearchStrategy[Inbound] = st.one_of(texts.map(Text), picks, commands, media)
 
 
@@ -74,7 +76,14 @@ def test_any_input_from_any_reachable_state_gives_exactly_one_reply(state: State
 
 
 @settings(max_examples=200, deadline=None)
-@given(state=st.builds(State, st.one_of(st.none(), st.text(max_size=20)), st.one_of(st.none(), st.text(max_size=6)),
-                       st.lists(st.text(max_size=20), max_size=12).map(tuple)), inbound=inputs)
+@given(
+    state=st.builds(
+        State,
+        st.one_of(st.none(), st.text(max_size=20)),
+        st.one_of(st.none(), st.text(max_size=6)),
+        st.lists(st.text(max_size=20), max_size=12).map(tuple),
+    ),
+    inbound=inputs,
+)
 def test_even_a_corrupt_saved_state_never_raises(state: State, inbound: Inbound) -> None:
     assert_one_reply(step(FLOWSET, state, inbound, NOW).reply)

@@ -106,7 +106,11 @@ def test_next_into_an_on_request_node_is_refused(write_flows: WriteFlows) -> Non
 
 
 def test_first_menu_may_not_offer_an_on_request_node(write_flows: WriteFlows) -> None:
-    directory = write_flows(main_yaml=MAIN.replace("goto: info.menu}\n      - {label: \"Person\"", "goto: exit.start}\n      - {label: \"Person\""))
+    directory = write_flows(
+        main_yaml=MAIN.replace(
+            'goto: info.menu}\n      - {label: "Person"', 'goto: exit.start}\n      - {label: "Person"'
+        )
+    )
     error = only_error(directory)
     assert error.where == "main.welcome" and "first menu offers on_request node exit.start" in error.what
 
@@ -122,7 +126,9 @@ def test_start_node_may_not_be_on_request(write_flows: WriteFlows) -> None:
 def test_on_request_node_reached_by_a_choice_or_trigger_is_fine(write_flows: WriteFlows) -> None:
     from tests.conftest import TRIGGERS
 
-    directory = write_flows(triggers_yaml=TRIGGERS + "  - id: leave\n    goto: exit.start\n    keywords: {en: [leave sex work]}\n")
+    directory = write_flows(
+        triggers_yaml=TRIGGERS + "  - id: leave\n    goto: exit.start\n    keywords: {en: [leave sex work]}\n"
+    )
     assert check(directory).flowset is not None
 
 
@@ -131,7 +137,8 @@ def test_check_refuses_exit_words_that_are_greetings_common_or_single_words(writ
     from tests.conftest import TRIGGERS
 
     directory = write_flows(
-        triggers_yaml=TRIGGERS + f"  - id: leave\n    goto: exit.start\n    keywords: {{en: [leave sex work, {word}]}}\n"
+        triggers_yaml=TRIGGERS
+        + f"  - id: leave\n    goto: exit.start\n    keywords: {{en: [leave sex work, {word}]}}\n"
     )
     error = only_error(directory)
     assert error.where == "trigger leave" and f"keyword `{word}`" in error.what and "never assumed" in error.fix

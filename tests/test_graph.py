@@ -116,13 +116,18 @@ def test_one_flow_shows_its_nodes_and_outside_targets_as_stubs(shipped: FlowSet)
 
 
 def test_triggers_enter_from_a_trigger_node_with_their_keywords(write_flows: WriteFlows) -> None:
-    flows = load(write_flows(triggers_yaml=TRIGGERS + """\
+    flows = load(
+        write_flows(
+            triggers_yaml=TRIGGERS
+            + """\
   - id: clinic
     priority: 5
     goto: info.clinic
     keywords:
       en: [clinic, test, tested, testing, screening]
-"""))
+"""
+        )
+    )
     graph = parse(mermaid(flows))
     assert ("t_clinic", "==>", None, "n_info__clinic") in graph.edges
     assert ("t_help", "==>", None, "a_handoff") in graph.edges
@@ -134,9 +139,11 @@ def test_triggers_enter_from_a_trigger_node_with_their_keywords(write_flows: Wri
 
 def test_awkward_text_is_escaped_so_the_graph_still_parses(write_flows: WriteFlows) -> None:
     awkward = 'Say "yes" [or] {no} #1 <b>&</b> a|b `code` — Română, 中文, 🙂'
-    directory = write_flows(info_yaml=INFO.replace(
-        '{label: "Clinic", goto: clinic}', "{label: '" + awkward.replace("'", "''") + "', goto: clinic}"
-    ).replace("say: Go to a clinic.", "say: '" + awkward + "'"))
+    directory = write_flows(
+        info_yaml=INFO.replace(
+            '{label: "Clinic", goto: clinic}', "{label: '" + awkward.replace("'", "''") + "', goto: clinic}"
+        ).replace("say: Go to a clinic.", "say: '" + awkward + "'")
+    )
     graph = parse(mermaid(load(directory)))
     (label,) = [label for source, _, label, _ in graph.edges if source == "n_info__menu" and label and "yes" in label]
     assert label == escape(awkward)
@@ -154,9 +161,20 @@ def test_long_first_lines_are_shortened_at_a_word() -> None:
 
 
 def test_lang_labels_the_graph_in_that_language(write_flows: WriteFlows) -> None:
-    flows = load(write_flows()).with_texts(Texts(MappingProxyType({"ro": MappingProxyType({
-        "Clinic": "Clinică", "Go to a clinic.": "Mergi la o clinică.",
-    })})))
+    flows = load(write_flows()).with_texts(
+        Texts(
+            MappingProxyType(
+                {
+                    "ro": MappingProxyType(
+                        {
+                            "Clinic": "Clinică",
+                            "Go to a clinic.": "Mergi la o clinică.",
+                        }
+                    )
+                }
+            )
+        )
+    )
     graph = parse(mermaid(flows, "info", "ro"))
     assert ("n_info__menu", "-->", "Clinică", "n_info__clinic") in graph.edges
     assert graph.nodes["n_info__clinic"] == "<b>clinic</b><br/>Mergi la o clinică."
@@ -173,9 +191,12 @@ def write_catalog(locales: Path, code: str, entries: dict[str, str]) -> None:
         write_po(handle, catalog)
 
 
-def test_graph_command_writes_a_translated_file(write_flows: WriteFlows, tmp_path: Path,
-                                                capsys: pytest.CaptureFixture[str]) -> None:
-    directory = write_flows(settings_yaml="default_language: en\nlanguages: [en, ro]\nstart: main.welcome\nmenu: main.menu\n")
+def test_graph_command_writes_a_translated_file(
+    write_flows: WriteFlows, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    directory = write_flows(
+        settings_yaml="default_language: en\nlanguages: [en, ro]\nstart: main.welcome\nmenu: main.menu\n"
+    )
     write_catalog(tmp_path / "locales", "ro", {"Info": "Informații"})
     env = {"BOT_LOCALES": str(tmp_path / "locales")}
     out = tmp_path / "graph.mmd"
@@ -186,13 +207,17 @@ def test_graph_command_writes_a_translated_file(write_flows: WriteFlows, tmp_pat
     parse(capsys.readouterr().out)
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--flow", "mian"], "error: no flow `mian`: did you mean `main`?"),
-    (["--lang", "xx"], "error: language `xx` has no translations (available: en)"),
-    (["--out", "/nonexistent-dir/graph.mmd"], "error: cannot write /nonexistent-dir/graph.mmd"),
-])
-def test_graph_command_mistakes_are_one_clear_line(write_flows: WriteFlows, capsys: pytest.CaptureFixture[str],
-                                                   args: list[str], message: str) -> None:
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--flow", "mian"], "error: no flow `mian`: did you mean `main`?"),
+        (["--lang", "xx"], "error: language `xx` has no translations (available: en)"),
+        (["--out", "/nonexistent-dir/graph.mmd"], "error: cannot write /nonexistent-dir/graph.mmd"),
+    ],
+)
+def test_graph_command_mistakes_are_one_clear_line(
+    write_flows: WriteFlows, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
     assert cli.main(["graph", "--flows", str(write_flows()), *args], {"BOT_LOCALES": "/nonexistent"}) == 2
     err = capsys.readouterr().err
     assert err.startswith(message) and err.count("\n") == 1

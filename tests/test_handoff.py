@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import MappingProxyType
 
@@ -13,15 +13,15 @@ import pytest
 
 from bot.conversation import Conversations
 from bot.engine import Command, Inbound, Media, Outcome, Pick, Reply, Text
+from bot.handoff.relays import RelayItem
 from bot.handoff.service import END, USER_GONE, DeskError, Handoffs
 from bot.i18n.catalog import Texts
 from bot.privacy.keys import Keyring
-from bot.handoff.relays import RelayItem
 from bot.store import Store, open_store
 from tests.conftest import shipped
 
-WEDNESDAY_NOON = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
-FRIDAY_EVENING = datetime(2026, 11, 27, 19, 0, tzinfo=timezone.utc)
+WEDNESDAY_NOON = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+FRIDAY_EVENING = datetime(2026, 11, 27, 19, 0, tzinfo=UTC)
 
 
 @dataclass
@@ -108,8 +108,14 @@ class Bench:
     def relayed_out(self) -> list[tuple[int, str, str]]:
         return self.desk.relayed_out
 
-    async def user(self, chat_id: int, inbound: Inbound, language: str | None = "en", caption: str | None = None,
-                   settle: bool = True) -> Reply | None:
+    async def user(
+        self,
+        chat_id: int,
+        inbound: Inbound,
+        language: str | None = "en",
+        caption: str | None = None,
+        settle: bool = True,
+    ) -> Reply | None:
         before = len(self.replies.get(chat_id, []))
 
         async def deliver(outcome: Outcome) -> None:
@@ -129,8 +135,7 @@ class Bench:
 
 
 RO = {
-    "Our team isn't here right now. They will be back {when}. You can leave a message here and they will see it then.":
-        "Echipa noastră nu este aici acum. Revine {when}. Poți lăsa un mesaj aici.",
+    "Our team isn't here right now. They will be back {when}. You can leave a message here and they will see it then.": "Echipa noastră nu este aici acum. Revine {when}. Poți lăsa un mesaj aici.",
 }
 
 
@@ -161,7 +166,7 @@ async def test_request_in_hours_opens_a_topic_and_gives_the_queue_place(bench: B
     reply = await bench.user(987654321, Command("human"))
     assert reply is not None and "You are number 1 in the queue" in reply.parts[0]
     assert [b.label for b in reply.buttons] == ["End chat"]
-    ((thread, title),) = bench.desk.topics.items()
+    ((_thread, title),) = bench.desk.topics.items()
     assert title.startswith("Case ") and title.endswith(" · en · testing › pep")
     assert "987654321" not in title and all("987654321" not in text for _, text in bench.desk.notes)
     second = await bench.user(5555, Command("human"))
@@ -173,7 +178,10 @@ async def test_out_of_hours_says_when_staff_are_back_in_the_users_language(tmp_p
     english = await bench.user(1, Command("human"), "en")
     romanian = await bench.user(2, Command("human"), "ro")
     assert english is not None and "They will be back Monday 10:00." in english.parts[0]
-    assert romanian is not None and romanian.parts[0] == "Echipa noastră nu este aici acum. Revine luni 10:00. Poți lăsa un mesaj aici."
+    assert (
+        romanian is not None
+        and romanian.parts[0] == "Echipa noastră nu este aici acum. Revine luni 10:00. Poți lăsa un mesaj aici."
+    )
     assert any("Opened out of hours" in text for _, text in bench.desk.notes)
     # A message left out of hours still reaches the case for staff to pick up.
     await bench.user(1, Text("please call me back tomorrow"))
@@ -217,7 +225,9 @@ async def test_claim_release_and_close(bench: Bench) -> None:
     await bench.staff(first, "/release")
     assert bench.desk.to_users[-1][1].parts[0].startswith("You're back with the automatic menu")
     await bench.staff(second, "/close")
-    assert bench.desk.to_users[-1][0] == 8 and bench.desk.to_users[-1][1].parts[0].startswith("The chat with our team has ended")
+    assert bench.desk.to_users[-1][0] == 8 and bench.desk.to_users[-1][1].parts[0].startswith(
+        "The chat with our team has ended"
+    )
     assert bench.desk.closed == [first, second]
     assert await bench.handoffs.conversations.store.open_cases() == []
     # Back with the bot: the engine answers again.
@@ -281,7 +291,7 @@ async def test_unclaimed_case_gets_one_waiting_message_with_crisis_services_firs
     await bench.handoffs.tick()
     waiting = [r for c, r in bench.desk.to_users if r.parts[0].startswith("Sorry for the wait")]
     assert len(waiting) == 1
-    assert [card.id for card in waiting[0].services][0] == "emergency_999"
+    assert next(card.id for card in waiting[0].services) == "emergency_999"
 
 
 async def test_claimed_chat_quiet_in_staff_hours_closes_itself_and_tells_both_sides(bench: Bench) -> None:
@@ -305,7 +315,9 @@ async def test_crisis_words_mid_handoff_answer_first_and_flag_staff(bench: Bench
     assert await bench.handoffs.conversations.store.open_cases() != []
 
 
-async def test_forget_mid_handoff_deletes_the_case_and_its_topic_and_tells_staff_in_the_main_thread(bench: Bench) -> None:
+async def test_forget_mid_handoff_deletes_the_case_and_its_topic_and_tells_staff_in_the_main_thread(
+    bench: Bench,
+) -> None:
     await bench.user(7, Command("human"))
     (thread,) = bench.desk.topics
     reply = await bench.user(7, Command("forget"))

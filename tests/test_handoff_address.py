@@ -43,14 +43,27 @@ def test_a_link_sealed_before_addresses_named_their_transport_reads_as_telegram(
 async def test_an_open_case_from_before_the_upgrade_keeps_reaching_its_telegram_user(tmp_path: Path) -> None:
     path = tmp_path / "bot.sqlite3"
     db = build_at(path, 5)  # the schema before case links named their transport (migration 6)
-    insert(db, "cases", {"alias": "K7Q2", "user_key": KEYRING.user_key("telegram", 222),
-                         "sealed_chat": KEYRING.seal(b"222", b"K7Q2"), "locale": "pl", "path": "main.menu",
-                         "opened": 1, "active": 1, "thread_id": 55})
+    insert(
+        db,
+        "cases",
+        {
+            "alias": "K7Q2",
+            "user_key": KEYRING.user_key("telegram", 222),
+            "sealed_chat": KEYRING.seal(b"222", b"K7Q2"),
+            "locale": "pl",
+            "path": "main.menu",
+            "opened": 1,
+            "active": 1,
+            "thread_id": 55,
+        },
+    )
     db.close()
     store = await open_store(path)
     try:
         (case,) = await store.open_cases()
-        assert Address.parse(KEYRING.unseal_address(case.sealed_chat, case.alias.encode())) == Address("telegram", "222")
+        assert Address.parse(KEYRING.unseal_address(case.sealed_chat, case.alias.encode())) == Address(
+            "telegram", "222"
+        )
     finally:
         await store.close()
     with sqlite3.connect(path) as after:

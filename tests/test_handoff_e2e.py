@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from telegram.ext import AIORateLimiter
@@ -19,8 +19,9 @@ async def open_case(bot: Running, chat_id: int = USER) -> int:
     before = len(bot.api.calls_to("createForumTopic"))
     bot.api.user_sends_text(chat_id, "/human", user=bot.api.user(chat_id, "en", **PLANTED))
     calls = await bot.api.wait_for_calls("createForumTopic", count=before + 1)
-    await bot.api.wait_for(lambda: len(bot.api.sent_to(STAFF)) >= before + 1)
     thread_id = 501 + before
+    # The case's first note in its topic means the case knows its topic: staff commands there now work.
+    await bot.api.wait_for(lambda: any(m.get("message_thread_id") == thread_id for m in bot.api.sent_to(STAFF)))
     assert calls[-1].params["chat_id"] == STAFF
     return thread_id
 
@@ -38,7 +39,7 @@ async def test_request_opens_a_topic_that_shows_nothing_of_the_users_identity(tm
 
 
 async def test_out_of_hours_the_next_opening_is_written_in_each_users_language(tmp_path: Path) -> None:
-    saturday_noon = datetime(2026, 11, 28, 12, 0, tzinfo=timezone.utc)
+    saturday_noon = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
     async with FakeBotAPI() as api, running_bot(api, tmp_path / "bot.sqlite3", clock=lambda: saturday_noon) as bot:
         await open_case(bot, 301)
         api.user_sends_text(302, "/human", language_code="ro")
@@ -60,7 +61,9 @@ async def test_user_text_and_photo_are_copied_never_forwarded(tmp_path: Path) ->
         photo_id = api.user_sends(USER, "photo")
         copies = await api.wait_for_calls("copyMessage", count=2, chat_id=STAFF)
         assert [(c.params["from_chat_id"], c.params["message_id"], c.params["message_thread_id"]) for c in copies] == [
-            (USER, text_id, thread), (USER, photo_id, thread)]
+            (USER, text_id, thread),
+            (USER, photo_id, thread),
+        ]
         assert api.calls_to("forwardMessage") == []
 
 
@@ -99,7 +102,9 @@ async def test_note_claim_release_close_and_end(tmp_path: Path) -> None:
         thread = await open_case(bot)
         api.user_sends_text(USER, "/end")
         await api.wait_for_text(USER, "You've left the chat with our team")
-        await api.wait_for(lambda: any("The user has left this chat." in (m.get("text") or "") for m in api.sent_to(STAFF)))
+        await api.wait_for(
+            lambda: any("The user has left this chat." in (m.get("text") or "") for m in api.sent_to(STAFF))
+        )
 
 
 async def test_staff_commands_from_the_private_chat_are_refused_without_revealing_them(tmp_path: Path) -> None:
@@ -127,7 +132,9 @@ async def test_two_cases_at_once_never_cross(tmp_path: Path) -> None:
         await api.wait_for_text(302, "for B only")
         copies = await api.wait_for_calls("copyMessage", count=2, chat_id=STAFF)
         assert {(c.params["from_chat_id"], c.params["message_id"], c.params["message_thread_id"]) for c in copies} == {
-            (301, from_a, thread_a), (302, from_b, thread_b)}
+            (301, from_a, thread_a),
+            (302, from_b, thread_b),
+        }
         assert not any("for B" in t for t in api.texts_to(301))
         assert not any("for A" in t for t in api.texts_to(302))
 

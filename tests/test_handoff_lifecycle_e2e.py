@@ -7,7 +7,7 @@ import asyncio
 import signal
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from telegram.ext import AIORateLimiter
@@ -15,7 +15,7 @@ from telegram.ext import AIORateLimiter
 from tests.fakebotapi import FakeBotAPI
 from tests.test_telegram_e2e import STAFF, USER, Running, bot_process, running_bot
 
-UTC = timezone.utc
+UTC = UTC
 FRIDAY_7PM = datetime(2026, 8, 28, 18, 0, tzinfo=UTC)  # 19:00 in London (BST); Monday 31 August is a bank holiday
 WEDNESDAY_NOON = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
@@ -45,7 +45,9 @@ async def open_case(bot: Running, chat_id: int = USER) -> int:
     return 501 + before
 
 
-async def test_friday_evening_request_waits_through_a_bank_holiday_weekend_and_tuesdays_answer_arrives(tmp_path: Path) -> None:
+async def test_friday_evening_request_waits_through_a_bank_holiday_weekend_and_tuesdays_answer_arrives(
+    tmp_path: Path,
+) -> None:
     clock = Clock(FRIDAY_7PM)
     async with FakeBotAPI() as api, running_bot(api, tmp_path / "bot.sqlite3", clock=clock) as bot:
         thread = await open_case(bot)
@@ -62,7 +64,10 @@ async def test_friday_evening_request_waits_through_a_bank_holiday_weekend_and_t
         assert len(await bot.transport.conversations.store.open_cases()) == 1
         assert not any("has ended" in t or "Sorry for the wait" in t for t in api.texts_to(USER))
         copies = await api.wait_for_calls("copyMessage", count=2, chat_id=STAFF)
-        assert [(c.params["message_id"], c.params["message_thread_id"]) for c in copies] == [(first, thread), (second, thread)]
+        assert [(c.params["message_id"], c.params["message_thread_id"]) for c in copies] == [
+            (first, thread),
+            (second, thread),
+        ]
         clock.now = datetime(2026, 9, 1, 9, 5, tzinfo=UTC)  # Tuesday 10:05, staff are back
         await bot.transport.handoffs.tick()
         api.group_message(STAFF, "Hello, sorry for the wait. Happy to help with PEP.", thread_id=thread)
@@ -105,8 +110,12 @@ async def test_close_of_a_blocked_user_says_they_could_not_be_told(tmp_path: Pat
         thread = await open_case(bot)
         api.blocked.add(USER)
         api.group_message(STAFF, "/close", thread_id=thread)
-        await api.wait_for(lambda: any(t.startswith("Case closed. The user could not be told (Forbidden: bot was blocked")
-                                       for t in staff_texts(api, thread)))
+        await api.wait_for(
+            lambda: any(
+                t.startswith("Case closed. The user could not be told (Forbidden: bot was blocked")
+                for t in staff_texts(api, thread)
+            )
+        )
         await api.wait_for_calls("closeForumTopic")
         assert await bot.transport.conversations.store.open_cases() == []
 
@@ -187,13 +196,18 @@ async def test_stopping_with_a_backlog_is_quick_and_the_backlog_is_sent_after_th
         assert time.monotonic() - stopping < 3.0
         api.release("copyMessage")
         async with running_bot(api, db, clock=Clock(WEDNESDAY_NOON)):
-            await api.wait_for(lambda: [c.params["message_id"] for c in api.calls_to("copyMessage", STAFF)][-5:] == sent)
+            await api.wait_for(
+                lambda: [c.params["message_id"] for c in api.calls_to("copyMessage", STAFF)][-5:] == sent
+            )
             assert all(c.params["message_thread_id"] == thread for c in api.calls_to("copyMessage", STAFF))
 
 
 async def test_a_relay_held_by_flood_control_longer_than_the_rate_limiter_waits_is_still_sent(tmp_path: Path) -> None:
     limiter = AIORateLimiter(max_retries=1)  # gives up after one retry, so the relay queue must wait it out
-    async with FakeBotAPI() as api, running_bot(api, tmp_path / "bot.sqlite3", limiter, clock=Clock(WEDNESDAY_NOON)) as bot:
+    async with (
+        FakeBotAPI() as api,
+        running_bot(api, tmp_path / "bot.sqlite3", limiter, clock=Clock(WEDNESDAY_NOON)) as bot,
+    ):
         thread = await open_case(bot)
         api.fail_next("copyMessage", status=429, retry_after=1, count=3)
         first = api.user_sends_text(USER, "first")
@@ -203,7 +217,9 @@ async def test_a_relay_held_by_flood_control_longer_than_the_rate_limiter_waits_
         assert not any("could not be copied" in t for t in staff_texts(api, thread))
 
 
-async def test_sigterm_with_a_backlog_stops_python_m_bot_run_in_seconds_and_the_backlog_follows_the_restart(tmp_path: Path) -> None:
+async def test_sigterm_with_a_backlog_stops_python_m_bot_run_in_seconds_and_the_backlog_follows_the_restart(
+    tmp_path: Path,
+) -> None:
     async with FakeBotAPI() as api:
         async with bot_process(api, tmp_path) as bot:
             api.user_sends_text(USER, "/human")
@@ -218,5 +234,6 @@ async def test_sigterm_with_a_backlog_stops_python_m_bot_run_in_seconds_and_the_
         assert bot.process.returncode == 0, bot.log
         api.release("copyMessage")
         async with bot_process(api, tmp_path):
-            await api.wait_for(lambda: [c.params["message_id"] for c in api.calls_to("copyMessage", STAFF)][-5:] == sent,
-                               timeout=30)
+            await api.wait_for(
+                lambda: [c.params["message_id"] for c in api.calls_to("copyMessage", STAFF)][-5:] == sent, timeout=30
+            )

@@ -60,7 +60,8 @@ async def test_a_signal_case_and_a_telegram_case_are_each_reached_through_their_
     assert signal.copied == [(UUID, signal_thread, "thanks")] and bench.relayed_in == []
     # Told of the claim in their own messenger, in their language.
     assert [(user, reply.parts[0], locale) for user, reply, locale in signal.told] == [
-        (UUID, "Support worker from our team has joined the chat.", "en")]
+        (UUID, "Support worker from our team has joined the chat.", "en")
+    ]
 
 
 async def test_what_a_messenger_could_not_send_is_noted_for_staff_in_the_topic(tmp_path: Path) -> None:

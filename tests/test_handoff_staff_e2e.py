@@ -44,8 +44,9 @@ async def test_a_reply_telegram_refuses_is_reported_in_the_topic_with_the_reason
         await api.wait_for_text(USER, "Hello")
         api.fail_next("copyMessage", status=500, count=20)
         api.group_message(STAFF, thread_id=thread, photo=PHOTO)
-        await api.wait_for(lambda: any(t.startswith("The messenger refused that reply") for t in staff_texts(api, thread)),
-                           timeout=15)
+        await api.wait_for(
+            lambda: any(t.startswith("The messenger refused that reply") for t in staff_texts(api, thread)), timeout=15
+        )
 
 
 async def test_the_main_thread_closed_topics_and_bad_commands_each_get_one_line(tmp_path: Path) -> None:
@@ -66,8 +67,13 @@ async def test_the_main_thread_closed_topics_and_bad_commands_each_get_one_line(
 async def test_posts_as_the_group_or_a_channel_are_told_to_post_as_a_person(tmp_path: Path) -> None:
     async with FakeBotAPI() as api, running_bot(api, tmp_path / "bot.sqlite3", clock=Clock(WEDNESDAY_NOON)) as bot:
         thread = await open_case(bot)
-        api.group_message(STAFF, "Hello from the admins", thread_id=thread, user=ANONYMOUS_ADMIN,
-                          sender_chat={"id": STAFF, "type": "supergroup", "title": "Staff"})
+        api.group_message(
+            STAFF,
+            "Hello from the admins",
+            thread_id=thread,
+            user=ANONYMOUS_ADMIN,
+            sender_chat={"id": STAFF, "type": "supergroup", "title": "Staff"},
+        )
         await api.wait_for(lambda: any("posted as the group or a channel" in t for t in staff_texts(api, thread)))
         assert not any("Hello from the admins" in t for t in api.texts_to(USER))
 
@@ -76,8 +82,11 @@ async def test_commands_for_another_bot_and_service_messages_are_not_for_us(tmp_
     async with FakeBotAPI() as api, running_bot(api, tmp_path / "bot.sqlite3", clock=Clock(WEDNESDAY_NOON)) as bot:
         thread = await open_case(bot)
         api.group_message(STAFF, "/close@OtherBot", thread_id=thread)
-        api.group_message(STAFF, thread_id=thread, pinned_message={"message_id": 1, "date": 0,
-                                                                   "chat": {"id": STAFF, "type": "supergroup"}})
+        api.group_message(
+            STAFF,
+            thread_id=thread,
+            pinned_message={"message_id": 1, "date": 0, "chat": {"id": STAFF, "type": "supergroup"}},
+        )
         api.group_message(STAFF, "/alias@signpost_test_bot Sam", thread_id=thread)
         await api.wait_for(lambda: any("now sees you as" in t for t in staff_texts(api, thread)))
         (case,) = await bot.transport.conversations.store.open_cases()
@@ -93,7 +102,9 @@ async def test_invisible_and_right_to_left_characters_are_taken_out_of_an_alias(
         await api.wait_for(lambda: any(t.startswith("Use /alias NAME") for t in staff_texts(api, thread)))
 
 
-async def test_bot_commands_in_a_live_chat_are_answered_by_the_bot_and_only_plain_messages_go_to_staff(tmp_path: Path) -> None:
+async def test_bot_commands_in_a_live_chat_are_answered_by_the_bot_and_only_plain_messages_go_to_staff(
+    tmp_path: Path,
+) -> None:
     async with FakeBotAPI() as api, running_bot(api, tmp_path / "bot.sqlite3", clock=Clock(WEDNESDAY_NOON)) as bot:
         await open_case(bot)
         api.user_sends_text(USER, "/menu")
@@ -111,7 +122,9 @@ async def test_a_captioned_photo_is_checked_for_crisis_words(tmp_path: Path) -> 
         thread = await open_case(bot)
         api.user_sends(USER, "photo", caption="he attacked me, I'm not safe")
         await api.wait_for_text(USER, "Call 999")
-        await api.wait_for(lambda: any(t.startswith("⚠ The user's last message has crisis words") for t in staff_texts(api, thread)))
+        await api.wait_for(
+            lambda: any(t.startswith("⚠ The user's last message has crisis words") for t in staff_texts(api, thread))
+        )
         in_topic = [m["method"] for m in api.sent_to(STAFF, thread)]
         assert in_topic[-2:] == ["copyMessage", "sendMessage"]  # the photo, then the flag about it
 
@@ -123,7 +136,9 @@ async def test_contact_cards_and_locations_never_reach_staff(tmp_path: Path) -> 
         api.user_sends(USER, "location")
         api.user_sends(USER, "location", location={"latitude": 51.5, "longitude": -0.12, "live_period": 900})
         await api.wait_for(lambda: sum("Please don't share your location" in t for t in api.texts_to(USER)) == 3)
-        await api.wait_for(lambda: staff_texts(api, thread).count("[the user tried to share a location; it was not passed on]") == 2)
+        await api.wait_for(
+            lambda: staff_texts(api, thread).count("[the user tried to share a location; it was not passed on]") == 2
+        )
         assert "[the user tried to share a contact card; it was not passed on]" in staff_texts(api, thread)
         assert api.calls_to("copyMessage", STAFF) == [] and api.calls_to("forwardMessage") == []
         assert "447700900123" not in str([c.params for c in api.calls])
@@ -135,11 +150,17 @@ async def test_an_edit_to_a_relayed_message_reaches_staff_marked_as_an_edit(tmp_
         sent = api.user_sends_text(USER, "call me on 07700 900123")
         await api.wait_for_calls("copyMessage", chat_id=STAFF)
         api.user_edits(USER, sent, "sorry, ignore the number")
-        await api.wait_for(lambda: any(t.startswith("✎ The user edited an earlier message. It now reads:\nsorry, ignore")
-                                       for t in staff_texts(api, thread)))
+        await api.wait_for(
+            lambda: any(
+                t.startswith("✎ The user edited an earlier message. It now reads:\nsorry, ignore")
+                for t in staff_texts(api, thread)
+            )
+        )
 
 
-async def test_closed_topics_are_deleted_after_the_transcript_days_and_forget_deletes_earlier_ones(tmp_path: Path) -> None:
+async def test_closed_topics_are_deleted_after_the_transcript_days_and_forget_deletes_earlier_ones(
+    tmp_path: Path,
+) -> None:
     clock = Clock(WEDNESDAY_NOON)
     async with FakeBotAPI() as api, running_bot(api, tmp_path / "bot.sqlite3", clock=clock) as bot:
         first = await open_case(bot, 301)
@@ -150,8 +171,12 @@ async def test_closed_topics_are_deleted_after_the_transcript_days_and_forget_de
         api.user_sends_text(302, "/forget")
         (deleted,) = await api.wait_for_calls("deleteForumTopic")
         assert deleted.params["message_thread_id"] == second
-        await api.wait_for(lambda: any(t.startswith("A user asked to be forgotten: the topics of their earlier cases")
-                                       for t in main_thread_texts(api)))
+        await api.wait_for(
+            lambda: any(
+                t.startswith("A user asked to be forgotten: the topics of their earlier cases")
+                for t in main_thread_texts(api)
+            )
+        )
         clock.now += timedelta(days=29)
         await bot.transport.handoffs.tick()
         assert len(api.calls_to("deleteForumTopic")) == 1  # still within the 30 days
@@ -166,7 +191,9 @@ async def test_a_user_opening_chats_over_and_over_gets_their_last_topic_back(tmp
         # Four rounds stay inside the staff group's 20 posts a minute (topics, notes and closes all count).
         for n in range(1, 5):
             api.user_sends_text(USER, "/human")
-            await api.wait_for(lambda n=n: sum("End chat" in str(m.get("reply_markup")) for m in api.sent_to(USER)) == n)
+            await api.wait_for(
+                lambda n=n: sum("End chat" in str(m.get("reply_markup")) for m in api.sent_to(USER)) == n
+            )
             api.user_sends_text(USER, "/end")
             await api.wait_for(lambda n=n: sum("You've left the chat" in t for t in api.texts_to(USER)) == n)
         assert len(api.calls_to("createForumTopic")) == 3

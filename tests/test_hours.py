@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from types import MappingProxyType
 
 from bot.flows import Settings
@@ -13,7 +13,7 @@ SETTINGS = Settings(staff_hours=WEEKDAYS_10_TO_5, closed=(date(2026, 12, 25),), 
 
 
 def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=timezone.utc)
+    return datetime(*args, tzinfo=UTC)
 
 
 def test_open_inside_hours_closed_outside() -> None:

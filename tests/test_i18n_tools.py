@@ -11,11 +11,11 @@ import pytest
 from babel.messages.extract import extract_from_file
 from babel.messages.pofile import read_po, write_po
 
-from bot.cli import main as cli
 import bot.flows as flowspec
-from bot.i18n.cycle import catalog_path, template_path
+from bot.cli import main as cli
 from bot.flows.content import load_content
 from bot.i18n.coverage import measure
+from bot.i18n.cycle import catalog_path, template_path
 from bot.i18n.extract import extract_flows
 from tests.conftest import MAIN, SERVICES, TRIGGERS, WriteFlows
 
@@ -48,7 +48,9 @@ nodes:
     next_label: Done
 """
 
-SERVICES_RICH = SERVICES + """\
+SERVICES_RICH = (
+    SERVICES
+    + """\
   emergency:
     name: "999"
     for: Police or ambulance.
@@ -56,6 +58,7 @@ SERVICES_RICH = SERVICES + """\
     url: https://www.nhs.uk
     hours: Every day.
 """
+)
 
 
 def flows_ro(write_flows: WriteFlows, **files: str | None) -> Path:
@@ -147,7 +150,9 @@ def test_extractor_is_the_babel_method_named_flows(write_flows: WriteFlows) -> N
 # -- the cycle: extract, update, translate, run ----------------------------------------------------
 
 
-def test_translated_catalog_is_what_the_bot_says(write_flows: WriteFlows, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_translated_catalog_is_what_the_bot_says(
+    write_flows: WriteFlows, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     flows, locales = flows_ro(write_flows), tmp_path / "locales"
     out = i18n("update", flows, locales, capsys)
     po = catalog_path(locales, "ro")
@@ -176,7 +181,11 @@ def test_changed_english_keeps_the_old_translation_as_fuzzy_until_reviewed(
     # Until a translator confirms it, users keep reading the old wording, and check warns.
     assert load_content(flows, locales).texts.get("ro", "Hello there.") == "RO Hello."
     code, out, _ = bot(["check", str(flows), "--locales", str(locales)], capsys)
-    assert code == 0 and "ro: warning: 1 fuzzy translation(s) keep their old wording until reviewed, the English changed: “Hello there.”" in out
+    assert (
+        code == 0
+        and "ro: warning: 1 fuzzy translation(s) keep their old wording until reviewed, the English changed: “Hello there.”"
+        in out
+    )
 
 
 def test_extracting_unchanged_flows_leaves_the_template_byte_for_byte(
@@ -191,7 +200,9 @@ def test_extracting_unchanged_flows_leaves_the_template_byte_for_byte(
     assert b'#: flows/main.yaml\nmsgid "Hello."' in before
 
 
-def test_compiled_catalog_is_read_by_plain_gettext(write_flows: WriteFlows, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_compiled_catalog_is_read_by_plain_gettext(
+    write_flows: WriteFlows, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     flows, locales = flows_ro(write_flows), tmp_path / "locales"
     i18n("update", flows, locales, capsys)
     translate(catalog_path(locales, "ro"), romanian)
@@ -204,7 +215,9 @@ def test_compiled_catalog_is_read_by_plain_gettext(write_flows: WriteFlows, tmp_
 # -- coverage and check -----------------------------------------------------------------------------
 
 
-def test_coverage_counts_translated_missing_and_fuzzy(write_flows: WriteFlows, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_coverage_counts_translated_missing_and_fuzzy(
+    write_flows: WriteFlows, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     flows, locales = flows_ro(write_flows), tmp_path / "locales"
     i18n("update", flows, locales, capsys)
     po = catalog_path(locales, "ro")
@@ -248,8 +261,13 @@ def test_check_warns_once_per_language_about_texts_shown_in_english_naming_count
     lines = po.read_text(encoding="utf-8").splitlines()
     first = lines.index(f'msgid "{untranslated[0]}"') + 1
     assert code == 0, out
-    assert warning.startswith(f"{po}:{first}: ro: warning: 4 text(s) new or changed in English, shown in English until translated: ")
-    assert f": “Whatever you decide, we support you.” (line {first}), “Pick one.” (line " in warning and "and 1 more —" in warning
+    assert warning.startswith(
+        f"{po}:{first}: ro: warning: 4 text(s) new or changed in English, shown in English until translated: "
+    )
+    assert (
+        f": “Whatever you decide, we support you.” (line {first}), “Pick one.” (line " in warning
+        and "and 1 more —" in warning
+    )
     assert bot(["check", str(flows), "--locales", str(locales), "--strict"], capsys)[0] == 1
 
 
@@ -264,7 +282,9 @@ def test_check_fails_when_a_trigger_has_no_keywords_in_an_offered_language(
     assert f"{flows}/triggers.yaml:5: ro: 1 trigger(s) without `ro` keywords: help — add `ro: [" in out
 
 
-def test_an_offered_language_without_a_catalog_fails_on_its_safety_texts(write_flows: WriteFlows, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_offered_language_without_a_catalog_fails_on_its_safety_texts(
+    write_flows: WriteFlows, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     flows, locales = flows_ro(write_flows), tmp_path / "locales"
     code, out, _ = bot(["check", str(flows), "--locales", str(locales)], capsys)
     # Everything would show in English (a warning), but the bot's crisis and safety lines must be translated.
@@ -272,7 +292,9 @@ def test_an_offered_language_without_a_catalog_fails_on_its_safety_texts(write_f
     assert "ro: the crisis or safety text “I'm here with you." in out
 
 
-def test_translation_that_drops_a_placeholder_is_an_error(write_flows: WriteFlows, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_translation_that_drops_a_placeholder_is_an_error(
+    write_flows: WriteFlows, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     flows, locales = flows_ro(write_flows), tmp_path / "locales"
     i18n("update", flows, locales, capsys)
     queued = flowspec.load(flows).messages["handoff_queued"]
@@ -297,7 +319,7 @@ def test_entries_no_longer_in_the_flows_are_a_warning_until_update_drops_them(
     flows, locales = flows_ro(write_flows), tmp_path / "locales"
     i18n("update", flows, locales, capsys)
     translate(catalog_path(locales, "ro"), romanian)
-    flows_ro(write_flows, main_yaml=MAIN.replace("      - {label: \"Person\", do: handoff}\n", ""))
+    flows_ro(write_flows, main_yaml=MAIN.replace('      - {label: "Person", do: handoff}\n', ""))
     code, out, _ = bot(["check", str(flows), "--locales", str(locales)], capsys)
     assert code == 0 and "ro: warning: 1 old entry no longer in the flows: “Person”" in out
     i18n("update", flows, locales, capsys)
@@ -312,7 +334,10 @@ def test_entries_no_longer_in_the_flows_are_a_warning_until_update_drops_them(
     ("argv", "expected"),
     [
         (["update", "--locale", "xx"], "error: `xx` is not a language code babel knows; use e.g. ro, pt_BR, zh_Hans"),
-        (["update", "--locale", "en"], "error: `en` is the default language: its text is the English in flows/, it needs no catalog"),
+        (
+            ["update", "--locale", "en"],
+            "error: `en` is the default language: its text is the English in flows/, it needs no catalog",
+        ),
         (["update", "--locale", "RO"], "error: write `ro` as in settings.yaml, not `RO`"),
         (["compile"], "error: no catalogs in {locales}: run `python -m bot i18n update` first"),
     ],
@@ -325,13 +350,19 @@ def test_i18n_mistakes_are_one_clear_line(
     assert (code, out, err) == (2, "", expected.format(locales=locales) + "\n")
 
 
-def test_update_with_no_language_offered_says_how_to_add_one(write_flows: WriteFlows, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = bot(["i18n", "update", "--flows", str(write_flows()), "--locales", str(tmp_path / "locales")], capsys)
+def test_update_with_no_language_offered_says_how_to_add_one(
+    write_flows: WriteFlows, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = bot(
+        ["i18n", "update", "--flows", str(write_flows()), "--locales", str(tmp_path / "locales")], capsys
+    )
     assert code == 2 and err.count("\n") == 1
     assert err.startswith("error: settings.yaml offers only `en`: add codes to its `languages`")
 
 
-def test_flows_with_errors_are_not_extracted(write_flows: WriteFlows, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_flows_with_errors_are_not_extracted(
+    write_flows: WriteFlows, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     flows = write_flows(main_yaml=MAIN.replace("goto: info.menu}", "goto: info.nowhere}", 1))
     code, out, err = bot(["i18n", "extract", "--flows", str(flows), "--locales", str(tmp_path / "locales")], capsys)
     assert code == 1 and out == "" and "Traceback" not in err
@@ -339,7 +370,9 @@ def test_flows_with_errors_are_not_extracted(write_flows: WriteFlows, tmp_path: 
     assert not (tmp_path / "locales").exists()
 
 
-def test_malformed_catalog_is_one_line_naming_the_file(write_flows: WriteFlows, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_malformed_catalog_is_one_line_naming_the_file(
+    write_flows: WriteFlows, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     flows, locales = flows_ro(write_flows), tmp_path / "locales"
     po = catalog_path(locales, "ro")
     po.parent.mkdir(parents=True)

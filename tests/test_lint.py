@@ -34,7 +34,8 @@ def test_unreachable_node_is_reported_by_check(write_flows: WriteFlows) -> None:
 def test_a_loop_with_no_way_back_to_the_menu_is_a_dead_end(write_flows: WriteFlows) -> None:
     directory = write_flows(
         services_yaml=SERVICES + "    checked: 2026-01-10\n",
-        info_yaml=INFO.replace("next: main.menu", "next: loop") + """\
+        info_yaml=INFO.replace("next: main.menu", "next: loop")
+        + """\
   loop:
     say: Round we go.
     choices:
@@ -75,8 +76,10 @@ def test_more_than_eight_buttons_counts_next_as_a_button(write_flows: WriteFlows
     many = "".join(f'      - {{label: "Option {i}", goto: info.menu}}\n' for i in range(8))
     directory = write_flows(
         services_yaml=SERVICES + "    checked: 2026-01-10\n",
-        main_yaml=MAIN.replace("      - {label: \"Person\", do: handoff}\n",
-                               "      - {label: \"Person\", do: handoff}\n" + many + "    next: menu\n"),
+        main_yaml=MAIN.replace(
+            '      - {label: "Person", do: handoff}\n',
+            '      - {label: "Person", do: handoff}\n' + many + "    next: menu\n",
+        ),
     )
     assert warnings_for(directory) == [
         f"{directory}/main.yaml:6: main.welcome: warning: 11 buttons, over 8 — group some choices under a new sub-menu node"
@@ -84,7 +87,9 @@ def test_more_than_eight_buttons_counts_next_as_a_button(write_flows: WriteFlows
 
 
 def test_services_never_checked_or_checked_over_a_year_ago(write_flows: WriteFlows) -> None:
-    directory = write_flows(services_yaml=SERVICES + "  old:\n    name: Old\n    for: Old things.\n    checked: 2024-01-02\n")
+    directory = write_flows(
+        services_yaml=SERVICES + "  old:\n    name: Old\n    for: Old things.\n    checked: 2024-01-02\n"
+    )
     assert warnings_for(directory) == [
         f"{directory}/services.yaml:2: service clinic: warning: no `checked` date, so nobody knows when its details"
         " were last confirmed — check it against `source` and add `checked: YYYY-MM-DD`"
@@ -99,7 +104,8 @@ def test_services_never_checked_or_checked_over_a_year_ago(write_flows: WriteFlo
 def test_a_keyword_two_triggers_share_is_flagged_on_the_one_tried_second(write_flows: WriteFlows) -> None:
     directory = write_flows(
         services_yaml=SERVICES + "    checked: 2026-01-10\n",
-        triggers_yaml=TRIGGERS + """\
+        triggers_yaml=TRIGGERS
+        + """\
   - id: clinic
     priority: 5
     goto: info.clinic
@@ -120,7 +126,8 @@ def test_an_english_keyword_competes_in_every_language(write_flows: WriteFlows) 
     directory = write_flows(
         services_yaml=SERVICES + "    checked: 2026-01-10\n",
         settings_yaml="default_language: en\nlanguages: [en, ro]\nstart: main.welcome\nmenu: main.menu\n",
-        triggers_yaml=TRIGGERS + """\
+        triggers_yaml=TRIGGERS
+        + """\
   - id: clinic
     priority: 5
     goto: info.clinic
@@ -129,10 +136,14 @@ def test_an_english_keyword_competes_in_every_language(write_flows: WriteFlows) 
 """,
     )
     (warning,) = warnings_for(directory)
-    assert warning.startswith(f"{directory}/triggers.yaml:11: trigger clinic: warning: keyword `person` is also a keyword")
+    assert warning.startswith(
+        f"{directory}/triggers.yaml:11: trigger clinic: warning: keyword `person` is also a keyword"
+    )
 
 
-def test_check_prints_lint_warnings_and_still_passes(write_flows: WriteFlows, capsys: pytest.CaptureFixture[str]) -> None:
+def test_check_prints_lint_warnings_and_still_passes(
+    write_flows: WriteFlows, capsys: pytest.CaptureFixture[str]
+) -> None:
     directory = write_flows(info_yaml=INFO.replace("    say: Go to a clinic.\n", f"    say: {'Long. ' * 120}\n"))
     assert cli.main(["check", str(directory)], {"BOT_LOCALES": str(directory / "no-locales")}) == 0
     out = capsys.readouterr().out
@@ -160,7 +171,7 @@ def test_check_shows_which_languages_a_person_has_reviewed(write_flows: WriteFlo
     settings = (
         "default_language: en\nlanguages: [en, ro, es]\nstart: main.welcome\nmenu: main.menu\n"
         "reviewed:\n  ro: {by: Ana (peer educator), date: 2026-11-30}\n"
-        "  es: {by: null, date: null, note: \"machine-written, needs a peer reviewer\"}\n"
+        '  es: {by: null, date: null, note: "machine-written, needs a peer reviewer"}\n'
     )
     flows = load(write_flows(settings_yaml=settings))
     assert review_status(flows) == [
@@ -169,9 +180,13 @@ def test_check_shows_which_languages_a_person_has_reviewed(write_flows: WriteFlo
     ]
 
 
-@pytest.mark.parametrize("entry", ["{by: Ana, date: null}", "{by: null, date: 2026-11-30}", "{by: Ana, date: yesterday}"])
+@pytest.mark.parametrize(
+    "entry", ["{by: Ana, date: null}", "{by: null, date: 2026-11-30}", "{by: Ana, date: yesterday}"]
+)
 def test_check_refuses_a_review_without_both_a_name_and_a_date(write_flows: WriteFlows, entry: str) -> None:
-    settings = f"default_language: en\nlanguages: [en, ro]\nstart: main.welcome\nmenu: main.menu\nreviewed:\n  ro: {entry}\n"
+    settings = (
+        f"default_language: en\nlanguages: [en, ro]\nstart: main.welcome\nmenu: main.menu\nreviewed:\n  ro: {entry}\n"
+    )
     report = check(write_flows(settings_yaml=settings))
     assert report.flowset is None
     assert any("`reviewed: ro`" in p.what for p in report.errors), report.errors

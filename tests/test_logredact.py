@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import Iterator
+from datetime import UTC
 
 import pytest
 from telegram import Chat, Message, Update, User
@@ -12,8 +13,17 @@ from telegram import Chat, Message, Update, User
 from bot.privacy import logredact
 
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
-PLANTED = ("987654321", "Maria", "Plantedname", "maria_planted", "07700 900123", "+447700900123",
-           "maria@example.org", "my secret words", TOKEN)
+PLANTED = (
+    "987654321",
+    "Maria",
+    "Plantedname",
+    "maria_planted",
+    "07700 900123",
+    "+447700900123",
+    "maria@example.org",
+    "my secret words",
+    TOKEN,
+)
 
 
 @pytest.fixture
@@ -38,9 +48,9 @@ def captured() -> Iterator[io.StringIO]:
 def planted_message() -> Message:
     user = User(987654321, "Maria", False, last_name="Plantedname", username="maria_planted", language_code="en")
     chat = Chat(987654321, Chat.PRIVATE, first_name="Maria", last_name="Plantedname", username="maria_planted")
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    return Message(5, datetime.now(timezone.utc), chat, from_user=user, text="my secret words 07700 900123")
+    return Message(5, datetime.now(UTC), chat, from_user=user, text="my secret words 07700 900123")
 
 
 def assert_clean(output: str) -> None:
@@ -53,10 +63,16 @@ def test_records_from_telegram_httpx_and_our_own_loggers_are_masked(captured: io
     update = Update(1, message=planted_message())
     logging.getLogger("telegram.ext.Application").debug("Processing update %s", update)
     logging.getLogger("telegram.Bot").debug(
-        "Calling Bot API endpoint `%s` with parameters `%s`", "sendMessage",
-        {"chat_id": 987654321, "text": "my secret words", "first_name": "Maria"})
-    logging.getLogger("httpx").info(f'HTTP Request: POST https://api.telegram.org/bot{TOKEN}/getUpdates "HTTP/1.1 200 OK"')
-    logging.getLogger("bot.transports.telegram.app").warning("odd chat 987654321 from @maria_planted, maria@example.org")
+        "Calling Bot API endpoint `%s` with parameters `%s`",
+        "sendMessage",
+        {"chat_id": 987654321, "text": "my secret words", "first_name": "Maria"},
+    )
+    logging.getLogger("httpx").info(
+        f'HTTP Request: POST https://api.telegram.org/bot{TOKEN}/getUpdates "HTTP/1.1 200 OK"'
+    )
+    logging.getLogger("bot.transports.telegram.app").warning(
+        "odd chat 987654321 from @maria_planted, maria@example.org"
+    )
     logging.getLogger("bot").error("user said %r to %s", "text: 'my secret words'", "+447700900123")
     assert_clean(captured.getvalue())
     assert "<token>" in captured.getvalue() and "<Update>" in captured.getvalue()
@@ -80,12 +96,19 @@ def test_an_object_that_breaks_formatting_is_logged_without_leaking(captured: io
 
 
 def test_ordinary_lines_stay_readable() -> None:
-    assert logredact.mask("purged 3 idle session(s); case tick failed: TimeoutError") == \
-        "purged 3 idle session(s); case tick failed: TimeoutError"
-    assert logredact.mask("update failed: KeyError at step:120 < handle:44") == "update failed: KeyError at step:120 < handle:44"
+    assert (
+        logredact.mask("purged 3 idle session(s); case tick failed: TimeoutError")
+        == "purged 3 idle session(s); case tick failed: TimeoutError"
+    )
+    assert (
+        logredact.mask("update failed: KeyError at step:120 < handle:44")
+        == "update failed: KeyError at step:120 < handle:44"
+    )
 
 
 def test_user_names_and_passwords_in_urls_are_masked() -> None:
-    line = logredact.mask("POST https://charity:hunter2pass@api.example.org/bot/getMe failed; also http://ops@10.0.0.5:8081/x")
+    line = logredact.mask(
+        "POST https://charity:hunter2pass@api.example.org/bot/getMe failed; also http://ops@10.0.0.5:8081/x"
+    )
     assert "hunter2pass" not in line and "charity" not in line and "ops@" not in line
     assert "https://<credentials>@api.example.org/bot/getMe" in line

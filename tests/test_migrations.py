@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.handoff.cases import Case
 from bot.engine import State
+from bot.handoff.cases import Case
 from bot.privacy.keys import Keyring
 from bot.store import StoreError, open_store
 from bot.store.sqlite import MIGRATIONS
@@ -42,7 +42,9 @@ def plain_row(db: sqlite3.Connection, table: str) -> dict[str, object]:
     for _, name, declared, _, _, _ in db.execute(f"PRAGMA table_info({table})"):
         kind = declared.upper()
         # A single-row table keys its row as id 1 (CHECK (id = 1)); 1 suits any other id column too.
-        row[name] = (1 if name == "id" else 7) if "INT" in kind else b"\x01\x02" if "BLOB" in kind else f"{table}-{name}"
+        row[name] = (
+            (1 if name == "id" else 7) if "INT" in kind else b"\x01\x02" if "BLOB" in kind else f"{table}-{name}"
+        )
     return row
 
 
@@ -59,14 +61,33 @@ async def test_a_database_at_any_schema_version_opens_with_every_row_intact(tmp_
     key = KEYRING.user_key("telegram", 111)
     insert(db, "sessions", {"key": key, "node": "testing.menu", "locale": "ro", "back": "main.menu", "day": DAY})
     insert(db, "counters", {"day": DAY, "kind": "visit", "name": "testing.menu", "count": 3})
-    case = Case(alias="Case Heron", user_key=KEYRING.user_key("telegram", 222),
-                sealed_chat=KEYRING.seal_chat_id(222, b"Case Heron"), locale="pl", path=("main.menu",),
-                opened=1_700_000_000, active=1_700_000_100, thread_id=55, claimed=None, staff_alias=None)
+    case = Case(
+        alias="Case Heron",
+        user_key=KEYRING.user_key("telegram", 222),
+        sealed_chat=KEYRING.seal_chat_id(222, b"Case Heron"),
+        locale="pl",
+        path=("main.menu",),
+        opened=1_700_000_000,
+        active=1_700_000_100,
+        thread_id=55,
+        claimed=None,
+        staff_alias=None,
+    )
     if "cases" in present:
-        insert(db, "cases", {
-            "alias": case.alias, "user_key": case.user_key, "sealed_chat": case.sealed_chat, "locale": case.locale,
-            "path": "main.menu", "opened": case.opened, "active": case.active, "thread_id": case.thread_id,
-        })
+        insert(
+            db,
+            "cases",
+            {
+                "alias": case.alias,
+                "user_key": case.user_key,
+                "sealed_chat": case.sealed_chat,
+                "locale": case.locale,
+                "path": "main.menu",
+                "opened": case.opened,
+                "active": case.active,
+                "thread_id": case.thread_id,
+            },
+        )
     others = {table: plain_row(db, table) for table in sorted(present - {"sessions", "counters", "cases"})}
     for table, row in others.items():
         insert(db, table, row)
@@ -79,7 +100,11 @@ async def test_a_database_at_any_schema_version_opens_with_every_row_intact(tmp_
         if "cases" in present:
             (found,) = await store.open_cases()
             assert (found.alias, found.user_key, found.locale, found.thread_id) == (
-                case.alias, case.user_key, case.locale, case.thread_id)
+                case.alias,
+                case.user_key,
+                case.locale,
+                case.thread_id,
+            )
             assert KEYRING.unseal_chat_id(found.sealed_chat, found.alias.encode()) == 222
     finally:
         await store.close()
@@ -92,7 +117,9 @@ async def test_a_database_at_any_schema_version_opens_with_every_row_intact(tmp_
             kept = {name for (_, name, *_) in after.execute(f"PRAGMA table_info({table})")}
             still = {name: value for name, value in row.items() if name in kept}
             where = " AND ".join(f"{name} = ?" for name in still)
-            assert after.execute(f"SELECT count(*) FROM {table} WHERE {where}", tuple(still.values())).fetchone()[0] == 1
+            assert (
+                after.execute(f"SELECT count(*) FROM {table} WHERE {where}", tuple(still.values())).fetchone()[0] == 1
+            )
     finally:
         after.close()
 

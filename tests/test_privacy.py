@@ -161,7 +161,9 @@ def test_keyring_never_shows_the_secret() -> None:
 # -- the secret apart from the data: private, strong, and the one the database was used with ------
 
 
-@pytest.mark.parametrize("weak", ["aaaaaaaaaaaaaaaa", "0123456789abcdef0123", "abcdefghijklmnopqrstuvwxyz", "password12345678"])
+@pytest.mark.parametrize(
+    "weak", ["aaaaaaaaaaaaaaaa", "0123456789abcdef0123", "abcdefghijklmnopqrstuvwxyz", "password12345678"]
+)
 def test_a_guessable_environment_secret_is_refused_with_how_to_make_a_good_one(weak: str, tmp_path: Path) -> None:
     with pytest.raises(SecretError, match="BOT_SECRET is too easy to guess") as refused:
         find_secret({"BOT_SECRET": weak}, tmp_path / "secret", create_default=False)
@@ -210,12 +212,19 @@ def test_a_systemd_credential_is_used_before_a_secret_file(tmp_path: Path) -> No
     credentials.mkdir()
     (credentials / "bot-secret").write_text(STRONG + "\n")
     named = tmp_path / "named"
-    found = find_secret({"CREDENTIALS_DIRECTORY": str(credentials), "BOT_SECRET_FILE": str(named)}, tmp_path / "d",
-                        create_default=False)
+    found = find_secret(
+        {"CREDENTIALS_DIRECTORY": str(credentials), "BOT_SECRET_FILE": str(named)}, tmp_path / "d", create_default=False
+    )
     assert found.value == STRONG.encode() and "systemd credential" in found.where and not found.created
     assert not named.exists()
-    assert find_secret({"CREDENTIALS_DIRECTORY": str(credentials), "BOT_SECRET": STRONG[::-1]}, tmp_path / "d",
-                       create_default=False).where == "BOT_SECRET"
+    assert (
+        find_secret(
+            {"CREDENTIALS_DIRECTORY": str(credentials), "BOT_SECRET": STRONG[::-1]},
+            tmp_path / "d",
+            create_default=False,
+        ).where
+        == "BOT_SECRET"
+    )
 
 
 def test_a_secret_file_made_now_says_so(tmp_path: Path) -> None:
@@ -231,8 +240,10 @@ KEPT = Secret(b"x" * 32, "BOT_SECRET")
 
 
 def test_a_secret_made_now_for_a_database_with_people_is_refused_as_missing() -> None:
-    with pytest.raises(SecretError, match="the secret for this database is missing: restore it from your backup, "
-                                          "or start over with --new-secret"):
+    with pytest.raises(
+        SecretError,
+        match="the secret for this database is missing: restore it from your backup, or start over with --new-secret",
+    ):
         bind_secret(MADE, b"c" * 32, None, holds_people=True, new_secret=False)
 
 

@@ -10,15 +10,15 @@ import sqlite3
 import struct
 import time
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from bot.privacy import logredact
-from bot.flows.content import load_content
 from bot.conversation import Conversations
 from bot.engine import State
+from bot.flows.content import load_content
+from bot.privacy import logredact
 from bot.privacy.keys import Keyring
 from bot.store import open_store
 from bot.transports.telegram.app import TelegramTransport
@@ -54,7 +54,9 @@ def logs() -> Iterator[io.StringIO]:
 
 
 def planted_values(api: FakeBotAPI) -> dict[str, bytes]:
-    values = {v: v.encode() for v in (*NAMES.values(), PHONE, PHONE_INTL, PHONE.replace(" ", ""), WORDS, LATER, api.token)}
+    values = {
+        v: v.encode() for v in (*NAMES.values(), PHONE, PHONE_INTL, PHONE.replace(" ", ""), WORDS, LATER, api.token)
+    }
     values["chat id as text"] = str(CHAT).encode()
     values["chat id as a 4-byte integer"] = struct.pack(">i", CHAT)
     values["chat id as an 8-byte integer"] = struct.pack(">q", CHAT)
@@ -107,7 +109,9 @@ async def test_planted_identity_is_nowhere_on_disk_or_in_logs_after_a_closed_cas
         planted = planted_values(api)
     assert "bot.sqlite3" in after and "bot.sqlite3-wal" in during
     assert "<token>" in logs.getvalue() and "<number>" in logs.getvalue()  # they were logged, and masked
-    assert_nothing_planted({**{f"{k} (running)": v for k, v in during.items()}, **after, "logs": logs.getvalue().encode()}, planted)
+    assert_nothing_planted(
+        {**{f"{k} (running)": v for k, v in during.items()}, **after, "logs": logs.getvalue().encode()}, planted
+    )
     store = await open_store(db)
     try:
         assert await store.session_count() == 0 and await store.open_cases() == []
@@ -123,7 +127,9 @@ async def test_with_the_case_still_open_only_the_sealed_link_exists(tmp_path: Pa
             during = files_of(db)
         after = files_of(db)
         planted = planted_values(api)
-    assert_nothing_planted({**{f"{k} (running)": v for k, v in during.items()}, **after, "logs": logs.getvalue().encode()}, planted)
+    assert_nothing_planted(
+        {**{f"{k} (running)": v for k, v in during.items()}, **after, "logs": logs.getvalue().encode()}, planted
+    )
     store = await open_store(db)
     try:
         (case,) = await store.open_cases()
@@ -153,7 +159,7 @@ async def test_a_flood_from_one_user_is_slowed_politely_without_slowing_anyone_e
 async def test_idle_sessions_are_purged_once_a_day_while_the_bot_runs(tmp_path: Path) -> None:
     flows = load_content(FLOWS, REPO / "locales")
     store = await open_store(tmp_path / "bot.sqlite3")
-    now = [datetime(2026, 11, 25, 12, tzinfo=timezone.utc)]
+    now = [datetime(2026, 11, 25, 12, tzinfo=UTC)]
     conversations = Conversations(flows, store, Keyring(b"k" * 32), clock=lambda: now[0])
     transport = TelegramTransport(conversations, STAFF)
     try:
@@ -178,8 +184,9 @@ async def test_a_changed_secret_orphans_an_open_case_without_crashing(tmp_path: 
             await api.wait_for_calls("createForumTopic")
         async with running_bot(api, db, secret=b"b" * 32):
             api.group_message(STAFF, "are you still there?", thread_id=501)
-            await api.wait_for(lambda: any("can't reach the user any more" in (m.get("text") or "")
-                                           for m in api.sent_to(STAFF)))
+            await api.wait_for(
+                lambda: any("can't reach the user any more" in (m.get("text") or "") for m in api.sent_to(STAFF))
+            )
             assert not any("still there" in t for t in api.texts_to(CHAT))
             api.user_sends_text(CHAT, "/start")  # the old session is orphaned: a fresh start, no error
             await api.wait_for(lambda: api.texts_to(CHAT).count("What can I help with?") == 1)
@@ -189,10 +196,10 @@ async def test_a_changed_secret_orphans_an_open_case_without_crashing(tmp_path: 
 async def test_forget_mid_case_deletes_its_topic_and_tells_staff_only_that_in_the_main_thread(tmp_path: Path) -> None:
     async with FakeBotAPI() as api, running_bot(api, tmp_path / "bot.sqlite3") as bot:
         api.user_sends_text(CHAT, "/human", user=api.user(CHAT, "en", **NAMES))
-        (topic,) = await api.wait_for_calls("createForumTopic")
+        (_topic,) = await api.wait_for_calls("createForumTopic")
         api.user_sends_text(CHAT, "delete my data")
         await api.wait_for_text(CHAT, "I have deleted everything")
-        (deleted,) = await api.wait_for_calls("deleteForumTopic")
+        (_deleted,) = await api.wait_for_calls("deleteForumTopic")
         await api.wait_for(lambda: any("asked to be forgotten" in (m.get("text") or "") for m in api.sent_to(STAFF)))
         staff_side = json.dumps([c.params for c in api.calls if c.params.get("chat_id") == STAFF])
         assert "delete my data" not in staff_side and str(CHAT) not in staff_side
@@ -241,8 +248,12 @@ def case_traces(db: Path) -> dict[str, bytes]:
 
 
 def found(db: Path, traces: dict[str, bytes]) -> list[str]:
-    return [f"{what} in {where}" for where, content in files_of(db).items() for what, value in traces.items()
-            if value in content]
+    return [
+        f"{what} in {where}"
+        for where, content in files_of(db).items()
+        for what, value in traces.items()
+        if value in content
+    ]
 
 
 async def test_a_forgotten_case_leaves_the_database_wal_and_shm_within_seconds_while_the_bot_runs(

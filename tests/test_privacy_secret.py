@@ -17,8 +17,14 @@ from tests.conftest import FLOWS, REPO
 STRONG = "q8Zt-3vKpX_m0RwL7yNcB2hJfD9sGaE4uT6iOeWk1xY"
 
 
-def chat(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], typed: str,
-         *extra: str, env: dict[str, str] | None = None) -> tuple[int, str]:
+def chat(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    typed: str,
+    *extra: str,
+    env: dict[str, str] | None = None,
+) -> tuple[int, str]:
     """`python -m bot chat` in ./data (the console's default), with `typed` as the person's input."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(sys, "stdin", io.StringIO(typed))
@@ -53,7 +59,10 @@ def test_a_lost_secret_is_not_silently_replaced_and_new_secret_starts_over(
     secret.unlink()  # lost: a wrong folder, a restore without it
     code, err = chat(tmp_path, monkeypatch, capsys, "2\n")
     assert code == 2
-    assert "error: the secret for this database is missing: restore it from your backup, or start over with --new-secret" in err
+    assert (
+        "error: the secret for this database is missing: restore it from your backup, or start over with --new-secret"
+        in err
+    )
     assert not secret.exists()  # the one made for the refused start is not left to be taken for the real one
     assert chat(tmp_path, monkeypatch, capsys, "2\n")[0] == 2  # still refused the second time
     code, err = chat(tmp_path, monkeypatch, capsys, "", "--new-secret")
@@ -74,11 +83,24 @@ def test_a_different_secret_for_a_used_database_is_refused(
 def run_bot(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
     """`python -m bot run` as an operator starts it (it stops before reaching Telegram in these tests)."""
     base = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "TELEGRAM_", "CREDENTIALS_"))}
-    base.update(PYTHONPATH=str(REPO), TELEGRAM_BOT_TOKEN="123456:ABCdef_ghi-JKLmnop", STAFF_CHAT_ID="-1001234567890",
-                TELEGRAM_API_URL="http://127.0.0.1:9", BOT_FLOWS=str(FLOWS), BOT_LOCALES=str(REPO / "locales"))
+    base.update(
+        PYTHONPATH=str(REPO),
+        TELEGRAM_BOT_TOKEN="123456:ABCdef_ghi-JKLmnop",
+        STAFF_CHAT_ID="-1001234567890",
+        TELEGRAM_API_URL="http://127.0.0.1:9",
+        BOT_FLOWS=str(FLOWS),
+        BOT_LOCALES=str(REPO / "locales"),
+    )
     base.update(env)
-    return subprocess.run([sys.executable, "-m", "bot", "run"], capture_output=True, text=True, timeout=60,
-                          cwd=tmp_path, env=base, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "run"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        env=base,
+        check=False,
+    )
 
 
 def test_run_wants_the_secret_apart_from_the_data_and_says_how(tmp_path: Path) -> None:

@@ -33,7 +33,9 @@ def copy(tmp_path: Path) -> tuple[Path, Path]:
     return tmp_path / "flows", tmp_path / "locales"
 
 
-def test_update_on_the_unchanged_repository_changes_no_byte(copy: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+def test_update_on_the_unchanged_repository_changes_no_byte(
+    copy: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
     flows, locales = copy
     shipped = files(locales)
     update(flows, locales, capsys)
@@ -47,7 +49,9 @@ def test_no_catalog_names_a_tool_version(copy: tuple[Path, Path]) -> None:
         assert b"Generated-By" not in data and b"Babel" not in data, name
 
 
-def test_a_one_line_english_edit_changes_one_entry_per_catalog(copy: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_one_line_english_edit_changes_one_entry_per_catalog(
+    copy: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
     flows, locales = copy
     before = files(locales)
     advice = flows / "advice.yaml"
@@ -61,7 +65,7 @@ def test_a_one_line_english_edit_changes_one_entry_per_catalog(copy: tuple[Path,
         old, new = before[name].decode().splitlines(), after[name].decode().splitlines()
         hunks = [op for op in difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes() if op[0] != "equal"]
         assert len(hunks) == 1, (name, hunks)
-        changed = new[hunks[0][3]:hunks[0][4]]
+        changed = new[hunks[0][3] : hunks[0][4]]
         assert changed[-1] == 'msgid "What would you like some advice about?"', (name, changed)
         if name != "messages.pot":  # each translation keeps its wording, marked for review with the old English
             assert changed[:2] == ["#, fuzzy", f'#| msgid "{ADVICE_MENU}"'], (name, changed)
@@ -75,7 +79,9 @@ def test_a_long_changed_text_keeps_its_old_english_as_gettext_writes_it_across_u
     flows, locales = copy
     old = "Sorry, I still didn't understand. Here is the main menu. You can also tap Talk to a person."
     messages = flows / "messages.yaml"
-    messages.write_text(messages.read_text(encoding="utf-8").replace(old, old.replace("I still", "I still really")), encoding="utf-8")
+    messages.write_text(
+        messages.read_text(encoding="utf-8").replace(old, old.replace("I still", "I still really")), encoding="utf-8"
+    )
     update(flows, locales, capsys)
     po = locales / "pl" / "LC_MESSAGES" / "messages.po"
     assert '#, fuzzy\n#| msgid ""\n#| "Sorry, I still didn\'t understand.' in po.read_text(encoding="utf-8")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import signal
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -20,7 +20,7 @@ from tests.conftest import INFO, REPO, WriteFlows
 from tests.fakebotapi import FakeBotAPI
 from tests.test_telegram_e2e import STAFF, USER, bot_process, running_bot
 
-NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 NOT_ADMIN = FakeBotAPI.user(2002, first_name="Volunteer")
 
 
@@ -47,7 +47,9 @@ def test_a_vanished_node_lands_on_its_flows_start_with_one_note(write_flows: Wri
         assert [b.label for b in outcome.reply.buttons] == ["Clinic", "Leaving"]
 
 
-def test_a_vanished_flow_lands_on_the_newest_step_back_that_still_exists(write_flows: WriteFlows, tmp_path: Path) -> None:
+def test_a_vanished_flow_lands_on_the_newest_step_back_that_still_exists(
+    write_flows: WriteFlows, tmp_path: Path
+) -> None:
     flows = load_content(write_flows(), tmp_path)
     outcome = step(flows, State("gone.node", "en", ("main.menu", "info.menu", "gone.start")), Pick("", "stale"), NOW)
     assert (outcome.state.node, outcome.state.back) == ("info.menu", ("main.menu",))
@@ -55,7 +57,9 @@ def test_a_vanished_flow_lands_on_the_newest_step_back_that_still_exists(write_f
     assert outcome.state.node == "main.menu" and outcome.reply.parts[0] == flows.messages["menu_changed"]
 
 
-def test_trigger_words_still_work_from_a_vanished_node_without_the_menu_note(write_flows: WriteFlows, tmp_path: Path) -> None:
+def test_trigger_words_still_work_from_a_vanished_node_without_the_menu_note(
+    write_flows: WriteFlows, tmp_path: Path
+) -> None:
     flows = load_content(write_flows(), tmp_path)
     outcome = step(flows, State("info.gone", "en"), Text("I need a person"), NOW)
     assert outcome.reply.parts[0] == flows.messages["handoff_requested"]
@@ -106,7 +110,7 @@ async def test_new_flows_stay_live_when_what_follows_a_reload_fails(write_flows:
 
 
 async def test_a_long_error_list_is_cut_to_fit_one_message(write_flows: WriteFlows, tmp_path: Path) -> None:
-    bad = "".join(f"      - {{label: \"L{i}\", goto: nowhere{i}}}\n" for i in range(40))
+    bad = "".join(f'      - {{label: "L{i}", goto: nowhere{i}}}\n' for i in range(40))
     directory = write_flows()
     flows = load_content(directory, tmp_path)
     store = await open_store(":memory:")
@@ -126,10 +130,14 @@ async def test_a_long_error_list_is_cut_to_fit_one_message(write_flows: WriteFlo
 # -- end to end through the fake Bot API --------------------------------------------------------
 
 
-async def test_a_broken_edit_keeps_the_old_flows_and_tells_staff(write_flows: WriteFlows, tmp_path: Path,
-                                                                caplog: pytest.LogCaptureFixture) -> None:
+async def test_a_broken_edit_keeps_the_old_flows_and_tells_staff(
+    write_flows: WriteFlows, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     directory = write_flows()
-    async with FakeBotAPI() as api, running_bot(api, tmp_path / "bot.sqlite3", flows_dir=directory, reload_poll=POLL_SECONDS):
+    async with (
+        FakeBotAPI() as api,
+        running_bot(api, tmp_path / "bot.sqlite3", flows_dir=directory, reload_poll=POLL_SECONDS),
+    ):
         api.user_sends_text(USER, "/start")
         await api.wait_for_text(USER, "Hello.")
         edit(directory / "main.yaml", "say: Hello.", "say: Hello, edited.")
@@ -146,9 +154,14 @@ async def test_a_broken_edit_keeps_the_old_flows_and_tells_staff(write_flows: Wr
     assert refused == ["reload refused (files changed): 1 error(s); still running the previous flows"]
 
 
-async def test_a_valid_edit_is_live_within_two_seconds_without_a_restart(write_flows: WriteFlows, tmp_path: Path) -> None:
+async def test_a_valid_edit_is_live_within_two_seconds_without_a_restart(
+    write_flows: WriteFlows, tmp_path: Path
+) -> None:
     directory = write_flows()
-    async with FakeBotAPI() as api, running_bot(api, tmp_path / "bot.sqlite3", flows_dir=directory, reload_poll=POLL_SECONDS):
+    async with (
+        FakeBotAPI() as api,
+        running_bot(api, tmp_path / "bot.sqlite3", flows_dir=directory, reload_poll=POLL_SECONDS),
+    ):
         api.user_sends_text(USER, "/start")
         await api.wait_for_text(USER, "Hello.")
         edit(directory / "main.yaml", "say: Hello.", "say: Hello, edited.")
@@ -159,13 +172,16 @@ async def test_a_valid_edit_is_live_within_two_seconds_without_a_restart(write_f
         await api.wait_for_text(USER, "Hello, edited.")
 
 
-async def test_an_edited_command_description_reaches_the_command_menu_after_a_reload(write_flows: WriteFlows,
-                                                                                       tmp_path: Path) -> None:
+async def test_an_edited_command_description_reaches_the_command_menu_after_a_reload(
+    write_flows: WriteFlows, tmp_path: Path
+) -> None:
     directory = write_flows()
     languages = load_content(directory, REPO / "locales").settings.languages
     menus = 1 + len({telegram_language(code) for code in languages})  # the default menu and each language's
     async with FakeBotAPI() as api, running_bot(api, tmp_path / "bot.sqlite3", flows_dir=directory):
-        edit(directory / "messages.yaml", 'command_help: "How to use this chat"', 'command_help: "What this chat can do"')
+        edit(
+            directory / "messages.yaml", 'command_help: "How to use this chat"', 'command_help: "What this chat can do"'
+        )
         api.group_message(STAFF, "/reload")
         await api.wait_for_text(STAFF, "The edited flows are live")
         calls = await api.wait_for_calls("setMyCommands", count=2 * menus)
@@ -181,8 +197,9 @@ async def test_a_user_on_a_removed_node_recovers_on_the_nearest_menu(write_flows
         api.user_sends_text(USER, "/start")
         api.user_sends_text(USER, "Info")
         api.user_sends_text(USER, "Clinic")
-        await api.wait_for(lambda: any("Main menu" in dict(bot.buttons(m)) for m in api.sent_to(USER)),
-                           what="info.clinic's buttons")
+        await api.wait_for(
+            lambda: any("Main menu" in dict(bot.buttons(m)) for m in api.sent_to(USER)), what="info.clinic's buttons"
+        )
         _, old_buttons = bot.last_keyboard(USER)
         removed = INFO.replace('      - {label: "Clinic", goto: clinic}\n', "")
         (directory / "info.yaml").write_text(removed[: removed.index("  clinic:")], encoding="utf-8")
@@ -221,7 +238,9 @@ async def test_sighup_reloads_python_m_bot_run(write_flows: WriteFlows, tmp_path
             edit(directory / "main.yaml", "say: Hello.", "say: Hello after SIGHUP.")
             # Without polling, nothing happens until the signal. The marker: a second long poll begun after
             # the edit, so the first ran its full time with nothing to fetch, longer than a watcher needs.
-            await api.wait_for(lambda: len(api.polls) > polls + 1, timeout=10, what="a long poll run out after the edit")
+            await api.wait_for(
+                lambda: len(api.polls) > polls + 1, timeout=10, what="a long poll run out after the edit"
+            )
             assert api.polls[polls + 1].time - edited > POLL_SECONDS + SETTLE_SECONDS
             assert staff_texts(api) == []
             bot.process.send_signal(signal.SIGHUP)
@@ -230,4 +249,3 @@ async def test_sighup_reloads_python_m_bot_run(write_flows: WriteFlows, tmp_path
             await api.wait_for_text(USER, "Hello after SIGHUP.", timeout=10)
         assert bot.process.returncode == 0, bot.log
         assert "flows reloaded (signal): 3 flows, 5 nodes" in bot.log
-

@@ -16,7 +16,7 @@ from bot.engine import State
 from bot.flows.content import load_content
 from bot.privacy.keys import Keyring
 from bot.runtime import Runtime
-from bot.store import Store, open_store
+from bot.store import open_store
 from tests.conftest import FLOWS, REPO
 
 TODAY = date(2026, 11, 25).toordinal()
@@ -71,8 +71,9 @@ async def test_a_failing_case_tick_does_not_stop_the_daily_purge(runtime: Runtim
     assert await runtime.conversations.store.load(IDLE) is None
 
 
-async def test_a_failed_purge_is_tried_again_at_the_next_tick(runtime: Runtime,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_failed_purge_is_tried_again_at_the_next_tick(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
     store = runtime.conversations.store
     real_purge = store.purge
     calls: list[Any] = []

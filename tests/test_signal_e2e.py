@@ -15,14 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from bot.privacy import logredact
-from bot.flows.content import load_content
 from bot.conversation import Conversations
+from bot.flows.content import load_content
+from bot.privacy import logredact
 from bot.privacy.keys import Keyring
 from bot.store import Store, open_store
-from bot.transports.signal.transport import TRANSPORT, SignalTransport
 from bot.transports.signal.render import utf16_length
 from bot.transports.signal.rpc import Backoff, RpcError, SignalRpc
+from bot.transports.signal.transport import TRANSPORT, SignalTransport
 from tests.conftest import FLOWS, REPO
 from tests.fakesignal import FakeSignalCli
 
@@ -63,8 +63,14 @@ async def running_bot(tmp_path: Path, flows_dir: Path = FLOWS) -> AsyncIterator[
     async def staff_note(text: str) -> None:
         bot.staff.append(text)
 
-    bot.transport = SignalTransport(conversations, str(fake.path), sleep=no_wait, backoff=Backoff(0.01, 0.05),
-                                    notify_staff=staff_note, operator_out=bot.operator)
+    bot.transport = SignalTransport(
+        conversations,
+        str(fake.path),
+        sleep=no_wait,
+        backoff=Backoff(0.01, 0.05),
+        notify_staff=staff_note,
+        operator_out=bot.operator,
+    )
     stop = asyncio.Event()
     task = asyncio.create_task(bot.transport.serve(stop))
     try:
@@ -136,7 +142,8 @@ async def test_first_contact_in_romanian_where_romanian_is_the_default(tmp_path:
         bot.fake.user_sends(ALICE, "salut")
         await bot.fake.wait_for_text(ALICE, "Răspunde cu un număr:")
         assert bot.fake.texts_to(ALICE)[0] == (
-            "Ca acest chat să rămână privat, mesajele de aici dispar acum la 7 zile după ce sunt trimise.")
+            "Ca acest chat să rămână privat, mesajele de aici dispar acum la 7 zile după ce sunt trimise."
+        )
 
 
 async def test_a_user_switches_language_by_number_then_by_name(bot: Bot) -> None:
@@ -158,8 +165,10 @@ async def test_numbered_menu_walked_by_number_and_by_words(bot: Bot) -> None:
     cards = await bot.fake.wait_for_text(ALICE, "NHS 111")
     # Bold service names, with offsets and lengths in UTF-16 code units.
     units = cards.text.encode("utf-16-le")
-    bold = [units[int(s) * 2 : (int(s) + int(n)) * 2].decode("utf-16-le")
-            for s, n, style in (x.split(":") for x in cards.styles)]
+    bold = [
+        units[int(s) * 2 : (int(s) + int(n)) * 2].decode("utf-16-le")
+        for s, n, style in (x.split(":") for x in cards.styles)
+    ]
     assert any(name.startswith("NHS 111") for name in bold) and all(style.endswith("BOLD") for style in cards.styles)
     back = await bot.say(ALICE, "back", "What would you like to know?")
     assert "Reply with a number:" in back
@@ -169,7 +178,10 @@ async def test_bold_offsets_count_utf16_units_after_an_emoji(bot: Bot) -> None:
     from bot.engine import Reply, ServiceCard
     from bot.transports.signal.render import render_reply
 
-    cards = (ServiceCard("a", "First", "x", None, "💬 text", None, None), ServiceCard("b", "Zweite", "y", None, None, None, None))
+    cards = (
+        ServiceCard("a", "First", "x", None, "💬 text", None, None),
+        ServiceCard("b", "Zweite", "y", None, None, None, None),
+    )
     message = render_reply(Reply((), services=cards, services_title="Places:"), "Reply:")[0]
     start, length, _ = message.styles()[1].split(":")
     prefix = message.text[: message.text.index("Zweite")]
@@ -224,8 +236,14 @@ async def test_reactions_receipts_typing_edits_and_timer_changes_get_no_answer(b
     await bot.say(ALICE, "hi", "Reply with a number:")
     sends = len(bot.fake.calls("send"))
     fake = bot.fake
-    fake.push(fake.envelope(ALICE, reaction={"emoji": "👍", "targetAuthorUuid": ALICE, "targetSentTimestamp": 1, "isRemove": False}))
-    fake.push({**fake.envelope(ALICE), "receiptMessage": {"when": 1, "isDelivery": True, "isRead": False, "timestamps": [1]}})
+    fake.push(
+        fake.envelope(
+            ALICE, reaction={"emoji": "👍", "targetAuthorUuid": ALICE, "targetSentTimestamp": 1, "isRemove": False}
+        )
+    )
+    fake.push(
+        {**fake.envelope(ALICE), "receiptMessage": {"when": 1, "isDelivery": True, "isRead": False, "timestamps": [1]}}
+    )
     fake.push({**fake.envelope(ALICE), "typingMessage": {"action": "STARTED", "timestamp": 1}})
     fake.push({**fake.envelope(ALICE), "editMessage": {"targetSentTimestamp": 1, "dataMessage": {"message": "edited"}}})
     fake.push(fake.envelope(ALICE, isExpirationUpdate=True, expiresInSeconds=3600))
@@ -269,7 +287,7 @@ async def test_clear_deletes_the_bots_own_messages_and_is_honest_about_the_users
     assert "that I'm still allowed to delete" not in answer
     # The confirmation itself is the only message left to delete next time.
     await bot.say(ALICE, "/clear", "I can't delete yours")
-    later = [call["targetTimestamp"] for call in bot.fake.calls("remoteDelete")][len(deleted):]
+    later = [call["targetTimestamp"] for call in bot.fake.calls("remoteDelete")][len(deleted) :]
     assert len(later) == 1 and later[0] not in own
 
 

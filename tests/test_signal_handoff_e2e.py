@@ -70,8 +70,13 @@ async def both_running(tmp_path: Path) -> AsyncIterator[Both]:
     try:
         async with FakeBotAPI() as api, running_bot(api, db, clock=lambda: TUESDAY_MORNING) as telegram:
             handoffs = telegram.transport.handoffs
-            transport = SignalTransport(telegram.transport.conversations, str(fake.path), sleep=no_wait,
-                                        backoff=Backoff(0.01, 0.05), handoffs=handoffs)
+            transport = SignalTransport(
+                telegram.transport.conversations,
+                str(fake.path),
+                sleep=no_wait,
+                backoff=Backoff(0.01, 0.05),
+                handoffs=handoffs,
+            )
             stop = asyncio.Event()
             task = asyncio.create_task(transport.serve(stop))
             try:
@@ -131,8 +136,12 @@ async def test_a_signal_users_attachment_is_not_copied_and_staff_are_told(tmp_pa
         note = next(t for t in bot.topic(thread) if "[the user sent a photo;" in t)
         assert note.endswith("Ask them to put it in words if it matters.]\nthis is the rash")
         # Staff send a photo back: only its caption can reach Signal, and staff are told so.
-        bot.api.group_message(STAFF, thread_id=thread, caption="Like this?", photo=[{"file_id": "f", "file_unique_id": "u",
-                                                                                    "width": 1, "height": 1}])
+        bot.api.group_message(
+            STAFF,
+            thread_id=thread,
+            caption="Like this?",
+            photo=[{"file_id": "f", "file_unique_id": "u", "width": 1, "height": 1}],
+        )
         await bot.signal.wait_for_text(ALICE, "Support worker\nLike this?")
         await bot.api.wait_for(lambda: any(t.startswith("This user can only get text") for t in bot.topic(thread)))
 
@@ -151,7 +160,9 @@ async def test_a_command_mid_chat_says_the_chat_is_open_and_how_to_end_it(tmp_pa
     async with both_running(tmp_path) as bot:
         await bot.open_case()
         answer = await bot.say("/menu", "still open")
-        assert answer.endswith("Your chat with our team is still open: anything you type goes to them. To close it, send /end.")
+        assert answer.endswith(
+            "Your chat with our team is still open: anything you type goes to them. To close it, send /end."
+        )
         assert "Reply with a number" not in answer and "Tap End chat" not in answer
         left = await bot.say("/end", "You've left the chat with our team")
         assert left.endswith("Reply with a number:\n1. Main menu")
@@ -182,7 +193,8 @@ async def test_a_case_survives_a_restart_of_both_transports(tmp_path: Path) -> N
 
 
 async def test_the_database_and_logs_never_hold_the_signal_users_uuid_number_or_name(
-    tmp_path: Path, logs: io.StringIO  # noqa: F811 - the imported fixture
+    tmp_path: Path,
+    logs: io.StringIO,  # noqa: F811 - the imported fixture
 ) -> None:
     async with both_running(tmp_path) as bot:
         thread = await bot.open_case()
@@ -198,7 +210,10 @@ async def test_the_database_and_logs_never_hold_the_signal_users_uuid_number_or_
         store = bot.transport.conversations.store
         (case,) = await store.open_cases()
         # The sealed link opens to the Signal address, and only with the secret.
-        assert bot.transport.conversations.keyring.unseal_address(case.sealed_chat, case.alias.encode()) == f"signal:{ALICE}"
+        assert (
+            bot.transport.conversations.keyring.unseal_address(case.sealed_chat, case.alias.encode())
+            == f"signal:{ALICE}"
+        )
 
 
 async def test_after_forget_nothing_of_the_signal_case_is_left_in_any_file(tmp_path: Path) -> None:
@@ -227,7 +242,9 @@ async def test_crisis_words_mid_chat_reach_staff_flagged_and_the_user_gets_crisi
         still = await bot.signal.wait_for_text(ALICE, "still open")
         assert still.text.endswith("To close it, send /end.") and "Reply with a number" not in still.text
         assert still.text.startswith("Places that can help:\n\n999\n")
-        await bot.api.wait_for(lambda: any(t.startswith("⚠ The user's last message has crisis words") for t in bot.topic(thread)))
+        await bot.api.wait_for(
+            lambda: any(t.startswith("⚠ The user's last message has crisis words") for t in bot.topic(thread))
+        )
         topic = bot.topic(thread)
         assert topic.index("I was attacked last night") < next(i for i, t in enumerate(topic) if t.startswith("⚠"))
 

@@ -8,6 +8,13 @@ import tempfile
 from pathlib import Path
 
 from bot.engine import Button, Command, Media, Reply, Text
+from bot.transports.signal.render import (
+    MAX_MESSAGE,
+    render_reply,
+    split_text,
+    utf16_length,
+)
+from bot.transports.signal.rpc import Backoff, RpcError, SignalRpc
 from bot.transports.signal.transport import (
     DELETABLE_FOR,
     Failure,
@@ -17,13 +24,6 @@ from bot.transports.signal.transport import (
     first_failure,
     inbound_for,
 )
-from bot.transports.signal.render import (
-    MAX_MESSAGE,
-    render_reply,
-    split_text,
-    utf16_length,
-)
-from bot.transports.signal.rpc import Backoff, RpcError, SignalRpc
 from tests.fakesignal import FakeSignalCli
 
 UUID = "5f0c8e2a-1b7d-4c3e-9a41-7d2e6b9c0a11"

@@ -21,11 +21,22 @@ async def test_run_serves_signal_alone_and_stops_cleanly_on_sigterm(tmp_path: Pa
     folder = Path(tempfile.mkdtemp(prefix="sig", dir="/tmp"))
     fake = await FakeSignalCli(folder / "s.sock").start()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "TELEGRAM_", "STAFF_", "SIGNAL_"))}
-    env.update(SIGNAL_SOCKET=str(fake.path), SIGNAL_ACCOUNT="+447700900000",
-               BOT_SECRET_FILE=str(tmp_path / "secret"), BOT_DB=str(tmp_path / "bot.sqlite3"))
+    env.update(
+        SIGNAL_SOCKET=str(fake.path),
+        SIGNAL_ACCOUNT="+447700900000",
+        BOT_SECRET_FILE=str(tmp_path / "secret"),
+        BOT_DB=str(tmp_path / "bot.sqlite3"),
+    )
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", "--no-watch", cwd=REPO, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        "--no-watch",
+        cwd=REPO,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     try:
         await fake.wait_for(lambda: fake.subscriptions == 1, timeout=30)
@@ -46,10 +57,13 @@ async def test_run_serves_signal_alone_and_stops_cleanly_on_sigterm(tmp_path: Pa
 
 def test_run_refuses_a_signal_account_that_is_not_a_number_without_echoing_it(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "TELEGRAM_", "STAFF_", "SIGNAL_"))}
-    env.update(SIGNAL_SOCKET="/run/signal-cli/socket", SIGNAL_ACCOUNT="07700 900123", BOT_SECRET_FILE=str(tmp_path / "s"))
+    env.update(
+        SIGNAL_SOCKET="/run/signal-cli/socket", SIGNAL_ACCOUNT="07700 900123", BOT_SECRET_FILE=str(tmp_path / "s")
+    )
 
-    result = subprocess.run([sys.executable, "-m", "bot", "run"], check=False, capture_output=True, text=True, timeout=60,
-                            cwd=REPO, env=env)
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "run"], check=False, capture_output=True, text=True, timeout=60, cwd=REPO, env=env
+    )
     assert result.returncode == 2
     assert "SIGNAL_ACCOUNT must be the bot's number in international form" in result.stderr
     assert "900123" not in result.stderr
@@ -59,9 +73,25 @@ def test_console_signal_style_shows_numbered_text_without_buttons(tmp_path: Path
     env = {k: v for k, v in os.environ.items() if not k.startswith("BOT_")}
     env.update(BOT_SECRET_FILE=str(tmp_path / "secret"), PYTHONPATH=str(REPO))  # this checkout's code
     result = subprocess.run(
-        [sys.executable, "-m", "bot", "chat", "--style", "signal", "--db", str(tmp_path / "bot.sqlite3"),
-         "--flows", str(REPO / "flows")],
-        check=False, input="1\n2\n/quit\n", capture_output=True, text=True, timeout=60, cwd=tmp_path, env=env,
+        [
+            sys.executable,
+            "-m",
+            "bot",
+            "chat",
+            "--style",
+            "signal",
+            "--db",
+            str(tmp_path / "bot.sqlite3"),
+            "--flows",
+            str(REPO / "flows"),
+        ],
+        check=False,
+        input="1\n2\n/quit\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        env=env,
     )
     assert result.returncode == 0, result.stderr
     out = result.stdout
@@ -79,12 +109,25 @@ async def test_run_serves_telegram_and_signal_from_one_process(tmp_path: Path) -
     fake = await FakeSignalCli(folder / "s.sock").start()
     async with FakeBotAPI() as api:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "TELEGRAM_", "STAFF_", "SIGNAL_"))}
-        env.update(SIGNAL_SOCKET=str(fake.path), SIGNAL_ACCOUNT="+447700900000", TELEGRAM_BOT_TOKEN=api.token,
-                   STAFF_CHAT_ID=str(STAFF), TELEGRAM_API_URL=api.api_url,
-                   BOT_SECRET_FILE=str(tmp_path / "secret"), BOT_DB=str(tmp_path / "bot.sqlite3"))
+        env.update(
+            SIGNAL_SOCKET=str(fake.path),
+            SIGNAL_ACCOUNT="+447700900000",
+            TELEGRAM_BOT_TOKEN=api.token,
+            STAFF_CHAT_ID=str(STAFF),
+            TELEGRAM_API_URL=api.api_url,
+            BOT_SECRET_FILE=str(tmp_path / "secret"),
+            BOT_DB=str(tmp_path / "bot.sqlite3"),
+        )
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", "--no-watch", cwd=REPO, env=env,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            "--no-watch",
+            cwd=REPO,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
         )
         try:
             await fake.wait_for(lambda: fake.subscriptions == 1, timeout=30)

@@ -6,21 +6,20 @@ import asyncio
 import re
 import sqlite3
 from collections.abc import AsyncIterator
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.cli import main as cli
-from bot.flows.content import load_content
 from bot.conversation import Conversations
 from bot.engine import Command, State, Text
-from bot.handoff.service import Handoffs
-from bot.privacy.keys import Keyring
-from bot.handoff.service import staff_text
-from bot.stats.command import load_stats, parse_days
+from bot.flows.content import load_content
+from bot.handoff.service import Handoffs, staff_text
 from bot.privacy.disclosure import HIDDEN, SMALL, Group, protect
+from bot.privacy.keys import Keyring
+from bot.stats.command import load_stats, parse_days
 from bot.stats.report import Formatter, Tally, render_csv, render_text, summarise, wait_bucket
 from bot.store import open_store
 from tests.conftest import TRIGGERS, WriteFlows
@@ -28,14 +27,17 @@ from tests.fakebotapi import FakeBotAPI
 from tests.test_handoff import Bench, Clock, RecordingDesk
 from tests.test_telegram_e2e import STAFF, running_bot
 
-WEDNESDAY = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
-CRISIS = TRIGGERS + """\
+WEDNESDAY = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+CRISIS = (
+    TRIGGERS
+    + """\
   - id: crisis
     priority: 100
     goto: info.clinic
     keywords:
       en: [attacked]
 """
+)
 SETTINGS = "default_language: en\nlanguages: [en, ro]\nstart: main.welcome\nmenu: main.menu\n"
 
 
@@ -81,8 +83,18 @@ async def test_a_scripted_day_counts_exactly_what_happened(bench: Bench) -> None
     stats = await load_stats(bench.handoffs.conversations.store, date(2026, 11, 26), 2)
     (wednesday, wednesday_counts), (thursday, thursday_counts) = stats.days
     assert (wednesday, thursday) == (date(2026, 11, 25), date(2026, 11, 26))
-    assert (wednesday_counts.started, wednesday_counts.requested, wednesday_counts.claimed, wednesday_counts.crisis) == (3, 2, 2, 1)
-    assert (thursday_counts.started, thursday_counts.requested, thursday_counts.claimed, thursday_counts.crisis) == (1, 1, 1, 0)
+    assert (
+        wednesday_counts.started,
+        wednesday_counts.requested,
+        wednesday_counts.claimed,
+        wednesday_counts.crisis,
+    ) == (3, 2, 2, 1)
+    assert (thursday_counts.started, thursday_counts.requested, thursday_counts.claimed, thursday_counts.crisis) == (
+        1,
+        1,
+        1,
+        0,
+    )
     total = stats.total
     assert (total.started, total.requested, total.claimed, total.crisis) == (4, 3, 3, 1)
     assert total.triggers == {"help": 1}  # crisis is counted apart
@@ -106,12 +118,21 @@ def busy_two_days() -> list[tuple[int, str, str, int]]:
     """Counter rows for two busy days, every count big enough to be shown."""
     wednesday, thursday = date(2026, 11, 25).toordinal(), date(2026, 11, 26).toordinal()
     return [
-        (wednesday, "conversation", "started", 1200), (wednesday, "handoff", "requested", 12),
-        (wednesday, "handoff", "claimed", 10), (wednesday, "trigger", "crisis", 6), (wednesday, "trigger", "help", 7),
-        (wednesday, "wait", "10", 6), (wednesday, "wait", "45", 4), (wednesday, "language", "en", 1190),
-        (wednesday, "language", "ro", 10), (wednesday, "node", "info.menu", 40),
-        (thursday, "conversation", "started", 30), (thursday, "handoff", "requested", 5),
-        (thursday, "handoff", "claimed", 5), (thursday, "wait", "1", 5), (thursday, "language", "en", 30),
+        (wednesday, "conversation", "started", 1200),
+        (wednesday, "handoff", "requested", 12),
+        (wednesday, "handoff", "claimed", 10),
+        (wednesday, "trigger", "crisis", 6),
+        (wednesday, "trigger", "help", 7),
+        (wednesday, "wait", "10", 6),
+        (wednesday, "wait", "45", 4),
+        (wednesday, "language", "en", 1190),
+        (wednesday, "language", "ro", 10),
+        (wednesday, "node", "info.menu", 40),
+        (thursday, "conversation", "started", 30),
+        (thursday, "handoff", "requested", 5),
+        (thursday, "handoff", "claimed", 5),
+        (thursday, "wait", "1", 5),
+        (thursday, "language", "en", 30),
     ]
 
 
@@ -140,7 +161,16 @@ def test_numbers_dates_and_waits_follow_the_locale() -> None:
 
 
 def test_waits_fall_in_buckets_and_percentiles_read_the_bucket_bound() -> None:
-    assert [wait_bucket(m) for m in (0, 1, 4, 5, 6, 61, 10080, 10081)] == ["1", "1", "5", "5", "10", "90", "10080", "more"]
+    assert [wait_bucket(m) for m in (0, 1, 4, 5, 6, 61, 10080, 10081)] == [
+        "1",
+        "1",
+        "5",
+        "5",
+        "10",
+        "90",
+        "10080",
+        "more",
+    ]
     tally = Tally(waits={"5": 5, "30": 4, "more": 1})
     assert (tally.median, tally.p90, tally.wait_percentile(1.0)) == ("5", "30", "more")
     assert Tally().median is None
@@ -169,11 +199,20 @@ def test_csv_has_a_row_per_day_and_a_column_per_trigger_language_and_node() -> N
 
 def test_days_argument_is_checked() -> None:
     assert [parse_days(a) for a in ("", " 30 ", "366", "0", "367", "-3", "abc", "1.5")] == [
-        7, 30, 366, None, None, None, None, None]
+        7,
+        30,
+        366,
+        None,
+        None,
+        None,
+        None,
+        None,
+    ]
 
 
-def test_stats_command_prints_text_or_csv(write_flows: WriteFlows, tmp_path: Path,
-                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_stats_command_prints_text_or_csv(
+    write_flows: WriteFlows, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     directory = write_flows(settings_yaml=SETTINGS)
     db = tmp_path / "stats.sqlite3"
     today = datetime.now(ZoneInfo("Europe/London")).date().toordinal()
@@ -231,8 +270,11 @@ SMALL_NUMBER = re.compile(r"(?<![\d,.])[1-4](?![\d,.])")
 
 def small_numbers(text: str) -> list[str]:
     """Counts from 1 to 4 in the text, dates left out."""
-    return SMALL_NUMBER.findall(re.sub(r"\b(?:\d{4}-\d{2}(?:-\d{2})?|[A-Z][a-z]{2},? [A-Z][a-z]{2} \d{1,2}|[A-Z][a-z]{2} \d{1,2}, \d{4})",
-                                       "", text))
+    return SMALL_NUMBER.findall(
+        re.sub(
+            r"\b(?:\d{4}-\d{2}(?:-\d{2})?|[A-Z][a-z]{2},? [A-Z][a-z]{2} \d{1,2}|[A-Z][a-z]{2} \d{1,2}, \d{4})", "", text
+        )
+    )
 
 
 async def one_rare_language_user_among_many(bench: Bench) -> None:
@@ -264,8 +306,11 @@ async def test_a_day_with_one_rare_language_user_shows_no_cell_under_5(bench: Be
 
 def test_a_hidden_count_cannot_be_worked_out_from_the_total() -> None:
     wednesday, thursday, friday = (date(2026, 11, d).toordinal() for d in (25, 26, 27))
-    rows = [(wednesday, "conversation", "started", 3), (thursday, "conversation", "started", 7),
-            (friday, "conversation", "started", 9)]
+    rows = [
+        (wednesday, "conversation", "started", 3),
+        (thursday, "conversation", "started", 7),
+        (friday, "conversation", "started", 9),
+    ]
     stats = summarise(rows, date(2026, 11, 25), date(2026, 11, 27))
     days = [line.split(",")[1] for line in render_csv(stats).splitlines()[1:]]
     assert days == ["<5", "5+", "9"]  # 19 - 9 - 7 would be 3: the 7 is hidden too

@@ -31,8 +31,16 @@ def test_callback_data_round_trips_and_stays_under_64_bytes() -> None:
 
 def test_forged_or_stale_callback_data_is_rejected() -> None:
     good = encode_callback(Button("x", "main.menu", "c:0"))
-    for forged in (None, "", "v0" + good[2:], good.replace("c:0", "c:0; drop"), "v1:deadbeef00:c:0",
-                   good + "x" * 80, "garbage", "v1::menu"):
+    for forged in (
+        None,
+        "",
+        "v0" + good[2:],
+        good.replace("c:0", "c:0; drop"),
+        "v1:deadbeef00:c:0",
+        good + "x" * 80,
+        "garbage",
+        "v1::menu",
+    ):
         assert decode_callback(forged, TAGS) is None, forged
 
 

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po, write_po
 
+import bot.flows as spec
 from bot.cli import main as cli
 from bot.conversation import Conversations
-import bot.flows as spec
-from bot.flows.content import load_content
 from bot.flows import FlowError
+from bot.flows.content import load_content
 from bot.i18n.cycle import catalog_path
 from bot.i18n.rule import safety_texts
 from bot.privacy.keys import Keyring
@@ -38,7 +38,9 @@ nodes:
       - {label: "Main menu", goto: main.menu}
 """
 
-TRIGGERS_CRISIS = TRIGGERS.replace("      en: [person]\n", "      en: [person]\n      ro: [persoană]\n") + """\
+TRIGGERS_CRISIS = (
+    TRIGGERS.replace("      en: [person]\n", "      en: [person]\n      ro: [persoană]\n")
+    + """\
   - id: crisis
     priority: 100
     goto: crisis.start
@@ -46,13 +48,16 @@ TRIGGERS_CRISIS = TRIGGERS.replace("      en: [person]\n", "      en: [person]\n
       en: [danger]
       ro: [pericol]
 """
+)
 
 DANGER = "In danger now? Call 999."
 
 
 def with_crisis(write_flows: WriteFlows, **files: str | None) -> Path:
     """The small flow set offering Romanian, with a crisis page reached by typing `danger`."""
-    return write_flows(**{"settings_yaml": SETTINGS_RO, "triggers_yaml": TRIGGERS_CRISIS, "crisis_yaml": CRISIS, **files})
+    return write_flows(
+        **{"settings_yaml": SETTINGS_RO, "triggers_yaml": TRIGGERS_CRISIS, "crisis_yaml": CRISIS, **files}
+    )
 
 
 def bot(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
@@ -155,9 +160,13 @@ def test_a_fuzzy_guess_from_another_text_still_in_use_is_not_shown(
 ) -> None:
     flows, locales, po = translated
     # A new button close to "Clinic", which stays: babel guesses from it, but it is not an older "Clinics".
-    info = (flows / "info.yaml").read_text().replace(
-        '      - {label: "Leaving", goto: exit.start}\n',
-        '      - {label: "Leaving", goto: exit.start}\n      - {label: "Clinics", goto: clinic}\n',
+    info = (
+        (flows / "info.yaml")
+        .read_text()
+        .replace(
+            '      - {label: "Leaving", goto: exit.start}\n',
+            '      - {label: "Leaving", goto: exit.start}\n      - {label: "Clinics", goto: clinic}\n',
+        )
     )
     with_crisis(write_flows, info_yaml=info)
     update(flows, locales, capsys)
@@ -175,9 +184,7 @@ def test_a_missing_crisis_translation_is_an_error_naming_its_po_line_and_stops_t
     code, out = bot(["check", str(flows), "--locales", str(locales)], capsys)
     line = po_line(po, DANGER)
     assert code == 1
-    assert (
-        f"{po}:{line}: ro: the crisis or safety text “{DANGER}” is not translated — translate this entry"
-    ) in out
+    assert (f"{po}:{line}: ro: the crisis or safety text “{DANGER}” is not translated — translate this entry") in out
     with pytest.raises(FlowError) as caught:
         load_content(flows, locales, live=True)  # as at start-up: the bot does not run these flows
     assert any(DANGER in str(problem) for problem in caught.value.problems)
@@ -234,8 +241,18 @@ def test_check_replays_conversations_whatever_the_coverage(
 def test_the_shipped_flows_pass_check_strict_with_their_conversations(capsys: pytest.CaptureFixture[str]) -> None:
     from tests.conftest import FLOWS, REPO
 
-    code, out = bot(["check", str(FLOWS), "--locales", str(REPO / "locales"), "--strict",
-                     "--conversations", str(REPO / "tests" / "conversations")], capsys)
+    code, out = bot(
+        [
+            "check",
+            str(FLOWS),
+            "--locales",
+            str(REPO / "locales"),
+            "--strict",
+            "--conversations",
+            str(REPO / "tests" / "conversations"),
+        ],
+        capsys,
+    )
     assert code == 0, out
     assert "warning" not in out.replace("0 warning(s)", "") and "conversations: " in out
 
@@ -244,7 +261,9 @@ def test_english_needs_no_catalog_even_when_another_language_is_the_default(
     translated: tuple[Path, Path, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
     flows, locales, _ = translated
-    (flows / "settings.yaml").write_text(SETTINGS_RO.replace("default_language: en", "default_language: ro"), encoding="utf-8")
+    (flows / "settings.yaml").write_text(
+        SETTINGS_RO.replace("default_language: en", "default_language: ro"), encoding="utf-8"
+    )
     loaded = load_content(flows, locales, live=True)
     assert loaded.texts.get("ro", DANGER) == f"RO {DANGER}" and loaded.texts.get("en", DANGER) == DANGER
 
@@ -254,7 +273,9 @@ def test_the_bot_does_not_start_on_flows_with_an_untranslated_crisis_text(
 ) -> None:
     flows, locales, po = translated
     edit_catalog(po, **{DANGER: None})
-    code = cli.main(["chat", "--flows", str(flows), "--db", str(flows.parent / "bot.sqlite3")], env={"BOT_LOCALES": str(locales)})
+    code = cli.main(
+        ["chat", "--flows", str(flows), "--db", str(flows.parent / "bot.sqlite3")], env={"BOT_LOCALES": str(locales)}
+    )
     err = capsys.readouterr().err
     assert code == 1 and f"ro: the crisis or safety text “{DANGER}” is not translated" in err
     assert err.splitlines()[-1] == "error: the flows have errors; run `python -m bot check` for details"

@@ -23,14 +23,21 @@ from bot.vocabulary import (
 )
 
 # The grammar buttons were sent with before the codec existed: every string it took must still decode.
-WIRE_GRAMMAR = re.compile(r"c:\d{1,3}|next|menu|back|end|lang:[A-Za-z_]{2,12}|nation:(?:\d|skip)|fb:[a-z]{2,8}",
-                          re.ASCII)
+WIRE_GRAMMAR = re.compile(
+    r"c:\d{1,3}|next|menu|back|end|lang:[A-Za-z_]{2,12}|nation:(?:\d|skip)|fb:[a-z]{2,8}", re.ASCII
+)
 
 
 def test_every_action_travels_as_the_string_old_buttons_carry() -> None:
     wire = {
-        ChoiceAction(3): "c:3", NextAction(): "next", MenuAction(): "menu", BackAction(): "back", EndAction(): "end",
-        LanguageAction("zh_Hans"): "lang:zh_Hans", NationAction(0): "nation:0", NationAction(None): "nation:skip",
+        ChoiceAction(3): "c:3",
+        NextAction(): "next",
+        MenuAction(): "menu",
+        BackAction(): "back",
+        EndAction(): "end",
+        LanguageAction("zh_Hans"): "lang:zh_Hans",
+        NationAction(0): "nation:0",
+        NationAction(None): "nation:skip",
         FeedbackAction("missing"): "fb:missing",
     }
     for action, text in wire.items():
@@ -39,8 +46,23 @@ def test_every_action_travels_as_the_string_old_buttons_carry() -> None:
 
 
 def test_forged_or_foreign_actions_decode_to_nothing() -> None:
-    for text in ("", "c:", "c:1234", "c:²", "c:-1", "drop table", "lang:x", "lang:ro-RO", "nation:10", "nation:",
-                 "fb:YES", "fb:y", "next\n", "menu:1", "v1:abc:c:0"):
+    for text in (
+        "",
+        "c:",
+        "c:1234",
+        "c:²",
+        "c:-1",
+        "drop table",
+        "lang:x",
+        "lang:ro-RO",
+        "nation:10",
+        "nation:",
+        "fb:YES",
+        "fb:y",
+        "next\n",
+        "menu:1",
+        "v1:abc:c:0",
+    ):
         assert decode_action(text) is None, text
 
 

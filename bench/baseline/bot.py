@@ -86,7 +86,9 @@ def load_menus(flows_dir: Path) -> Menus:
         for name, raw in read(f"{flow}.yaml")["nodes"].items():
             node_id = f"{flow}.{name}"
             say = raw.get("say", "")
-            buttons = [(str(c["label"]), _qualify(flow, c["goto"]) if "goto" in c else None) for c in raw.get("choices") or []]
+            buttons = [
+                (str(c["label"]), _qualify(flow, c["goto"]) if "goto" in c else None) for c in raw.get("choices") or []
+            ]
             if raw.get("next"):
                 buttons.append((str(raw.get("next_label") or messages["button_next"]), _qualify(flow, raw["next"])))
             if not buttons:
@@ -135,7 +137,9 @@ class BaselineBot:
         target = back.pop() if back else self.menus.menu
         return await self.show(update, context, target, remember=False)
 
-    async def show(self, update: Update, context: ContextTypes.DEFAULT_TYPE, node_id: str, remember: bool = True) -> int:
+    async def show(
+        self, update: Update, context: ContextTypes.DEFAULT_TYPE, node_id: str, remember: bool = True
+    ) -> int:
         """Send a node's messages, the last with its buttons, and return its menu's state."""
         node = self.menus.nodes.get(node_id) or self.menus.nodes[self.menus.menu]
         data = context.user_data
@@ -145,12 +149,16 @@ class BaselineBot:
             data["back"] = [*data.get("back", []), previous][-BACK_DEPTH:]
         data["node"] = node.id
         rows = [[InlineKeyboardButton(label, url=url)] for label, url in node.links]
-        rows += [[InlineKeyboardButton(label, callback_data=f"{node.id}|{i}")] for i, (label, _) in enumerate(node.buttons)]
+        rows += [
+            [InlineKeyboardButton(label, callback_data=f"{node.id}|{i}")] for i, (label, _) in enumerate(node.buttons)
+        ]
         texts = [*node.say, node.cards] if node.cards else list(node.say)
         chat_id = update.effective_chat.id
         for text in texts[:-1]:
             await context.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML)
-        await context.bot.send_message(chat_id, texts[-1], parse_mode=ParseMode.HTML, reply_markup=InlineKeyboardMarkup(rows))
+        await context.bot.send_message(
+            chat_id, texts[-1], parse_mode=ParseMode.HTML, reply_markup=InlineKeyboardMarkup(rows)
+        )
         return STATES[node.id.split(".", 1)[0]]
 
 
@@ -175,7 +183,10 @@ def build_application(
     typed = MessageHandler(filters.TEXT & ~filters.COMMAND, bot.typed)
     application.add_handler(
         ConversationHandler(
-            entry_points=[CommandHandler("start", bot.start), MessageHandler(filters.TEXT & ~filters.COMMAND, bot.start)],
+            entry_points=[
+                CommandHandler("start", bot.start),
+                MessageHandler(filters.TEXT & ~filters.COMMAND, bot.start),
+            ],
             states={state: [CallbackQueryHandler(bot.press, pattern=rf"^{flow}\.")] for flow, state in STATES.items()},
             fallbacks=[CommandHandler("start", bot.start), CommandHandler("back", bot.back), typed],
             name=CONVERSATION,

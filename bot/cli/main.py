@@ -13,23 +13,22 @@ from datetime import date
 from pathlib import Path
 from typing import TextIO
 
+import bot.flows as flowspec
 from bot import config
 from bot.cli import tools as cli_tools
 from bot.config import SignalConfig, TelegramConfig, webhook_url
 from bot.conversation import Conversations
 from bot.errors import BotError
-import bot.flows as flowspec
 from bot.flows import FlowError, FlowSet
 from bot.flows.content import load_content, misnamed_problems
 from bot.flows.convtest import load_scripts, run_scripts
-from bot.handoff.service import Handoffs
-from bot.i18n.coverage import measure
-from bot.i18n.rule import translations
-from bot.ops import doctor
 from bot.flows.lint import lint, review_status
+from bot.handoff.service import Handoffs
 from bot.i18n import cycle as catalogs
+from bot.i18n.coverage import measure
 from bot.i18n.cycle import I18nError, shown_path
-from bot.ops import backup
+from bot.i18n.rule import translations
+from bot.ops import backup, doctor
 from bot.ops.logsetup import configure_logging
 from bot.ops.monitor import Monitor, health_address
 from bot.privacy.discretion import preview_problems
@@ -41,8 +40,10 @@ from bot.transports.console import ConsoleChat
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
 
-NEW_SECRET_HELP = ("use this secret although the database was used with another (lost) one: its sessions and open "
-                   "cases are deleted, the anonymous counters kept")
+NEW_SECRET_HELP = (
+    "use this secret although the database was used with another (lost) one: its sessions and open "
+    "cases are deleted, the anonymous counters kept"
+)
 
 
 class CliError(BotError):
@@ -56,8 +57,11 @@ async def open_with_secret(args: argparse.Namespace, env: Mapping[str, str], *, 
     secret = find_secret(env, config.data_secret_path(env), create_default=console)
     beside = db is not None and secret.path is not None and secret.path.parent.resolve() == db.parent.resolve()
     if not console and beside:
-        print(f"warning: {secret.where} is in the same folder as the database, so one copy of that folder unlocks "
-              "it: move it elsewhere and set BOT_SECRET_FILE (see docs/privacy.md).", file=sys.stderr)
+        print(
+            f"warning: {secret.where} is in the same folder as the database, so one copy of that folder unlocks "
+            "it: move it elsewhere and set BOT_SECRET_FILE (see docs/privacy.md).",
+            file=sys.stderr,
+        )
     keyring = Keyring(secret.value)
     # The console may run beside the bot on its database: it leaves checkpoints to the bot then.
     store = await open_store(where, checkpoints=not console)
@@ -68,16 +72,20 @@ async def open_with_secret(args: argparse.Namespace, env: Mapping[str, str], *, 
             await store.set_secret_check(check)
         elif binding is Binding.START_OVER:
             await store.start_over(check)
-            print("note: started over with a new secret: the saved sessions and open cases were deleted.",
-                  file=sys.stderr)
+            print(
+                "note: started over with a new secret: the saved sessions and open cases were deleted.", file=sys.stderr
+            )
     except BaseException:
         await store.close()
         if secret.created and secret.path is not None:
             secret.path.unlink(missing_ok=True)  # else the next start would take it for the right one
         raise
     if console and secret.created and not env.get("BOT_SECRET_FILE"):
-        print(f"note: made a new secret in {secret.path}, beside the database. That is fine for trying the bot here; "
-              "for a real service keep it apart from the data (see docs/privacy.md).", file=sys.stderr)
+        print(
+            f"note: made a new secret in {secret.path}, beside the database. That is fine for trying the bot here; "
+            "for a real service keep it apart from the data (see docs/privacy.md).",
+            file=sys.stderr,
+        )
     return keyring, store
 
 
@@ -89,30 +97,50 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--db", type=Path, help="SQLite file (default ./data/bot.sqlite3 or $BOT_DB)")
     chat.add_argument("--flows", type=Path, help="flows folder (default ./flows or $BOT_FLOWS)")
     chat.add_argument("--new-secret", action="store_true", help=NEW_SECRET_HELP)
-    chat.add_argument("--style", choices=("plain", "signal"), default="plain",
-                      help="signal: show replies as a Signal user sees them (numbered text, no buttons)")
+    chat.add_argument(
+        "--style",
+        choices=("plain", "signal"),
+        default="plain",
+        help="signal: show replies as a Signal user sees them (numbered text, no buttons)",
+    )
     run = commands.add_parser("run", help="run the Telegram bot (settings from the environment; see README)")
     run.add_argument("--webhook", metavar="URL", help="receive updates on this public URL instead of polling")
     run.add_argument("--listen", default="127.0.0.1", help="address the webhook server listens on (default 127.0.0.1)")
     run.add_argument("--port", type=int, default=8443, help="port the webhook server listens on (default 8443)")
-    run.add_argument("--health-port", type=int, metavar="N", help="serve GET /healthz on --listen at this port "
-                     "(default with --webhook: --port + 1; without: off)")
+    run.add_argument(
+        "--health-port",
+        type=int,
+        metavar="N",
+        help="serve GET /healthz on --listen at this port (default with --webhook: --port + 1; without: off)",
+    )
     run.add_argument("--db", type=Path, help="SQLite file (default ./data/bot.sqlite3 or $BOT_DB)")
     run.add_argument("--flows", type=Path, help="flows folder (default ./flows or $BOT_FLOWS)")
-    run.add_argument("--no-watch", action="store_true",
-                     help="don't reload when flows/ or locales/ change; reload only on SIGHUP or /reload")
+    run.add_argument(
+        "--no-watch",
+        action="store_true",
+        help="don't reload when flows/ or locales/ change; reload only on SIGHUP or /reload",
+    )
     run.add_argument("--new-secret", action="store_true", help=NEW_SECRET_HELP)
     check = commands.add_parser("check", help="validate the flows and print every problem")
     check.add_argument("dir", nargs="?", type=Path, help="flows folder (default ./flows or $BOT_FLOWS)")
     check.add_argument("--locales", type=Path, help="translations folder (default ./locales or $BOT_LOCALES)")
     check.add_argument(
-        "--conversations", nargs="?", const=Path("tests/conversations"), type=Path, metavar="DIR",
+        "--conversations",
+        nargs="?",
+        const=Path("tests/conversations"),
+        type=Path,
+        metavar="DIR",
         help="also replay the conversation scripts in DIR (default tests/conversations)",
     )
-    check.add_argument("--strict", action="store_true", help="every text must be translated (not just crisis and safety texts)")
-    i18n = commands.add_parser("i18n", help="translations: extract the English, update each language's catalog, compile")
+    check.add_argument(
+        "--strict", action="store_true", help="every text must be translated (not just crisis and safety texts)"
+    )
+    i18n = commands.add_parser(
+        "i18n", help="translations: extract the English, update each language's catalog, compile"
+    )
     i18n.add_argument(
-        "action", choices=("extract", "update", "compile"),
+        "action",
+        choices=("extract", "update", "compile"),
         help="extract: flows -> locales/messages.pot; update: extract, then create/update every language's .po; "
         "compile: .po -> .mo (not needed to run the bot)",
     )
@@ -132,7 +160,10 @@ def cmd_check(args: argparse.Namespace, env: Mapping[str, str], out: TextIO) -> 
     for problem in (*misnamed, *report.problems):
         out.write(f"{problem}\n")
     if report.flowset is None:
-        out.write(f"{len(report.errors) + len(misnamed)} error(s), {len(report.warnings)} warning(s): the flows were NOT loaded.\n")
+        out.write(
+            f"{len(report.errors) + len(misnamed)} error(s), {len(report.warnings)} warning(s): the flows "
+            "were NOT loaded.\n"
+        )
         return EXIT_PROBLEMS
     flowset = report.flowset
     linted = lint(flowset, directory)
@@ -160,7 +191,11 @@ def cmd_check(args: argparse.Namespace, env: Mapping[str, str], out: TextIO) -> 
         out.write(languages)
         out.write("".join(f"{line}\n" for line in review_status(flowset)))
     # Scripts replay whatever the coverage: an untranslated text is shown in English, as to users.
-    replayed = EXIT_OK if args.conversations is None else check_conversations(args.conversations, flowset.with_texts(rule.texts), out)
+    replayed = (
+        EXIT_OK
+        if args.conversations is None
+        else check_conversations(args.conversations, flowset.with_texts(rule.texts), out)
+    )
     return EXIT_PROBLEMS if errors else replayed
 
 
@@ -285,8 +320,9 @@ async def _run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         assert settings is not None
         transport = TelegramTransport(runtime.conversations, settings.staff_chat_id, core=runtime)
         # Signal beside Telegram: notices for operators (a captcha to solve) also go to the staff group.
-        signal_task = _start_signal(signal_settings, runtime, stop, alone=False, notify=transport.post_to_staff,
-                                    handoffs=transport.handoffs)  # Signal users' cases open in the same staff group
+        signal_task = _start_signal(
+            signal_settings, runtime, stop, alone=False, notify=transport.post_to_staff, handoffs=transport.handoffs
+        )  # Signal users' cases open in the same staff group
         application = build_application(transport, settings.token, settings.base_url, settings.base_file_url)
         webhook = None
         if webhook_address:
@@ -337,28 +373,33 @@ def _start_signal(
     return asyncio.create_task(serve())
 
 
+Command = Callable[[argparse.Namespace, Mapping[str, str], TextIO], int]
+
+
+def _dispatch(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    """Run the chosen subcommand; `chat` when none is given."""
+    commands: dict[str, Command] = {
+        "check": cmd_check,
+        "i18n": cmd_i18n,
+        "graph": cli_tools.cmd_graph,
+        "stats": cli_tools.cmd_stats,
+        "backup": backup.cmd_backup,
+        "restore": backup.cmd_restore,
+        "doctor": doctor.cmd_doctor,
+    }
+    if args.command in commands:
+        return commands[args.command](args, env, sys.stdout)
+    if args.command == "run":
+        return asyncio.run(_run(args, env))
+    return asyncio.run(_chat(args, env))
+
+
 def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
     """Entry point; returns the process exit code."""
     args = build_parser().parse_args(argv)
     env = os.environ if env is None else env
     try:
-        if args.command == "check":
-            return cmd_check(args, env, sys.stdout)
-        if args.command == "i18n":
-            return cmd_i18n(args, env, sys.stdout)
-        if args.command == "run":
-            return asyncio.run(_run(args, env))
-        if args.command == "graph":
-            return cli_tools.cmd_graph(args, env, sys.stdout)
-        if args.command == "stats":
-            return cli_tools.cmd_stats(args, env, sys.stdout)
-        if args.command == "backup":
-            return backup.cmd_backup(args, env, sys.stdout)
-        if args.command == "restore":
-            return backup.cmd_restore(args, env, sys.stdout)
-        if args.command == "doctor":
-            return doctor.cmd_doctor(args, env, sys.stdout)
-        return asyncio.run(_chat(args, env))
+        return _dispatch(args, env)
     except FlowError as exc:  # every problem on its own line first, then the one line of any BotError
         for problem in exc.problems:
             print(problem, file=sys.stderr)

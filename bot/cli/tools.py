@@ -12,28 +12,39 @@ from zoneinfo import ZoneInfo
 
 from bot import config
 from bot.errors import BotError
-from bot.flows.content import load_content
 from bot.flows import FlowSet, suggest
+from bot.flows.content import load_content
 from bot.flows.graph import for_file, mermaid
-from bot.wording import staff_text
 from bot.stats.command import load_stats
 from bot.stats.report import MAX_DAYS, render_csv, render_text
 from bot.store import open_store
+from bot.wording import staff_text
 
 
 class ToolError(BotError):
     """A problem the operator can fix; printed as one line."""
 
 
-def add_parsers(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parsers(commands: argparse._SubParsersAction) -> None:
     """Add the `graph` and `stats` subcommands."""
     graph = commands.add_parser("graph", help="write the flows as a Mermaid diagram")
     graph.add_argument("--flow", metavar="NAME", help="only this flow, e.g. main (default: all flows)")
-    graph.add_argument("--lang", metavar="CODE", help="label the diagram in this language (default: the default language)")
-    graph.add_argument("--out", metavar="FILE", type=Path, help="write to this file instead of the terminal (FILE.md: a Mermaid block GitHub draws)")
+    graph.add_argument(
+        "--lang", metavar="CODE", help="label the diagram in this language (default: the default language)"
+    )
+    graph.add_argument(
+        "--out",
+        metavar="FILE",
+        type=Path,
+        help="write to this file instead of the terminal (FILE.md: a Mermaid block GitHub draws)",
+    )
     graph.add_argument("--flows", type=Path, help="flows folder (default ./flows or $BOT_FLOWS)")
-    stats = commands.add_parser("stats", help="anonymous daily counts: conversations, handoffs, waits, triggers, languages")
-    stats.add_argument("--days", type=int, default=7, help=f"the last N days, today included (1 to {MAX_DAYS}; default 7)")
+    stats = commands.add_parser(
+        "stats", help="anonymous daily counts: conversations, handoffs, waits, triggers, languages"
+    )
+    stats.add_argument(
+        "--days", type=int, default=7, help=f"the last N days, today included (1 to {MAX_DAYS}; default 7)"
+    )
     stats.add_argument("--csv", action="store_true", help="one row per day as CSV, for a spreadsheet")
     stats.add_argument("--db", type=Path, help="SQLite file (default ./data/bot.sqlite3 or $BOT_DB)")
     stats.add_argument("--flows", type=Path, help="flows folder (default ./flows or $BOT_FLOWS)")

@@ -30,12 +30,14 @@ from bot.vocabulary import (
 )
 
 # The four UK nations as written in services.yaml `regions`, and the message naming each one.
-NATIONS: Mapping[str, str] = MappingProxyType({
-    "England": "nation_england",
-    "Scotland": "nation_scotland",
-    "Wales": "nation_wales",
-    "Northern Ireland": "nation_northern_ireland",
-})
+NATIONS: Mapping[str, str] = MappingProxyType(
+    {
+        "England": "nation_england",
+        "Scotland": "nation_scotland",
+        "Wales": "nation_wales",
+        "Northern Ireland": "nation_northern_ireland",
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,8 +142,7 @@ class Pages:
                 buttons += feedback_buttons(self.flows, self.locale, node.id)
             parts = tuple(self.t(part) for part in node.say)
             services = tuple(
-                self.card(self.flows.services[sid]) for sid in node.services
-                if serves(self.flows.services[sid], nation)
+                self.card(self.flows.services[sid]) for sid in node.services if serves(self.flows.services[sid], nation)
             )
             by_text: dict[str, Button] = {}
             for number, button in reversed(list(enumerate(buttons, start=1))):

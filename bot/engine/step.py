@@ -41,6 +41,7 @@ from bot.vocabulary import (
     LANGUAGE_MENU,
     NATION_MENU,
     PSEUDO_NODES,
+    Action,
     BackAction,
     ChoiceAction,
     FeedbackAction,
@@ -306,7 +307,7 @@ class _Step:
 
     def command(self, command: Command) -> Reply:
         name = command.name.lower()
-        if name == "start" or self.state.node is None and name not in COMMANDS:
+        if name == "start" or (self.state.node is None and name not in COMMANDS):
             return self.restart()
         if name == "menu":
             return self.enter(self.settings.menu)
@@ -328,21 +329,8 @@ class _Step:
 
     def pick(self, pick: Pick) -> Reply:
         action = decode_action(pick.action)
-        if pick.node == LANGUAGE_MENU:
-            if isinstance(action, LanguageAction) and action.code in self.settings.languages:
-                return self.set_language(action.code)
-            return self.stale()
-        if isinstance(action, FeedbackAction):
-            if pick.node == CHAT_FEEDBACK or pick.node in self.flows.nodes:
-                return self.feedback(pick.node, action.answer)
-            return self.stale()
-        if pick.node == NATION_MENU:
-            names = list(NATIONS)
-            if isinstance(action, NationAction) and action.index is None:
-                return self.set_nation(SKIPPED)
-            if isinstance(action, NationAction) and action.index is not None and action.index < len(names):
-                return self.set_nation(names[action.index])
-            return self.stale()
+        if pick.node in (LANGUAGE_MENU, NATION_MENU) or isinstance(action, FeedbackAction):
+            return self.pick_question(pick.node, action)
         node = self.flows.nodes.get(pick.node)
         if node is None:
             return self.stale()
@@ -356,6 +344,22 @@ class _Step:
                 return self.enter(self.settings.menu)
             case BackAction():
                 return self.go_back()
+        return self.stale()
+
+    def pick_question(self, node_id: str, action: Action | None) -> Reply:
+        """A button of a question the bot asks outside the flows: language, nation, "Did this help?"."""
+        if node_id == LANGUAGE_MENU:
+            if isinstance(action, LanguageAction) and action.code in self.settings.languages:
+                return self.set_language(action.code)
+        elif isinstance(action, FeedbackAction):
+            if node_id == CHAT_FEEDBACK or node_id in self.flows.nodes:
+                return self.feedback(node_id, action.answer)
+        elif isinstance(action, NationAction):
+            names = list(NATIONS)
+            if action.index is None:
+                return self.set_nation(SKIPPED)
+            if action.index < len(names):
+                return self.set_nation(names[action.index])
         return self.stale()
 
     def recover(self) -> None:
@@ -384,39 +388,42 @@ class _Step:
             self.notes.append(self.message("details_not_needed"))
             followed = self.follow_trigger(said, raw)
             return followed or (self.restart() if self.state.node is None else self.reshow_notes())
-        if self.state.node == LANGUAGE_MENU:
-            for number, button in enumerate(self.pages.language_buttons(), start=1):
-                code = self.settings.languages[number - 1]
-                if said in (str(number), normalise(button.label), normalise(code)):
-                    return self.set_language(code)
-        elif self.state.node == NATION_MENU:
-            for number, button in enumerate(self.pages.nation_buttons(), start=1):
-                if said and said in (str(number), normalise(button.label)):
-                    return self.pick(Pick(NATION_MENU, button.action))
-            # Anything else counts as a skip: the question is asked once, and never stands in the way.
-            self.state = replace(self.state, nation=SKIPPED)
-            self.events.append(("nation", "skipped"))
-            back = list(self.state.back)
-            target = back.pop() if back else self.settings.menu
-            self.state = replace(self.state, node=target if target in self.flows.nodes else self.settings.menu,
-                                 back=tuple(back))
-            target_node = self.current()
-            if target_node is not None and said:
-                typed = self.pages.view(target_node).by_text.get(said)
-                if typed is not None:
-                    return self.pick(Pick(typed.node, typed.action))
-        else:
-            node = self.current()
-            if node is not None and said:
-                typed = self.pages.view(node).by_text.get(said)
-                if typed is not None:
-                    return self.pick(Pick(typed.node, typed.action))
+        answered = self.typed_answer(said)
+        if answered is not None:
+            return answered
         reply = self.follow_trigger(said, raw)
         if reply is not None:
             return reply
         if self.state.node is None:
             return self.restart()
         return self.miss()
+
+    def typed_answer(self, said: str) -> Reply | None:
+        """Typed words that answer the question on screen (a button's label or number), if they do."""
+        if self.state.node == LANGUAGE_MENU:
+            for number, button in enumerate(self.pages.language_buttons(), start=1):
+                code = self.settings.languages[number - 1]
+                if said in (str(number), normalise(button.label), normalise(code)):
+                    return self.set_language(code)
+            return None
+        if self.state.node == NATION_MENU:
+            for number, button in enumerate(self.pages.nation_buttons(), start=1):
+                if said and said in (str(number), normalise(button.label)):
+                    return self.pick(Pick(NATION_MENU, button.action))
+            self.skip_nation()
+        node = self.current()
+        typed = self.pages.view(node).by_text.get(said) if node is not None and said else None
+        return self.pick(Pick(typed.node, typed.action)) if typed is not None else None
+
+    def skip_nation(self) -> None:
+        """Anything but an answer skips the nation question: asked once, it never stands in the way."""
+        self.state = replace(self.state, nation=SKIPPED)
+        self.events.append(("nation", "skipped"))
+        back = list(self.state.back)
+        target = back.pop() if back else self.settings.menu
+        self.state = replace(
+            self.state, node=target if target in self.flows.nodes else self.settings.menu, back=tuple(back)
+        )
 
     def miss(self) -> Reply:
         """Not understood: a gentle retry, and after two in a row the main menu and a person."""

@@ -14,8 +14,13 @@ from bot.i18n.rule import load_translated
 def misnamed_problems(flows_dir: Path) -> tuple[Problem, ...]:
     """An error for each file the bot would not read because of its name (e.g. `main.yml`)."""
     return tuple(
-        Problem(str(path), 0, "", f"{path.name} is not read: the bot reads only files whose names end in .yaml",
-                f"rename it to {path.stem}.yaml")
+        Problem(
+            str(path),
+            0,
+            "",
+            f"{path.name} is not read: the bot reads only files whose names end in .yaml",
+            f"rename it to {path.stem}.yaml",
+        )
         for path in misnamed(flows_dir)
     )
 

@@ -117,39 +117,42 @@ def load_script(path: Path) -> Script:
             raise ScriptError(f"{path}:{doc.line_of(key)}: unknown key `{key}` — use {', '.join(SCRIPT_KEYS)}")
     for key, dup_line in doc.duplicates:
         raise ScriptError(f"{path}:{dup_line}: `{key}:` appears twice — keep one")
-    steps = []
-    for index, raw in enumerate(doc["steps"]):
-        line = doc["steps"].line_of(index)
-        if not isinstance(raw, LineDict):
-            raise ScriptError(f"{path}:{line}: step {index + 1} should be like `- user: hello`")
-        for key in raw:
-            if key not in STEP_KEYS:
-                raise ScriptError(f"{path}:{raw.line_of(key)}: unknown key `{key}` — use {', '.join(STEP_KEYS)}")
-        for key, dup_line in raw.duplicates:
-            if key not in REPEATABLE_KEYS:
-                raise ScriptError(
-                    f"{path}:{dup_line}: step {index + 1} has two `{key}:` lines — keep one, or start a new step with `- {key}:`"
-                )
-        actions = [k for k in ACTION_KEYS if k in raw]
-        if len(actions) != 1:
-            raise ScriptError(f"{path}:{line}: step {index + 1} needs exactly one of `user:` (type) or `press:` (a button)")
-        handoff = raw.get("handoff")
-        if handoff is not None and str(handoff) not in ("requested", "none"):
-            raise ScriptError(f"{path}:{raw.line_of('handoff')}: `handoff:` is `requested` or `none`")
-        steps.append(Step(
-            line=line,
-            user=str(raw["user"]) if "user" in raw else None,
-            press=str(raw["press"]) if "press" in raw else None,
-            lang=str(raw["lang"]) if "lang" in raw else None,
-            says=_every(raw, "bot", "contains"),
-            never_says=_every(raw, "not", "contains"),
-            choices=_every(raw, "choices", "include"),
-            no_choices=_every(raw, "no_choices", "include"),
-            handoff=None if handoff is None else str(handoff) == "requested",
-            node=str(raw["node"]) if "node" in raw else None,
-        ))
+    steps = [_step(path, index, raw, doc["steps"].line_of(index)) for index, raw in enumerate(doc["steps"])]
     lang = doc.get("lang")
     return Script(path, str(doc.get("name") or path.stem), str(lang) if lang else None, tuple(steps))
+
+
+def _step(path: Path, index: int, raw: object, line: int) -> Step:
+    """One checked step of a script; raises ScriptError naming the file and line."""
+    if not isinstance(raw, LineDict):
+        raise ScriptError(f"{path}:{line}: step {index + 1} should be like `- user: hello`")
+    for key in raw:
+        if key not in STEP_KEYS:
+            raise ScriptError(f"{path}:{raw.line_of(key)}: unknown key `{key}` — use {', '.join(STEP_KEYS)}")
+    for key, dup_line in raw.duplicates:
+        if key not in REPEATABLE_KEYS:
+            raise ScriptError(
+                f"{path}:{dup_line}: step {index + 1} has two `{key}:` lines — keep one, or start a new "
+                f"step with `- {key}:`"
+            )
+    actions = [k for k in ACTION_KEYS if k in raw]
+    if len(actions) != 1:
+        raise ScriptError(f"{path}:{line}: step {index + 1} needs exactly one of `user:` (type) or `press:` (a button)")
+    handoff = raw.get("handoff")
+    if handoff is not None and str(handoff) not in ("requested", "none"):
+        raise ScriptError(f"{path}:{raw.line_of('handoff')}: `handoff:` is `requested` or `none`")
+    return Step(
+        line=line,
+        user=str(raw["user"]) if "user" in raw else None,
+        press=str(raw["press"]) if "press" in raw else None,
+        lang=str(raw["lang"]) if "lang" in raw else None,
+        says=_every(raw, "bot", "contains"),
+        never_says=_every(raw, "not", "contains"),
+        choices=_every(raw, "choices", "include"),
+        no_choices=_every(raw, "no_choices", "include"),
+        handoff=None if handoff is None else str(handoff) == "requested",
+        node=str(raw["node"]) if "node" in raw else None,
+    )
 
 
 def load_scripts(directory: Path) -> list[Script]:
@@ -191,7 +194,9 @@ def _check(step: Step, outcome: Outcome) -> str | None:
             return f"expected no choice {label!r}; the choices were {labels}"
     requested = any(isinstance(effect, Handoff) for effect in outcome.effects)
     if step.handoff is not None and requested != step.handoff:
-        return "expected a person to be asked for; none was" if step.handoff else "expected no handoff; one was asked for"
+        return (
+            "expected a person to be asked for; none was" if step.handoff else "expected no handoff; one was asked for"
+        )
     if step.node is not None and outcome.state.node != step.node:
         return f"expected to be at {step.node}; the bot is at {outcome.state.node}"
     return None
@@ -211,7 +216,14 @@ async def run_script(script: Script, flows: FlowSet) -> list[Failure]:
                 button = next((b for b in buttons if b.label == step.press), None)
                 if button is None:
                     labels = [b.label for b in buttons]
-                    return [Failure(script.path, step.line, number, f"there is no button {step.press!r}; the buttons were {labels}")]
+                    return [
+                        Failure(
+                            script.path,
+                            step.line,
+                            number,
+                            f"there is no button {step.press!r}; the buttons were {labels}",
+                        )
+                    ]
                 inbound: Inbound = Pick(button.node, button.action)
             else:
                 inbound = _inbound(step.user or "")
@@ -230,4 +242,3 @@ async def run_scripts(scripts: Sequence[Script], flows: FlowSet) -> list[Failure
     for script in scripts:
         failures += await run_script(script, flows)
     return failures
-

@@ -60,7 +60,9 @@ def review_status(flows: FlowSet) -> list[str]:
             continue
         review = flows.settings.reviewed.get(code)
         if review is not None and review.done:
-            lines.append(f"{code}: reviewed by {review.by} on {review.on}" + (f" ({review.note})" if review.note else ""))
+            lines.append(
+                f"{code}: reviewed by {review.by} on {review.on}" + (f" ({review.note})" if review.note else "")
+            )
         else:
             note = review.note if review is not None and review.note else "no review recorded"
             lines.append(f"{code}: NOT reviewed by a person yet ({note})")
@@ -79,8 +81,9 @@ def card_chars(flows: FlowSet, node: Node, locale: str) -> int:
         fields = [card.name, card.about, card.phone, card.text, card.hours]
         total += sum(len(f) + 2 for f in fields if f) + 2  # a line (and an icon) each, a blank line between cards
         if service.regions and set(NATIONS) - set(service.regions):
-            total += 3 + sum(len(flows.texts.get(locale, flows.messages[NATIONS[r]])) + 2
-                             for r in service.regions if r in NATIONS)
+            total += 3 + sum(
+                len(flows.texts.get(locale, flows.messages[NATIONS[r]])) + 2 for r in service.regions if r in NATIONS
+            )
     return total
 
 
@@ -130,7 +133,9 @@ def dead_ends(flows: FlowSet, lines: _Lines) -> Iterator[Problem]:
     for node in flows.nodes.values():
         if node.id not in escapes and node.id not in home:
             yield _warning(
-                lines.node(node.id), node.id, "dead end: no button here, or after it, leads back to the main menu",
+                lines.node(node.id),
+                node.id,
+                "dead end: no button here, or after it, leads back to the main menu",
                 f"add a choice `goto: {flows.settings.menu}`, or `next: {flows.settings.menu}`",
             )
 
@@ -143,14 +148,16 @@ def long_messages(flows: FlowSet, lines: _Lines) -> Iterator[Problem]:
             size = card_chars(flows, node, flows.settings.default_language)
             if size > MAX_MESSAGE_CHARS:
                 yield _warning(
-                    lines.node(node.id, "services"), node.id,
+                    lines.node(node.id, "services"),
+                    node.id,
                     f"the service cards of this urgent page are {size} characters, over {MAX_MESSAGE_CHARS}",
                     "show fewer services here, or shorten their `for`",
                 )
         for i, text in enumerate(node.say):
             if len(text) > MAX_MESSAGE_CHARS:
                 yield _warning(
-                    lines.node(node.id, "say", i), node.id,
+                    lines.node(node.id, "say", i),
+                    node.id,
                     f"message is {len(text)} characters, over {MAX_MESSAGE_CHARS}",
                     "shorten it, or split it into a list of messages or a `next:` step",
                 )
@@ -162,7 +169,9 @@ def crowded_choices(flows: FlowSet, lines: _Lines) -> Iterator[Problem]:
         count = len(node.choices) + (1 if node.next else 0)
         if count > MAX_BUTTONS:
             yield _warning(
-                lines.node(node.id, "choices"), node.id, f"{count} buttons, over {MAX_BUTTONS}",
+                lines.node(node.id, "choices"),
+                node.id,
+                f"{count} buttons, over {MAX_BUTTONS}",
                 "group some choices under a new sub-menu node",
             )
 
@@ -172,7 +181,8 @@ def unchecked_services(flows: FlowSet, lines: _Lines) -> Iterator[Problem]:
     for service in flows.services.values():
         if service.checked is None:
             yield _warning(
-                lines.service(service.id), f"service {service.id}",
+                lines.service(service.id),
+                f"service {service.id}",
                 "no `checked` date, so nobody knows when its details were last confirmed",
                 "check it against `source` and add `checked: YYYY-MM-DD`",
             )
@@ -203,6 +213,8 @@ def shadowed_keywords(flows: FlowSet, lines: _Lines) -> Iterator[Problem]:
                 )
                 at = lines.keyword(trigger.id, word_lang, i)
                 yield _warning(
-                    at, f"trigger {trigger.id}", f"{what}, which is tried first, so it never reaches `{trigger.id}`",
+                    at,
+                    f"trigger {trigger.id}",
+                    f"{what}, which is tried first, so it never reaches `{trigger.id}`",
                     f"remove it from one of them, or give `{trigger.id}` a higher priority",
                 )

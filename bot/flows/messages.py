@@ -52,9 +52,15 @@ MESSAGE_KEYS: Mapping[str, str] = MappingProxyType(
         "signal_reply_number": "on Signal (no buttons): the line above a menu's numbered choices",
         "signal_timer_set": "on Signal: said at first contact after the bot turns on disappearing messages; {days}",
         "signal_cleared": "on Signal: said after /clear; the bot can delete only its own messages",
-        "signal_handoff_unavailable": "on Signal: a person was asked for, but that is not possible on Signal yet; services follow",
-        "signal_not_understood": "on Signal: said when typed text matches no choice or trigger (the numbered choices follow)",
-        "signal_media_not_supported": "on Signal: answer to a photo, voice note, sticker, file… (the bot reads text only)",
+        "signal_handoff_unavailable": (
+            "on Signal: a person was asked for, but that is not possible on Signal yet; services follow"
+        ),
+        "signal_not_understood": (
+            "on Signal: said when typed text matches no choice or trigger (the numbered choices follow)"
+        ),
+        "signal_media_not_supported": (
+            "on Signal: answer to a photo, voice note, sticker, file… (the bot reads text only)"
+        ),
         "signal_help": "on Signal: the answer to /help (no buttons there: choices are answered by number)",
         "button_end_chat": "label of the button that ends a chat with staff",
         "handoff_queued": "a person was asked for, in staff hours; {position} is the place in the queue",
@@ -111,7 +117,9 @@ MESSAGE_KEYS: Mapping[str, str] = MappingProxyType(
         "staff_unanswered": "staff note when a request nobody answered closes itself",
         "staff_user_gone": "staff note: the user blocked the bot or deleted the chat, so the case closed",
         "staff_user_forgot": "main-thread staff note: a user asked to be forgotten; {alias}",
-        "staff_user_forgot_topics": "main-thread staff note: a user asked to be forgotten; {count} earlier topics deleted",
+        "staff_user_forgot_topics": (
+            "main-thread staff note: a user asked to be forgotten; {count} earlier topics deleted"
+        ),
         "staff_topic_failed": "main-thread staff note: a case topic could not be opened; {alias}, {reason}",
         "staff_topic_deleted": "main-thread staff note: a case's topic was deleted, so the case closed; {alias}",
         "staff_topic_reused": "staff note: a user over the hourly limit of new chats got their last topic back",
@@ -131,8 +139,36 @@ MESSAGE_KEYS: Mapping[str, str] = MappingProxyType(
         "cleared_count": "said after /clear instead of `cleared`; {count} is how many messages were deleted",
         "cleared_none": "said after /clear instead of `cleared` when no message could be deleted",
         "signal_end_hint": "on Signal (no End chat button): said last while a chat with staff is open; how to end it",
-        "signal_handoff_still_open": "on Signal: added to the bot's answer to a command while a chat with staff is open",
+        "signal_handoff_still_open": (
+            "on Signal: added to the bot's answer to a command while a chat with staff is open"
+        ),
         "staff_attachment_not_copied": "staff note: the user sent an attachment that can't be copied here; {kind}",
         "staff_attachment_not_sent": "staff note: a staff photo or file could not be sent to a text-only messenger",
+        "draft_banner": "first line of every message while a staff member tries a draft of the flows in their own chat",
+        "staff_publish_admins_only": "staff note: only the group's admins may download, draft, try or publish flows",
+        "staff_flows_caption": "caption of the flows file sent for /flows: how to send edits back",
+        "staff_upload_refused": "staff note: a sent file was not taken into the draft; {reason}",
+        "staff_draft_problems": "staff note above the draft's problems, one per line; {count}",
+        "staff_draft_ok": "staff note: the draft has no errors and could go live; {warnings}",
+        "staff_draft_same": "staff note: the draft is the same as the live flows",
+        "staff_draft_added": "in the draft summary: steps added; {list}",
+        "staff_draft_removed": "in the draft summary: steps removed; {list}",
+        "staff_draft_changed": "in the draft summary: steps changed; {list}",
+        "staff_draft_services_added": "in the draft summary: services added; {list}",
+        "staff_draft_services_removed": "in the draft summary: services removed; {list}",
+        "staff_draft_services_changed": "in the draft summary: services changed; {list}",
+        "staff_draft_other_changed": "in the draft summary: triggers, settings or the bot's messages changed; {list}",
+        "staff_draft_coverage": "in the draft summary: how much of each language is translated; {list}",
+        "staff_draft_next": "last line of the draft summary: /try, /publish or /discard",
+        "staff_no_draft": "staff note: /try, /publish or /discard with no draft waiting",
+        "staff_draft_discarded": "staff note after /discard",
+        "staff_try_on": "staff note after /try: the sender's own private chat now shows the draft",
+        "staff_published": "staff note after /publish or /rollback; {number} is the version keeping the flows before",
+        "staff_versions_none": "answer to /versions when none is kept",
+        "staff_versions_header": "first line of the answer to /versions",
+        "staff_versions_line": "one version in /versions; {number}, {when}, {alias}, {summary}",
+        "staff_rollback_usage": "answer to /rollback without a kept version's number",
+        "staff_rollback_summary": "the summary kept for a rollback; {number}",
+        "staff_flows_not_writable": "staff note: the server's flows folder can't be changed by the bot; {error}",
     }
 )

@@ -277,7 +277,7 @@ def _reviews(ck: Checker, file: str, data: LineDict, languages: tuple[str, ...])
             continue
         ck.unknown_keys(file, "", entry, ("by", "date", "note"), f"`reviewed: {code}`")
         by, on, note = entry.get("by"), entry.get("date"), entry.get("note") or ""
-        if by is not None and not isinstance(by, str) or on is not None and not isinstance(on, date):
+        if (by is not None and not isinstance(by, str)) or (on is not None and not isinstance(on, date)):
             ck.error(
                 file,
                 line,

@@ -60,7 +60,7 @@ class LineList(list):
 _BaseLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class _LineLoader(_BaseLoader):  # type: ignore[misc, valid-type]
+class _LineLoader(_BaseLoader):
     pass
 
 
@@ -133,7 +133,9 @@ def read_yaml(path: Path) -> Any:
         line = data[: exc.start].count(b"\n") + 1
         column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
         raise YamlSyntaxError(
-            path.name, line, column,
+            path.name,
+            line,
+            column,
             f"the file is not UTF-8 text (byte 0x{data[exc.start]:02x} on this line): save it as UTF-8 in your editor",
         ) from None
     return parse_yaml(text, path.name)
@@ -178,9 +180,13 @@ def _plainly(problem: str, source: str) -> str | None:
         return "a tab: use spaces (YAML indents with spaces only; set your editor to insert spaces)"
     if "mapping values are not allowed" in problem:
         found = _KEY_AND_TEXT.match(source)
-        example = f"{found.group(1).strip()} \"{found.group(2)}\"" if found and '"' not in found.group(2) else 'say: "Note: like this"'
+        example = (
+            f'{found.group(1).strip()} "{found.group(2)}"'
+            if found and '"' not in found.group(2)
+            else 'say: "Note: like this"'
+        )
         return f"a colon followed by a space inside a text: put the whole text in quotes, like {example}"
     inside = source[source.find("{") + 1 :] if "{" in source else ""
     if "expected ',' or '}'" in problem and inside.count(": ") > inside.count(",") + 1:
-        return "a text inside { } has a colon: put that text in quotes, like {label: \"Note: this\", goto: x}"
+        return 'a text inside { } has a colon: put that text in quotes, like {label: "Note: this", goto: x}'
     return None

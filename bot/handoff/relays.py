@@ -117,7 +117,7 @@ class RelayQueues:
                 await asyncio.sleep(later.seconds)
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - one bad relay must not stop the case's others
+            except Exception as exc:
                 log.error("a relay failed: %s", type(exc).__name__)
                 return True
         log.error("a relay was given up after %d tries through flood control", MAX_TRIES)

@@ -2,8 +2,8 @@
 
 Transport-agnostic: a `Desk` is where staff see cases (the Telegram staff group's topics), and each
 case's user is reached through the messenger of their address's transport (bot/handoff/messengers.py),
-so a Signal user's case is a topic like any other. Staff see a case alias, the language and the path; users see the staff member's chosen
-alias. Neither side's identity crosses over.
+so a Signal user's case is a topic like any other. Staff see a case alias, the language and the path;
+users see the staff member's chosen alias. Neither side's identity crosses over.
 
 Case changes are single targeted updates that check the case is still there, so a case closed or
 forgotten during a call to Telegram is never written back. A case is deleted first and the user told
@@ -17,12 +17,9 @@ import logging
 import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Protocol
 
-from bot.handoff.address import Address
-from bot.handoff.cases import Case, new_alias
-from bot.handoff.messengers import ChatIdMessenger, Messenger, speaks_to_users
 from bot.conversation import Conversations
 from bot.engine import (
     IDENTIFYING_MEDIA,
@@ -42,11 +39,14 @@ from bot.engine import (
     service_card,
 )
 from bot.flows import FlowSet
-from bot.handoff.hours import format_opening, is_open, next_opening, staff_minutes_between
-from bot.keyedlock import KeyedLock
-from bot.handoff.relays import RelayItem, RelayQueues, RetryLater
-from bot.stats.report import claim_events
 from bot.flows.textmatch import normalise
+from bot.handoff.address import Address
+from bot.handoff.cases import Case, new_alias
+from bot.handoff.hours import format_opening, is_open, next_opening, staff_minutes_between
+from bot.handoff.messengers import ChatIdMessenger, Messenger, speaks_to_users
+from bot.handoff.relays import RelayItem, RelayQueues, RetryLater
+from bot.keyedlock import KeyedLock
+from bot.stats.report import claim_events
 from bot.vocabulary import CRISIS_TRIGGER, FORGET_TRIGGER, HANDOFF_NODE, EndAction, encode_action
 from bot.wording import message_text, staff_text
 
@@ -108,10 +108,9 @@ def minutes(clock_seconds: float) -> int:
     return int(clock_seconds // 60)
 
 
-
 def moment(minute: int) -> datetime:
     """A case's stored minute as an aware datetime."""
-    return datetime.fromtimestamp(minute * 60, timezone.utc)
+    return datetime.fromtimestamp(minute * 60, UTC)
 
 
 def clean_alias(text: str) -> str:
@@ -221,21 +220,9 @@ class Handoffs:
                 if inbound == END or inbound == Command("end"):
                     await deliver(self.bare_outcome(await self.user_ends(case)))
                     return
-                typed = inbound.text if isinstance(inbound, Text) else caption if isinstance(inbound, Media) else None
-                crisis = self.triggers(typed, case.locale, CRISIS_TRIGGER)
-                # "delete my data" is asked of the bot, even mid-chat: it is honoured, not relayed.
-                forgetting = self.triggers(typed, case.locale, FORGET_TRIGGER)
-                if isinstance(inbound, Media) and inbound.kind in IDENTIFYING_MEDIA:
-                    # Never relayed: a contact card carries a Telegram id, a location says where someone is.
-                    await self.staff_note(case.thread_id or 0, self.staff_say("staff_identity_withheld", kind=self.staff_say(f"staff_kind_{inbound.kind}")))
-                elif isinstance(inbound, (Text, Media)) and not forgetting:
-                    await self.user_message(case, relay, address)
-                    if not crisis:
-                        return
-                    # Queued behind the message it is about, so staff read them in that order.
-                    flag = RelayItem("note", 0, self.staff_say("staff_crisis"))
-                    if not await self.queues.put(case.alias, flag):
-                        await self.staff_note(case.thread_id or 0, flag.text or "")
+                relayed, crisis = await self.in_case(case, inbound, relay, address, caption)
+                if relayed and not crisis:
+                    return
             if isinstance(inbound, Media) and caption:
                 # A captioned photo ("he hit me, I'm not safe") is read like typed words when they mean crisis.
                 state = turn.state
@@ -255,13 +242,45 @@ class Handoffs:
                         await self.forget_case(case)
                         case = None
                     await self.forget_topics(key)
-            if case is not None and (bot_command(inbound) or isinstance(inbound, Pick) or crisis) and not any(
-                isinstance(e, (Handoff, ClearChat)) for e in outcome.effects
+            if (
+                case is not None
+                and (bot_command(inbound) or isinstance(inbound, Pick) or crisis)
+                and not any(isinstance(e, (Handoff, ClearChat)) for e in outcome.effects)
             ):
-                # The bot answered a command (or crisis words) mid-chat: say the chat with staff is still open, and how to end it.
-                reply = replace(reply, parts=(*reply.parts, self.say("handoff_still_open", case.locale)),
-                                buttons=(*reply.buttons, self.end_button(case.locale)))
+                # The bot answered a command (or crisis words) mid-chat: say the chat with staff is still
+                # open, and how to end it.
+                reply = replace(
+                    reply,
+                    parts=(*reply.parts, self.say("handoff_still_open", case.locale)),
+                    buttons=(*reply.buttons, self.end_button(case.locale)),
+                )
             await deliver(replace(outcome, reply=reply))
+
+    async def in_case(
+        self, case: Case, inbound: Inbound, relay: RelayItem | None, address: Address, caption: str | None
+    ) -> tuple[bool, bool]:
+        """A message during an open case: relayed to staff (and flagged when it means crisis), or not.
+
+        Returns (relayed, crisis); crisis words are also answered by the engine, the rest ends here.
+        """
+        typed = inbound.text if isinstance(inbound, Text) else caption if isinstance(inbound, Media) else None
+        crisis = self.triggers(typed, case.locale, CRISIS_TRIGGER)
+        # "delete my data" is asked of the bot, even mid-chat: it is honoured, not relayed.
+        forgetting = self.triggers(typed, case.locale, FORGET_TRIGGER)
+        if isinstance(inbound, Media) and inbound.kind in IDENTIFYING_MEDIA:
+            # Never relayed: a contact card carries a Telegram id, a location says where someone is.
+            kind = self.staff_say(f"staff_kind_{inbound.kind}")
+            await self.staff_note(case.thread_id or 0, self.staff_say("staff_identity_withheld", kind=kind))
+            return False, crisis
+        if not isinstance(inbound, (Text, Media)) or forgetting:
+            return False, crisis
+        await self.user_message(case, relay, address)
+        if crisis:
+            # Queued behind the message it is about, so staff read them in that order.
+            flag = RelayItem("note", 0, self.staff_say("staff_crisis"))
+            if not await self.queues.put(case.alias, flag):
+                await self.staff_note(case.thread_id or 0, flag.text or "")
+        return True, crisis
 
     def bare_outcome(self, reply: Reply) -> Outcome:
         """An outcome that is only a reply (the engine did not run)."""
@@ -334,7 +353,9 @@ class Handoffs:
                 log.warning("a case topic could not be opened: %s %s", exc.method, exc.description)
                 if case.alias not in self._told_no_topic:  # once per case, not at every retry
                     self._told_no_topic.add(case.alias)
-                    await self.staff_note(0, self.staff_say("staff_topic_failed", alias=case.alias, reason=exc.description))
+                    await self.staff_note(
+                        0, self.staff_say("staff_topic_failed", alias=case.alias, reason=exc.description)
+                    )
                 return None
             self._told_no_topic.discard(case.alias)
             recent.append((now, thread_id))
@@ -342,8 +363,9 @@ class Handoffs:
         await store.remove_closed_topic(thread_id)
         if not await store.set_case_thread(case.alias, thread_id):
             return None  # the user left meanwhile
-        opened = self.staff_say("staff_case_opened", alias=case.alias, language=case.locale,
-                                path=path_label(case.path), hours=hours_note)
+        opened = self.staff_say(
+            "staff_case_opened", alias=case.alias, language=case.locale, path=path_label(case.path), hours=hours_note
+        )
         if reused:
             opened = self.staff_say("staff_topic_reused") + "\n" + opened
         if not await self.note_in_case(replace(case, thread_id=thread_id), opened):
@@ -480,18 +502,7 @@ class Handoffs:
             await self.close(case, "staff_link_lost", None)
             return True
         if item.kind == "out":
-            if case.claimed is None:
-                case = await self.claim(case) or case
-            try:
-                messenger = self.messenger_for(address)
-                unsent = await messenger.send_out(address.user, item, case.staff_alias or self.say("staff_default_alias", case.locale))
-            except DeskError as exc:
-                if exc.kind == RETRY:
-                    raise RetryLater(exc.retry_after) from None
-                await self.refused_by_user(case, exc)
-                return True
-            if unsent and case.thread_id is not None:
-                await self.staff_note(case.thread_id, unsent)
+            await self.send_out(case, address, item)
             return True
         if case.thread_id is None:
             return False
@@ -506,6 +517,23 @@ class Handoffs:
             elif exc.kind != USER_GONE:
                 await self.staff_note(case.thread_id, self.staff_say("staff_relay_in_refused", reason=exc.description))
         return True
+
+    async def send_out(self, case: Case, address: Address, item: RelayItem) -> None:
+        """A staff message to the user, under the case's staff alias; the first one claims the case."""
+        if case.claimed is None:
+            case = await self.claim(case) or case
+        try:
+            messenger = self.messenger_for(address)
+            unsent = await messenger.send_out(
+                address.user, item, case.staff_alias or self.say("staff_default_alias", case.locale)
+            )
+        except DeskError as exc:
+            if exc.kind == RETRY:
+                raise RetryLater(exc.retry_after) from None
+            await self.refused_by_user(case, exc)
+            return
+        if unsent and case.thread_id is not None:
+            await self.staff_note(case.thread_id, unsent)
 
     # -- the staff side -----------------------------------------------------------------------
 
@@ -580,8 +608,11 @@ class Handoffs:
                 state = self.staff_say("staff_state_waiting")
             else:
                 state = self.staff_say("staff_state_claimed", name=case.staff_alias or "")
-            lines.append(self.staff_say("staff_queue_line", alias=case.alias, language=case.locale,
-                                        waiting=now - case.opened, state=state))
+            lines.append(
+                self.staff_say(
+                    "staff_queue_line", alias=case.alias, language=case.locale, waiting=now - case.opened, state=state
+                )
+            )
         return "\n".join(lines)
 
     # -- time ---------------------------------------------------------------------------------
@@ -591,11 +622,11 @@ class Handoffs:
         for case in await self.conversations.store.open_cases():
             try:
                 await self.tick_case(case)
-            except Exception as exc:  # noqa: BLE001 - one case must never stop the others
+            except Exception as exc:
                 log.error("a case failed in the tick: %s", type(exc).__name__)
         try:
             await self.delete_old_transcripts()
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             log.error("deleting old transcripts failed: %s", type(exc).__name__)
 
     async def tick_case(self, case: Case) -> None:
@@ -622,8 +653,15 @@ class Handoffs:
             address = self.address_of(case)
             if address is not None:
                 cards = self.waiting_cards(case.locale)
-                await self.tell(case, address, replace(cards, parts=(self.say("handoff_waiting", case.locale),),
-                                                       buttons=(self.end_button(case.locale),)))
+                await self.tell(
+                    case,
+                    address,
+                    replace(
+                        cards,
+                        parts=(self.say("handoff_waiting", case.locale),),
+                        buttons=(self.end_button(case.locale),),
+                    ),
+                )
 
     async def delete_old_transcripts(self) -> None:
         """Delete the topics of cases closed more than `transcript_days` ago."""

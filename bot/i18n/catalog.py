@@ -56,8 +56,11 @@ def load_texts(locales_dir: Path, domain: str = "messages") -> Texts:
         entries = {
             message.id: message.string
             for message in catalog
-            if message.id and isinstance(message.id, str) and isinstance(message.string, str)
-            and message.string and not message.fuzzy
+            if message.id
+            and isinstance(message.id, str)
+            and isinstance(message.string, str)
+            and message.string
+            and not message.fuzzy
         }
         catalogs[code] = MappingProxyType(entries)
     return Texts(MappingProxyType(catalogs))

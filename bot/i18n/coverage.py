@@ -44,7 +44,10 @@ class LanguageCoverage:
     def summary(self) -> str:
         """`ro: 100% (212/212)`, plus what is left to do."""
         text = f"{self.code}: {self.percent}% ({self.translated}/{self.total})"
-        todo = [f"{len(self.missing)} missing" if self.missing else "", f"{len(self.fuzzy)} fuzzy" if self.fuzzy else ""]
+        todo = [
+            f"{len(self.missing)} missing" if self.missing else "",
+            f"{len(self.fuzzy)} fuzzy" if self.fuzzy else "",
+        ]
         if self.triggers_without_keywords:
             todo.append(f"{len(self.triggers_without_keywords)} trigger(s) without keywords")
         todo = [item for item in todo if item]
@@ -66,9 +69,11 @@ class CoverageReport(Findings):
 def measure(flows: FlowSet, flows_dir: Path, locales_dir: Path) -> CoverageReport:
     """Coverage of every offered language (except the default) and every catalog; raises CatalogError."""
     settings = flows.settings
-    msgids = tuple(message.id for message in build_template(flows_dir) if message.id)
+    msgids = tuple(message.id for message in build_template(flows_dir) if isinstance(message.id, str) and message.id)
     offered = [code for code in settings.languages if code != settings.default_language]
-    prepared = [code for code in present_catalogs(locales_dir) if code not in offered and code != settings.default_language]
+    prepared = [
+        code for code in present_catalogs(locales_dir) if code not in offered and code != settings.default_language
+    ]
     keyword_lines = _keyword_lines(flows)
     languages: list[LanguageCoverage] = []
     problems: list[Problem] = []
@@ -113,10 +118,15 @@ def _language(
         lost = set(PLACEHOLDER.findall(msgid)) ^ set(PLACEHOLDER.findall(message.string))
         if lost:
             words = ", ".join(f"{{{word}}}" for word in sorted(lost))
-            problems.append(Problem(
-                shown, message.lineno or 1, code, f"the translation of {_quote(msgid)} does not have the same {words} as the English",
-                "keep every {word} in braces exactly as in the English: the bot fills it in",
-            ))
+            problems.append(
+                Problem(
+                    shown,
+                    message.lineno or 1,
+                    code,
+                    f"the translation of {_quote(msgid)} does not have the same {words} as the English",
+                    "keep every {word} in braces exactly as in the English: the bot fills it in",
+                )
+            )
     stale: list[str] = []
     if catalog is not None:
         known = set(msgids)
@@ -124,18 +134,28 @@ def _language(
         stale += [str(key) for key in catalog.obsolete]
     # Missing and fuzzy texts are graded by the one translation rule (bot.i18n.rule), not here.
     if stale:
-        problems.append(Problem(
-            shown, 1, code, f"{len(stale)} old entr{'y' if len(stale) == 1 else 'ies'} no longer in the flows: {_quotes(stale)}",
-            "run `python -m bot i18n update` to drop them", "warning",
-        ))
+        problems.append(
+            Problem(
+                shown,
+                1,
+                code,
+                f"{len(stale)} old entr{'y' if len(stale) == 1 else 'ies'} no longer in the flows: {_quotes(stale)}",
+                "run `python -m bot i18n update` to drop them",
+                "warning",
+            )
+        )
     translated = len(msgids) - len(missing) - len(fuzzy)
-    coverage = LanguageCoverage(code, offered, len(msgids), translated, tuple(missing), tuple(fuzzy), tuple(stale), triggers)
+    coverage = LanguageCoverage(
+        code, offered, len(msgids), translated, tuple(missing), tuple(fuzzy), tuple(stale), triggers
+    )
     return coverage, problems
 
 
 def _triggers_problem(code: str, triggers: tuple[str, ...], flows_dir: Path, lines: dict[str, int]) -> Problem:
     return Problem(
-        str(flows_dir / "triggers.yaml"), lines.get(triggers[0], 1), code,
+        str(flows_dir / "triggers.yaml"),
+        lines.get(triggers[0], 1),
+        code,
         f"{len(triggers)} trigger(s) without `{code}` keywords: {', '.join(triggers[:SHOWN_TRIGGERS])}"
         + (f" and {len(triggers) - SHOWN_TRIGGERS} more" if len(triggers) > SHOWN_TRIGGERS else ""),
         f"add `{code}: [words, people would type]` under each trigger's `keywords`",

@@ -15,11 +15,12 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
 
 from babel import Locale, UnknownLocaleError
 from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
-from babel.messages.frontend import BaseError, CommandMixin, CompileCatalog
+from babel.messages.frontend import BaseError, CompileCatalog
 from babel.messages.pofile import PoFileError, normalize, write_po
 
 from bot.errors import BotError
@@ -178,7 +179,9 @@ def language_code(code: str, settings: Settings) -> str:
 def languages_to_update(settings: Settings, locales_dir: Path) -> tuple[str, ...]:
     """Offered languages except the default, then any language already being prepared in `locales/`."""
     offered = [code for code in settings.languages if code != settings.default_language]
-    prepared = [code for code in present_catalogs(locales_dir) if code not in offered and code != settings.default_language]
+    prepared = [
+        code for code in present_catalogs(locales_dir) if code not in offered and code != settings.default_language
+    ]
     return (*offered, *prepared)
 
 
@@ -211,6 +214,16 @@ def _write(path: Path, data: bytes) -> None:
         raise I18nError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
+class _Command(Protocol):
+    """What `_run` needs of a pybabel command (babel's CommandMixin declares no `run`)."""
+
+    log: logging.Logger
+
+    def finalize_options(self) -> None: ...
+
+    def run(self) -> None: ...
+
+
 class _Collect(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.ERROR)
@@ -220,7 +233,7 @@ class _Collect(logging.Handler):
         self.errors.append(record.getMessage().removeprefix("error: "))
 
 
-def _run(command: CommandMixin, **options: object) -> list[str]:
+def _run(command: _Command, **options: object) -> list[str]:
     """Run a pybabel command with these options; returns the errors it logged, raises I18nError if it fails."""
     collect = _Collect()
     log = logging.Logger("babel.frontend")  # private and unregistered: pybabel's chatter goes nowhere

@@ -90,7 +90,8 @@ def _services(doc: LineDict) -> Iterator[Extracted]:
             continue
         where = f"service {sid}"
         yield from _text(
-            data.line_of("name"), data.get("name"),
+            data.line_of("name"),
+            data.get("name"),
             f"{where}: name; keep an organisation's own name, you may add a translation in brackets",
         )
         yield from _text(data.line_of("for"), data.get("for"), f"{where}: what it is for")

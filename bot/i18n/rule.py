@@ -33,7 +33,12 @@ log = logging.getLogger(__name__)
 # The bot's own lines that send someone to help: the {staff} line of the crisis page, the title over
 # its service cards, and what a person waiting for staff (or on Signal, without staff) is told.
 SAFETY_MESSAGES = (
-    "person_now", "person_back", "person_unknown", "services_title", "handoff_waiting", "signal_handoff_unavailable",
+    "person_now",
+    "person_back",
+    "person_unknown",
+    "services_title",
+    "handoff_waiting",
+    "signal_handoff_unavailable",
 )
 SOURCE_LANGUAGE = "en"
 SHOWN = 3  # how many texts a line quotes
@@ -112,7 +117,11 @@ def _is_source(code: str) -> bool:
 
 def _with_catalogs(locales_dir: Path, offered: Iterable[str]) -> tuple[str, ...]:
     """Offered languages, then every other catalog (one being prepared, even the default's): all are read."""
-    present = sorted(p.parent.parent.name for p in locales_dir.glob("*/LC_MESSAGES/messages.po")) if locales_dir.is_dir() else []
+    present = (
+        sorted(p.parent.parent.name for p in locales_dir.glob("*/LC_MESSAGES/messages.po"))
+        if locales_dir.is_dir()
+        else []
+    )
     offered = tuple(offered)
     return (*offered, *(code for code in present if code not in offered))
 
@@ -132,7 +141,13 @@ def _language(
     kept: list[tuple[str, int]] = []
     problems: list[Problem] = []
     for message in catalog or ():
-        if isinstance(message.id, str) and message.id and isinstance(message.string, str) and message.string and not message.fuzzy:
+        if (
+            isinstance(message.id, str)
+            and message.id
+            and isinstance(message.string, str)
+            and message.string
+            and not message.fuzzy
+        ):
             texts[message.id] = message.string
     for msgid in msgids:
         entry = catalog.get(msgid) if catalog is not None else None
@@ -149,17 +164,29 @@ def _language(
             english.append((msgid, line))
     severity: flowspec.Severity = "error" if strict else "warning"
     if english:
-        problems.append(Problem(
-            shown, english[0][1] or 1, code,
-            f"{len(english)} text(s) new or changed in English, shown in English until translated: {_listed(english)}",
-            FIX_NEW, severity,
-        ))
+        problems.append(
+            Problem(
+                shown,
+                english[0][1] or 1,
+                code,
+                f"{len(english)} text(s) new or changed in English, shown in English until translated: "
+                f"{_listed(english)}",
+                FIX_NEW,
+                severity,
+            )
+        )
     if kept:
-        problems.append(Problem(
-            shown, kept[0][1] or 1, code,
-            f"{len(kept)} fuzzy translation(s) keep their old wording until reviewed, the English changed: {_listed(kept)}",
-            "check each against the new English, then delete its `#, fuzzy` line", severity,
-        ))
+        problems.append(
+            Problem(
+                shown,
+                kept[0][1] or 1,
+                code,
+                f"{len(kept)} fuzzy translation(s) keep their old wording until reviewed, the English "
+                f"changed: {_listed(kept)}",
+                "check each against the new English, then delete its `#, fuzzy` line",
+                severity,
+            )
+        )
     return texts, problems
 
 

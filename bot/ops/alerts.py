@@ -30,13 +30,19 @@ class Trouble(enum.Enum):
 
 
 STARTED = {
-    Trouble.CONFLICT: ("Another copy of this bot is running with the same token ({detail}), so each copy gets only "
-                       "some of the messages. Stop the other copy (an old server, a test on someone's laptop); this "
-                       "one keeps going and says here when it is alone again."),
-    Trouble.UNREACHABLE: ("The bot has not been able to reach Telegram for {minutes} ({detail}). People's messages "
-                          "wait at Telegram until it is back; it keeps trying."),
-    Trouble.DATABASE: ("The bot can't use its database ({detail}), so people's messages are failing. Check the "
-                       "server's disk space and the log (journalctl -u signpost-bot); it keeps trying."),
+    Trouble.CONFLICT: (
+        "Another copy of this bot is running with the same token ({detail}), so each copy gets only "
+        "some of the messages. Stop the other copy (an old server, a test on someone's laptop); this "
+        "one keeps going and says here when it is alone again."
+    ),
+    Trouble.UNREACHABLE: (
+        "The bot has not been able to reach Telegram for {minutes} ({detail}). People's messages "
+        "wait at Telegram until it is back; it keeps trying."
+    ),
+    Trouble.DATABASE: (
+        "The bot can't use its database ({detail}), so people's messages are failing. Check the "
+        "server's disk space and the log (journalctl -u signpost-bot); it keeps trying."
+    ),
 }
 RESOLVED = {
     Trouble.CONFLICT: "Resolved: no other copy of the bot has used the token for {quiet}; this one is alone again.",
@@ -45,9 +51,13 @@ RESOLVED = {
 }
 # When the start could never be told (Telegram was unreachable the whole time), one message says both.
 WHOLE = {
-    Trouble.CONFLICT: "Another copy of this bot ran with the same token for about {minutes} ({detail}); it has stopped.",
-    Trouble.UNREACHABLE: ("The bot could not reach Telegram for {minutes} ({detail}); it can again now. Messages "
-                          "sent meanwhile waited at Telegram and have been answered since."),
+    Trouble.CONFLICT: (
+        "Another copy of this bot ran with the same token for about {minutes} ({detail}); it has stopped."
+    ),
+    Trouble.UNREACHABLE: (
+        "The bot could not reach Telegram for {minutes} ({detail}); it can again now. Messages "
+        "sent meanwhile waited at Telegram and have been answered since."
+    ),
     Trouble.DATABASE: "The bot could not use its database for {minutes} ({detail}); it works again now.",
 }
 
@@ -112,12 +122,14 @@ class Alerts:
             if not state.announced and now - state.since >= threshold:
                 state.announced = True
                 log.error("%s for %s: telling the staff group", kind.value, minutes(now - state.since))
-                self.outbox.append((kind, STARTED[kind].format(detail=state.detail, minutes=minutes(now - state.since)), True))
+                self.outbox.append(
+                    (kind, STARTED[kind].format(detail=state.detail, minutes=minutes(now - state.since)), True)
+                )
         while self.outbox:
             kind, text, is_start = self.outbox[0]
             try:
                 await self.notify(text)
-            except Exception as exc:  # noqa: BLE001 - kept and retried; the reason is usually the trouble itself
+            except Exception as exc:
                 log.debug("alert not delivered yet: %s", type(exc).__name__)
                 return
             self.outbox.pop(0)
@@ -136,5 +148,7 @@ class Alerts:
             # Its start was never delivered: one message tells the whole of it instead.
             self.outbox[queued[0]] = (kind, WHOLE[kind].format(detail=state.detail, minutes=minutes(lasted)), False)
         elif state.told:
-            self.outbox.append((kind, RESOLVED[kind].format(minutes=minutes(lasted), quiet=minutes(self.conflict_quiet)), False))
+            self.outbox.append(
+                (kind, RESOLVED[kind].format(minutes=minutes(lasted), quiet=minutes(self.conflict_quiet)), False)
+            )
         self.states[kind] = _State()

@@ -77,7 +77,9 @@ def existing_secret(env: Mapping[str, str], default_path: Path) -> bytes:
         return find_secret({**env, "BOT_SECRET_FILE": ""}, path, create_default=False).value
     except SecretError:
         if not env.get("BOT_SECRET") and not path.exists():
-            raise BackupError(f"there is no secret at {path}: set BOT_SECRET or BOT_SECRET_FILE as the bot has them") from None
+            raise BackupError(
+                f"there is no secret at {path}: set BOT_SECRET or BOT_SECRET_FILE as the bot has them"
+            ) from None
         raise
 
 
@@ -114,15 +116,21 @@ def seal(contents: Contents, passphrase: str) -> bytes:
     """The encrypted backup file's bytes."""
     salt, nonce = os.urandom(SALT), os.urandom(NONCE)
     header = _HEADER.pack(MAGIC, FORMAT, SCRYPT_LOG_N, SCRYPT_R, SCRYPT_P, salt, nonce)
-    manifest = json.dumps({
-        "schema": contents.schema, "created": contents.created,
-        "secret_bytes": len(contents.secret), "database_bytes": len(contents.database),
-    }).encode()
+    manifest = json.dumps(
+        {
+            "schema": contents.schema,
+            "created": contents.created,
+            "secret_bytes": len(contents.secret),
+            "database_bytes": len(contents.database),
+        }
+    ).encode()
     plain = struct.pack(">I", len(manifest)) + manifest + contents.secret + contents.database
     try:
         sealed = AESGCM(_key(passphrase, salt, SCRYPT_LOG_N, SCRYPT_R, SCRYPT_P)).encrypt(nonce, plain, header)
     except OverflowError:
-        raise BackupError("the database is too large for one backup file (2 GiB): copy it with the bot stopped") from None
+        raise BackupError(
+            "the database is too large for one backup file (2 GiB): copy it with the bot stopped"
+        ) from None
     return header + sealed
 
 
@@ -130,22 +138,24 @@ def unseal(blob: bytes, passphrase: str) -> Contents:
     """Open a backup file's bytes; raises BackupError for a wrong passphrase or a damaged file."""
     if len(blob) < _HEADER.size or not blob.startswith(MAGIC):
         raise BackupError("this is not a signpost-bot backup file")
-    header = blob[:_HEADER.size]
+    header = blob[: _HEADER.size]
     _, version, log_n, r, p, salt, nonce = _HEADER.unpack(header)
     if version != FORMAT:
         raise BackupError(f"this backup is in format {version}, which this code does not read; upgrade the bot")
     if not (10 <= log_n <= 22 and 1 <= r <= 32 and 1 <= p <= 16):
         raise BackupError("this backup's header is damaged")
     try:
-        plain = AESGCM(_key(passphrase, salt, log_n, r, p)).decrypt(nonce, blob[_HEADER.size:], header)
+        plain = AESGCM(_key(passphrase, salt, log_n, r, p)).decrypt(nonce, blob[_HEADER.size :], header)
     except InvalidTag:
         raise BackupError("wrong passphrase, or the backup file is damaged: nothing was restored") from None
     (size,) = struct.unpack(">I", plain[:4])
-    manifest = json.loads(plain[4:4 + size])
+    manifest = json.loads(plain[4 : 4 + size])
     secret_end = 4 + size + int(manifest["secret_bytes"])
     return Contents(
-        secret=plain[4 + size:secret_end], database=plain[secret_end:],
-        schema=int(manifest["schema"]), created=str(manifest["created"]),
+        secret=plain[4 + size : secret_end],
+        database=plain[secret_end:],
+        schema=int(manifest["schema"]),
+        created=str(manifest["created"]),
     )
 
 
@@ -227,7 +237,10 @@ def _has_data(db: Path) -> bool:
         look = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)
         try:
             tables = {row[0] for row in look.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-            return any(look.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone() for table in tables & {"sessions", "cases", "counters"})
+            return any(
+                look.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone()
+                for table in tables & {"sessions", "cases", "counters"}
+            )
         finally:
             look.close()
     except sqlite3.Error:
@@ -256,9 +269,7 @@ def restore(source: Path, passphrase: str, db: Path, secret_path: Path, force: b
         except OSError as exc:
             raise BackupError(f"cannot read the secret file {secret_path}: {exc.strerror or exc}") from None
         if current != contents.secret.strip():
-            raise BackupError(
-                f"{secret_path} holds a different secret: add --force to replace it with the backup's"
-            )
+            raise BackupError(f"{secret_path} holds a different secret: add --force to replace it with the backup's")
     staged = db.with_name(f".{db.name}.{secrets.token_hex(8)}.restore")
     try:
         try:
@@ -291,15 +302,22 @@ EXIT_OK, EXIT_USAGE = 0, 2
 def add_parsers(commands: Any) -> None:
     """Add `backup` and `restore` to the `python -m bot` subcommands."""
     made = commands.add_parser(
-        "backup", help="write an encrypted copy of the database and the secret (safe while the bot runs)",
+        "backup",
+        help="write an encrypted copy of the database and the secret (safe while the bot runs)",
     )
     made.add_argument("path", type=Path, help="the backup file to write (mode 0600)")
     made.add_argument("--db", type=Path, help="SQLite file (default as `run`: $BOT_DB, else bot.sqlite3 in $BOT_HOME)")
     back = commands.add_parser("restore", help="check a backup and put its database and secret back (bot stopped)")
     back.add_argument("path", type=Path, help="the backup file to read")
-    back.add_argument("--db", type=Path, help="where the database goes (default as `run`: $BOT_DB, else bot.sqlite3 in $BOT_HOME)")
-    back.add_argument("--secret-file", type=Path, metavar="PATH",
-                      help="where the secret goes (default $BOT_SECRET_FILE, else secret in $BOT_HOME)")
+    back.add_argument(
+        "--db", type=Path, help="where the database goes (default as `run`: $BOT_DB, else bot.sqlite3 in $BOT_HOME)"
+    )
+    back.add_argument(
+        "--secret-file",
+        type=Path,
+        metavar="PATH",
+        help="where the secret goes (default $BOT_SECRET_FILE, else secret in $BOT_HOME)",
+    )
     back.add_argument("--force", action="store_true", help="replace a database that holds data, or a different secret")
 
 
@@ -344,7 +362,9 @@ def cmd_restore(args: argparse.Namespace, env: Mapping[str, str], out: TextIO) -
     except BackupError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    upgrade = "" if done.schema == len(MIGRATIONS) else f"; the bot upgrades it to version {len(MIGRATIONS)} when it starts"
+    upgrade = (
+        "" if done.schema == len(MIGRATIONS) else f"; the bot upgrades it to version {len(MIGRATIONS)} when it starts"
+    )
     out.write(
         f"restored the backup of {done.created}: the database to {done.db} (schema version {done.schema}{upgrade}) "
         f"and the secret to {done.secret}.\n"

@@ -27,8 +27,8 @@ from telegram.error import InvalidToken, NetworkError, TelegramError
 
 from bot import config
 from bot.config import ConfigError, TelegramConfig
-from bot.flows.content import load_content
 from bot.flows import FlowError
+from bot.flows.content import load_content
 from bot.i18n.catalog import CatalogError
 from bot.privacy.keys import Finding, secret_findings
 from bot.store.sqlite import COMPANIONS, MIGRATIONS
@@ -41,8 +41,10 @@ def staff_id_problem(staff_chat_id: int) -> str | None:
     """Topics live only in supergroups, whose ids start with -100 (turning Topics on changes the id)."""
     if str(staff_chat_id).startswith(SUPERGROUP_PREFIX):
         return None
-    return ("STAFF_CHAT_ID is not a supergroup's id (those start with -100): turn Topics on "
-            f"in the group (Edit → Topics), which gives it a new id, then {ID_HINT}.")
+    return (
+        "STAFF_CHAT_ID is not a supergroup's id (those start with -100): turn Topics on "
+        f"in the group (Edit → Topics), which gives it a new id, then {ID_HINT}."
+    )
 
 
 async def staff_group_problems(bot: Bot, staff_chat_id: int) -> list[str]:
@@ -51,28 +53,44 @@ async def staff_group_problems(bot: Bot, staff_chat_id: int) -> list[str]:
     try:
         chat = await bot.get_chat(staff_chat_id)
     except TelegramError as exc:
-        return [*problems, (f"The bot can't open the staff group ({exc.message}): add the bot to the group "
-                            f"(Add Members → search for the bot), and check STAFF_CHAT_ID ({ID_HINT}).")]
+        return [
+            *problems,
+            (
+                f"The bot can't open the staff group ({exc.message}): add the bot to the group "
+                f"(Add Members → search for the bot), and check STAFF_CHAT_ID ({ID_HINT})."
+            ),
+        ]
     if chat.type != chat.SUPERGROUP:
-        problems.append("The staff group is a basic group: turn Topics on (Edit → Topics), which makes it a "
-                        f"supergroup with a new id, then {ID_HINT}.")
+        problems.append(
+            "The staff group is a basic group: turn Topics on (Edit → Topics), which makes it a "
+            f"supergroup with a new id, then {ID_HINT}."
+        )
     elif not chat.is_forum:
-        problems.append("Topics are off in the staff group, so cases can't have their own topics: "
-                        "turn them on in Edit → Topics.")
+        problems.append(
+            "Topics are off in the staff group, so cases can't have their own topics: turn them on in Edit → Topics."
+        )
     try:
         member: ChatMember = await bot.get_chat_member(staff_chat_id, bot.id)
     except TelegramError as exc:
-        return [*problems, (f"The bot can't see its own rights in the staff group ({exc.message}): "
-                            "add it as an admin (Edit → Administrators → Add Admin).")]
+        return [
+            *problems,
+            (
+                f"The bot can't see its own rights in the staff group ({exc.message}): "
+                "add it as an admin (Edit → Administrators → Add Admin)."
+            ),
+        ]
     if not isinstance(member, ChatMemberAdministrator):
-        problems.append("The bot is not an admin of the staff group: Edit → Administrators → Add Admin → "
-                        "choose the bot, with Manage Topics and Delete Messages on.")
+        problems.append(
+            "The bot is not an admin of the staff group: Edit → Administrators → Add Admin → "
+            "choose the bot, with Manage Topics and Delete Messages on."
+        )
         return problems
     rights: dict[str, Any] = {"Manage Topics": member.can_manage_topics, "Delete Messages": member.can_delete_messages}
     for name, allowed in rights.items():
         if not allowed:
-            problems.append(f"The bot may not {name.lower()} in the staff group: Edit → Administrators → "
-                            f"the bot → turn on {name}.")
+            problems.append(
+                f"The bot may not {name.lower()} in the staff group: Edit → Administrators → the bot → turn on {name}."
+            )
     return problems
 
 
@@ -115,8 +133,12 @@ def python_findings(version: tuple[int, ...] = tuple(sys.version_info[:3])) -> l
     """Python new enough, and every package the bot needs installed in a version it works with."""
     shown = ".".join(map(str, version))
     if version[:2] < MIN_PYTHON:
-        return [problem(f"Python {shown} is too old: the bot needs 3.11 or later (Debian 12 and Ubuntu 24.04 have it); "
-                        "make the venv again with a newer python3")]
+        return [
+            problem(
+                f"Python {shown} is too old: the bot needs 3.11 or later (Debian 12 and Ubuntu 24.04 have it); "
+                "make the venv again with a newer python3"
+            )
+        ]
     try:
         requirements = [r for r in importlib.metadata.requires("signpost-bot") or [] if "extra ==" not in r]
     except importlib.metadata.PackageNotFoundError:
@@ -133,8 +155,12 @@ def flows_findings(env: Mapping[str, str], today: datetime) -> list[Finding]:
     try:
         flowset = load_content(flows, locales, today.date())
     except FlowError as exc:
-        return [problem(f"the flows in {flows} have {len(exc.problems)} problem(s) and would not load: "
-                        f"run `python -m bot check {flows}` to see them with their fixes")]
+        return [
+            problem(
+                f"the flows in {flows} have {len(exc.problems)} problem(s) and would not load: "
+                f"run `python -m bot check {flows}` to see them with their fixes"
+            )
+        ]
     except CatalogError as exc:
         return [problem(f"the translations in {locales} can't be read ({exc}): run `python -m bot check`")]
     return [ok(f"the flows in {flows} load: {len(flowset.flows)} flows, {len(flowset.settings.languages)} languages")]
@@ -152,13 +178,25 @@ def time_zone_findings(env: Mapping[str, str], clock: Clock) -> list[Finding]:
         zone = zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         if not zoneinfo.available_timezones():
-            return [problem(f"this server knows no time zones, so `{name}` can't be used: install them "
-                            "(`sudo apt-get install tzdata`, or `pip install tzdata` in the venv)")]
-        return [problem(f"the time zone `{name}` in {settings} is unknown: use a name like Europe/London "
-                        "(`timedatectl list-timezones` lists them)")]
+            return [
+                problem(
+                    f"this server knows no time zones, so `{name}` can't be used: install them "
+                    "(`sudo apt-get install tzdata`, or `pip install tzdata` in the venv)"
+                )
+            ]
+        return [
+            problem(
+                f"the time zone `{name}` in {settings} is unknown: use a name like Europe/London "
+                "(`timedatectl list-timezones` lists them)"
+            )
+        ]
     now = clock().astimezone(zone)
-    return [ok(f"the time zone is {name}: it is {now:%a %d %b %H:%M} ({now.tzname()}) there now, "
-               "which staff hours and closures follow")]
+    return [
+        ok(
+            f"the time zone is {name}: it is {now:%a %d %b %H:%M} ({now.tzname()}) there now, "
+            "which staff hours and closures follow"
+        )
+    ]
 
 
 def _mode_problem(path: Path, allowed: int, fix: str) -> str | None:
@@ -183,11 +221,19 @@ def data_findings(db: Path) -> list[Finding]:
     """The data folder and database: where they are, private to the bot's user, a schema this code reads."""
     folder = db.parent
     if not folder.exists():
-        return [ok(f"there is no data folder {folder} yet: `run` makes it (mode 0700) with the database; "
-                   "if the bot has run before, BOT_HOME or BOT_DB points to the wrong place")]
+        return [
+            ok(
+                f"there is no data folder {folder} yet: `run` makes it (mode 0700) with the database; "
+                "if the bot has run before, BOT_HOME or BOT_DB points to the wrong place"
+            )
+        ]
     if not db.exists():
-        return [ok(f"there is no database at {db} yet: `run` makes it; if the bot has run before, "
-                   "BOT_HOME or BOT_DB points to the wrong place")]
+        return [
+            ok(
+                f"there is no database at {db} yet: `run` makes it; if the bot has run before, "
+                "BOT_HOME or BOT_DB points to the wrong place"
+            )
+        ]
     findings: list[Finding] = []
     folder_problem = _mode_problem(folder, 0o700, f"run `chmod 700 {folder}`")
     if folder_problem:
@@ -199,11 +245,16 @@ def data_findings(db: Path) -> list[Finding]:
                 findings.append(problem(file_problem))
     schema = _schema(db)
     if schema is None:
-        findings.append(problem(f"{db} can't be read as an SQLite database: restore it from a backup "
-                                "(docs/operations.md, Restore)"))
+        findings.append(
+            problem(f"{db} can't be read as an SQLite database: restore it from a backup (docs/operations.md, Restore)")
+        )
     elif schema > len(MIGRATIONS):
-        findings.append(problem(f"the database's schema (version {schema}) is newer than this code "
-                                f"(version {len(MIGRATIONS)}): install the newer code again"))
+        findings.append(
+            problem(
+                f"the database's schema (version {schema}) is newer than this code "
+                f"(version {len(MIGRATIONS)}): install the newer code again"
+            )
+        )
     if not findings:
         upgrade = "" if schema == len(MIGRATIONS) else f", upgraded to {len(MIGRATIONS)} at the next start"
         findings.append(ok(f"the database {db} is private to the bot's user (schema version {schema}{upgrade})"))
@@ -218,7 +269,10 @@ def local_findings(env: Mapping[str, str], clock: Clock) -> list[Finding]:
     except ConfigError as exc:
         data = [problem(str(exc))]
     return [
-        *python_findings(), *flows_findings(env, clock()), *time_zone_findings(env, clock), *data,
+        *python_findings(),
+        *flows_findings(env, clock()),
+        *time_zone_findings(env, clock),
+        *data,
         *secret_findings(env, db, config.data_secret_path(env)),
     ]
 
@@ -243,8 +297,13 @@ async def database_findings(env: Mapping[str, str]) -> list[Finding]:
     finally:
         await store.close()
     found = [ok(f"the PostgreSQL database {store.shown} answers with this code's schema")]
-    found += [problem(f"the PostgreSQL server's {each}, so its log could hold people's data: set it in "
-                      "postgresql.conf (docs/deploy.md, PostgreSQL)") for each in logging_problems]
+    found += [
+        problem(
+            f"the PostgreSQL server's {each}, so its log could hold people's data: set it in "
+            "postgresql.conf (docs/deploy.md, PostgreSQL)"
+        )
+        for each in logging_problems
+    ]
     return found
 
 
@@ -254,22 +313,34 @@ async def webhook_findings(bot: Bot, webhook: str | None, clock: Clock) -> list[
     waiting = f"{info.pending_update_count} update(s) waiting at Telegram"
     if not webhook:
         if info.url:
-            return [problem(f"Telegram has a webhook registered ({info.url}), so long polling gets no updates: if the "
-                            "bot runs with --webhook, give doctor the same --webhook; otherwise another copy of the "
-                            "bot set it: stop that copy, then restart this one (it removes the webhook as it starts)")]
+            return [
+                problem(
+                    f"Telegram has a webhook registered ({info.url}), so long polling gets no updates: if the "
+                    "bot runs with --webhook, give doctor the same --webhook; otherwise another copy of the "
+                    "bot set it: stop that copy, then restart this one (it removes the webhook as it starts)"
+                )
+            ]
         return [ok(f"no webhook is registered, as long polling needs ({waiting})")]
     if info.url != webhook:
         registered = f"Telegram has {info.url} registered" if info.url else "Telegram has no webhook registered"
-        return [problem(f"{registered}, not {webhook}: start the bot with --webhook {webhook} (it registers "
-                        "the address as it starts); if it runs so already, another copy of the bot changed it: stop that copy")]
+        return [
+            problem(
+                f"{registered}, not {webhook}: start the bot with --webhook {webhook} (it registers "
+                "the address as it starts); if it runs so already, another copy of the bot changed it: stop that copy"
+            )
+        ]
     error = info.last_error_date
     if error is not None:
         when = error if error.tzinfo else error.replace(tzinfo=UTC)
         recent = clock() - when < RECENT_ERROR
         if recent or info.pending_update_count:
-            return [problem(f"Telegram could not deliver to {webhook} at {when:%Y-%m-%d %H:%M} UTC "
-                            f"({info.last_error_message}; {waiting}): check that the bot runs, that the web server "
-                            "passes the address to the bot's --listen and --port, and that its certificate is valid")]
+            return [
+                problem(
+                    f"Telegram could not deliver to {webhook} at {when:%Y-%m-%d %H:%M} UTC "
+                    f"({info.last_error_message}; {waiting}): check that the bot runs, that the web server "
+                    "passes the address to the bot's --listen and --port, and that its certificate is valid"
+                )
+            ]
     return [ok(f"the webhook {webhook} is registered ({waiting})")]
 
 
@@ -279,20 +350,35 @@ async def telegram_findings(settings: TelegramConfig, webhook: str | None, clock
         async with Bot(settings.token, base_url=settings.base_url, base_file_url=settings.base_file_url) as bot:
             findings = [ok(f"the token works: the bot is @{bot.username}")]
             staff = await staff_group_problems(bot, settings.staff_chat_id)
-            findings += [problem(p) for p in staff] or [ok(
-                "the staff group is ready: a supergroup with topics, the bot an admin that may manage topics "
-                "and delete messages")]
+            findings += [problem(p) for p in staff] or [
+                ok(
+                    "the staff group is ready: a supergroup with topics, the bot an admin that may manage topics "
+                    "and delete messages"
+                )
+            ]
             findings += await webhook_findings(bot, webhook, clock)
     except InvalidToken:
-        return [problem("Telegram refused TELEGRAM_BOT_TOKEN: copy it again from @BotFather (/mybots → the bot → "
-                        "API Token), or /revoke it there for a new one")]
+        return [
+            problem(
+                "Telegram refused TELEGRAM_BOT_TOKEN: copy it again from @BotFather (/mybots → the bot → "
+                "API Token), or /revoke it there for a new one"
+            )
+        ]
     except NetworkError as exc:
-        return [problem(f"the Bot API at {settings.shown_api_url} can't be reached ({type(exc).__name__}: "
-                        f"{exc.message}): check the server's internet connection, DNS and firewall "
-                        "(outgoing HTTPS), and TELEGRAM_API_URL if you set it")]
+        return [
+            problem(
+                f"the Bot API at {settings.shown_api_url} can't be reached ({type(exc).__name__}: "
+                f"{exc.message}): check the server's internet connection, DNS and firewall "
+                "(outgoing HTTPS), and TELEGRAM_API_URL if you set it"
+            )
+        ]
     except TelegramError as exc:
-        return [problem(f"Telegram refused a check ({type(exc).__name__}: {exc.message}): check TELEGRAM_BOT_TOKEN "
-                        "with BotFather")]
+        return [
+            problem(
+                f"Telegram refused a check ({type(exc).__name__}: {exc.message}): check TELEGRAM_BOT_TOKEN "
+                "with BotFather"
+            )
+        ]
     return findings
 
 
@@ -304,7 +390,8 @@ def utc_now() -> datetime:
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """The `doctor` subcommand."""
     doctor = commands.add_parser(
-        "doctor", help="check the set-up: Python, flows, time zone, data and secret, token, staff group, webhook",
+        "doctor",
+        help="check the set-up: Python, flows, time zone, data and secret, token, staff group, webhook",
     )
     doctor.add_argument("--webhook", metavar="URL", help="the --webhook the bot runs with (default: long polling)")
 

@@ -74,8 +74,9 @@ class HealthServer:
         app = tornado.web.Application([(PATH, _HealthHandler, {"check": self.check})], log_function=_quiet)
         sockets = tornado.netutil.bind_sockets(port, address=host)
         self.bound_port = int(sockets[0].getsockname()[1])
-        self.server = tornado.httpserver.HTTPServer(app, idle_connection_timeout=READ_TIMEOUT,
-                                                    max_header_size=MAX_REQUEST)
+        self.server = tornado.httpserver.HTTPServer(
+            app, idle_connection_timeout=READ_TIMEOUT, max_header_size=MAX_REQUEST
+        )
         self.server.add_sockets(sockets)
 
     @property

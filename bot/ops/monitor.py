@@ -90,8 +90,10 @@ class Monitor:
             try:
                 await self.health_server.start(*health)
             except OSError as exc:
-                raise ConfigError(f"cannot serve /healthz on {health[0]}:{health[1]} ({exc.strerror or exc}): "
-                                  "choose another --health-port") from None
+                raise ConfigError(
+                    f"cannot serve /healthz on {health[0]}:{health[1]} ({exc.strerror or exc}): "
+                    "choose another --health-port"
+                ) from None
             log.info("/healthz on %s:%d", health[0], self.health_server.port)
         self._task = asyncio.create_task(self._probe_forever())
 
@@ -106,7 +108,7 @@ class Monitor:
         while True:
             try:
                 await self.probe()
-            except Exception as exc:  # noqa: BLE001 - the watcher must outlive any one failure
+            except Exception as exc:
                 log.error("monitor probe failed: %s", type(exc).__name__)
             await asyncio.sleep(self.probe_seconds)
 
@@ -120,7 +122,7 @@ class Monitor:
     async def _probe_database(self) -> None:
         try:
             await self.check_database()
-        except Exception as exc:  # noqa: BLE001 - whatever the store raises, the database is failing
+        except Exception as exc:
             self.alerts.seen(Trouble.DATABASE, type(exc).__name__)
         else:
             self.alerts.cleared(Trouble.DATABASE)
@@ -133,8 +135,11 @@ class Monitor:
             else:
                 info = await bot.get_webhook_info()
                 if info.url != self.webhook:
-                    self.alerts.seen(Trouble.CONFLICT, "the webhook was changed or removed; restart this copy "
-                                                       "once the other is stopped, so it registers its webhook again")
+                    self.alerts.seen(
+                        Trouble.CONFLICT,
+                        "the webhook was changed or removed; restart this copy "
+                        "once the other is stopped, so it registers its webhook again",
+                    )
                 else:
                     self.alerts.cleared(Trouble.CONFLICT)
         except (NetworkError, InvalidToken) as exc:
@@ -151,7 +156,7 @@ class Monitor:
         problems: list[str] = []
         try:
             await self.check_database()
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             problems.append(f"database: {type(exc).__name__}")
         if not self.application.running:
             problems.append("telegram: not started yet")
@@ -161,8 +166,11 @@ class Monitor:
             problems.append("telegram: another copy of the bot uses the same token")
         now = self.clock()
         age = None if self.last_update is None else round(now - self.last_update, 1)
-        details: dict[str, object] = {"mode": "webhook" if self.webhook else "polling",
-                                      "last_update_seconds_ago": age, "up_seconds": round(now - self.started, 1)}
+        details: dict[str, object] = {
+            "mode": "webhook" if self.webhook else "polling",
+            "last_update_seconds_ago": age,
+            "up_seconds": round(now - self.started, 1),
+        }
         return Health(tuple(problems), details)
 
 

@@ -94,12 +94,14 @@ def preview_problems(flows: FlowSet, flows_dir: Path, locales_dir: Path) -> list
         if word is None:
             continue
         path = preview.source
-        problems.append(Problem(
-            _display(path, flows_dir, locales_dir),
-            preview.line or _line_of(path, preview.first_line, files),
-            preview.where,
-            f"[{preview.language}] the first line shows `{word}` on a lock screen: {preview.first_line[:60]!r}",
-            "start with a short neutral line, then a line break, then the rest",
-            "warning",
-        ))
+        problems.append(
+            Problem(
+                _display(path, flows_dir, locales_dir),
+                preview.line or _line_of(path, preview.first_line, files),
+                preview.where,
+                f"[{preview.language}] the first line shows `{word}` on a lock screen: {preview.first_line[:60]!r}",
+                "start with a short neutral line, then a line break, then the rest",
+                "warning",
+            )
+        )
     return problems

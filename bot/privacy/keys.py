@@ -11,6 +11,7 @@ or when it is guessable, and checked against the database it belongs to.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import errno
 import hmac
@@ -41,8 +42,7 @@ SEAL_INFO = b"signpost-bot seal v1"
 CHECK_LABEL = b"signpost-bot secret check v1"
 CREDENTIAL = "bot-secret"  # systemd: LoadCredential=bot-secret:/etc/signpost-bot/secret
 HOW_TO_MAKE = (
-    'make a good one with `python -c "import secrets; print(secrets.token_urlsafe(32))"` '
-    "or `openssl rand -base64 32`"
+    'make a good one with `python -c "import secrets; print(secrets.token_urlsafe(32))"` or `openssl rand -base64 32`'
 )
 NO_SECRET = (
     "no secret is set for `run`: keep it apart from the data folder, in BOT_SECRET_FILE (a file only the bot's "
@@ -72,7 +72,7 @@ def estimated_bits(value: bytes) -> float:
         return 0.0
     pool = sum(size for test, size in ((str.islower, 26), (str.isupper, 26), (str.isdigit, 10)) if any(map(test, text)))
     pool += 33 if any(not (c.isascii() and c.isalnum()) for c in text) else 0
-    fresh = sum(1 for before, char in zip("\0" + text, text) if abs(ord(char) - ord(before)) > 1)
+    fresh = sum(1 for before, char in zip("\0" + text, text, strict=False) if abs(ord(char) - ord(before)) > 1)
     counts = Counter(text).values()
     shannon = -sum(n / len(text) * math.log2(n / len(text)) for n in counts) * len(text)
     return max(0.0, min(fresh * math.log2(max(pool, 2)), shannon))
@@ -228,15 +228,23 @@ def diagnose_secret(
         return [Finding(False, str(exc))]
     findings = [Finding(True, f"the secret is in {secret.where}, private and strong")]
     data_dirs = {default_path.parent.resolve(), *((data_dir.resolve(),) if data_dir else ())}
-    if secret.path is not None and secret.path.parent.resolve() in data_dirs and secret.where.startswith("the secret file"):
-        findings.append(Finding(False, f"{secret.where} is in the data folder: move it elsewhere and set BOT_SECRET_FILE"))
+    if (
+        secret.path is not None
+        and secret.path.parent.resolve() in data_dirs
+        and secret.where.startswith("the secret file")
+    ):
+        findings.append(
+            Finding(False, f"{secret.where} is in the data folder: move it elsewhere and set BOT_SECRET_FILE")
+        )
     matches = secret_matches(Keyring(secret.value), recorded)
     if matches is None:
         findings.append(Finding(True, "the database has not recorded a secret yet (it will on the next start)"))
     elif matches:
         findings.append(Finding(True, "the secret matches the database"))
     else:
-        findings.append(Finding(False, "the secret does not match the database: restore the right one from your backup"))
+        findings.append(
+            Finding(False, "the secret does not match the database: restore the right one from your backup")
+        )
     return findings
 
 
@@ -249,10 +257,8 @@ def make_private_dir(directory: Path) -> None:
     if not directory.is_dir():
         raise NotADirectoryError(errno.ENOTDIR, f"{directory} is not a directory")
     for path in reversed(missing):
-        try:
+        with contextlib.suppress(FileExistsError):  # made by another process meanwhile
             path.mkdir(mode=0o700)
-        except FileExistsError:
-            pass  # made by another process meanwhile
 
 
 def _create_secret_file(path: Path) -> bool:
@@ -318,7 +324,8 @@ class Keyring:
             return None
 
     def seal_address(self, address: str, context: bytes = b"") -> bytes:
-        """Seal a user's address, `transport:id` (the only reversible identifier the bot keeps, while a case is open)."""
+        """Seal a user's address, `transport:id` (the only reversible identifier the bot keeps, while a case "
+        "is open)."""
         return self.seal(address.encode(), context)
 
     def unseal_address(self, token: bytes, context: bytes = b"") -> str | None:

@@ -48,8 +48,8 @@ def _safe_arg(value: Any) -> Any:
     try:
         from telegram import TelegramObject
     except ImportError:  # pragma: no cover - telegram is a dependency
-        TelegramObject = ()  # type: ignore[assignment,misc]  # noqa: N806
-    if isinstance(value, TelegramObject) or isinstance(value, Mapping):
+        TelegramObject = ()  # type: ignore[assignment,misc]
+    if isinstance(value, (TelegramObject, Mapping)):
         return f"<{type(value).__name__}>"
     if isinstance(value, (list, tuple)) and any(isinstance(v, (TelegramObject, Mapping)) for v in value):
         return f"<{type(value).__name__} of {len(value)}>"
@@ -86,8 +86,13 @@ def install() -> Callable[..., logging.LogRecord]:
         record = previous(*args, **kwargs)
         try:
             return redact(record)
-        except Exception:  # noqa: BLE001 - a log line must never crash the bot, nor leak on failure
-            record.msg, record.args, record.exc_info, record.exc_text = "<log record could not be redacted>", None, None, None
+        except Exception:
+            record.msg, record.args, record.exc_info, record.exc_text = (
+                "<log record could not be redacted>",
+                None,
+                None,
+                None,
+            )
             return record
 
     factory.redacting = True  # type: ignore[attr-defined]

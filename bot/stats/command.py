@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import date
 
 from bot.conversation import Conversations
-from bot.wording import staff_text
 from bot.stats.report import MAX_DAYS, Stats, load, render_text
 from bot.store.base import Store
+from bot.wording import staff_text
 
 DEFAULT_DAYS = 7
 

@@ -21,8 +21,8 @@ from datetime import date, timedelta
 from babel.dates import format_date, format_skeleton
 from babel.numbers import format_decimal
 
-from bot.privacy.disclosure import HIDDEN, SMALL, THRESHOLD, Group, protect
 from bot.i18n.catalog import language_name
+from bot.privacy.disclosure import HIDDEN, SMALL, THRESHOLD, Group, protect
 from bot.store.base import DAILY_DAYS, Store, month_of, month_start
 from bot.vocabulary import CRISIS_TRIGGER  # reported on its own line
 
@@ -103,7 +103,7 @@ def tally(rows: Iterable[tuple[str, str, int]]) -> Tally:
     )
 
 
-def _small(f: "Formatter", count: int) -> str:
+def _small(f: Formatter, count: int) -> str:
     """A feedback count as shown: 1 to 4 as "<5", so one person's answer can't be picked out."""
     return SMALL if 0 < count < THRESHOLD else f.number(count)
 
@@ -280,8 +280,14 @@ def render_text(stats: Stats, say: Say, locale: str) -> str:
     """The answer to /stats and `python -m bot stats`: a line per month and day, then totals and breakdowns."""
     f = Formatter(locale)
     table = shown(stats)
-    lines = [say("staff_stats_header", first=f.date(stats.first), last=f.date(stats.last),
-                 days=f.number((stats.last - stats.first).days + 1))]
+    lines = [
+        say(
+            "staff_stats_header",
+            first=f.date(stats.first),
+            last=f.date(stats.last),
+            days=f.number((stats.last - stats.first).days + 1),
+        )
+    ]
     for row, counts in table.rows[:-1]:
         kind, moment = row
         label = f.month(moment) if kind == "month" else f.day(moment)
@@ -295,10 +301,18 @@ def render_text(stats: Stats, say: Say, locale: str) -> str:
         lines.append(say("staff_stats_waiting", median=f.wait(total.median), p90=f.wait(total.p90 or OVER)))
     none = say("staff_stats_none")
     lines.append(say("staff_stats_triggers", list=f.counts(table.visible(TOTAL, "trigger", total.triggers)) or none))
-    lines.append(say("staff_stats_languages",
-                     list=f.counts(table.visible(TOTAL, "language", total.languages), language_name) or none))
-    lines.append(say("staff_stats_nodes",
-                     list=f.counts(table.visible(TOTAL, "node", total.nodes), _node_label, TOP_NODES) or none))
+    lines.append(
+        say(
+            "staff_stats_languages",
+            list=f.counts(table.visible(TOTAL, "language", total.languages), language_name) or none,
+        )
+    )
+    lines.append(
+        say(
+            "staff_stats_nodes",
+            list=f.counts(table.visible(TOTAL, "node", total.nodes), _node_label, TOP_NODES) or none,
+        )
+    )
     if total.feedback:
         answers = ", ".join(
             f"{_node_label(page)} " + "/".join(_small(f, counts.get(a, 0)) for a in ("yes", "no", "missing"))
@@ -315,8 +329,13 @@ def _node_label(node_id: str) -> str:
 # -- CSV --------------------------------------------------------------------------------------
 
 FIXED_COLUMNS = (
-    "date", "conversations_started", "handoffs_requested", "handoffs_claimed",
-    "wait_median_minutes", "wait_p90_minutes", "crisis_triggers",
+    "date",
+    "conversations_started",
+    "handoffs_requested",
+    "handoffs_claimed",
+    "wait_median_minutes",
+    "wait_p90_minutes",
+    "crisis_triggers",
 )
 
 

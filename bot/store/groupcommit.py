@@ -13,7 +13,6 @@ import asyncio
 import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -36,7 +35,7 @@ def commit_batch(db: sqlite3.Connection, batch: Sequence[Write]) -> list[Outcome
         if len(batch) == 1:  # alone, the transaction itself is the unit: no savepoint needed
             try:
                 outcomes.append((True, batch[0](db)))
-            except Exception as exc:  # noqa: BLE001 - any failure is the caller's, raised where it awaits
+            except Exception as exc:
                 db.execute("ROLLBACK")
                 return [(False, exc)]
         else:
@@ -44,7 +43,7 @@ def commit_batch(db: sqlite3.Connection, batch: Sequence[Write]) -> list[Outcome
                 db.execute("SAVEPOINT one_write")
                 try:
                     value = write(db)
-                except Exception as exc:  # noqa: BLE001 - undone alone and raised to its caller only
+                except Exception as exc:
                     db.execute("ROLLBACK TO one_write")
                     db.execute("RELEASE one_write")
                     outcomes.append((False, exc))
@@ -60,12 +59,13 @@ def commit_batch(db: sqlite3.Connection, batch: Sequence[Write]) -> list[Outcome
 
 
 def read_batch(db: sqlite3.Connection, batch: Sequence[Write]) -> list[Outcome]:
-    """Run the reads in `batch` one after another, no transaction around them (each sees what was committed before it)."""
+    """Run the reads in `batch` one after another, no transaction around them (each sees what was committed "
+    "before it)."""
     outcomes: list[Outcome] = []
     for read in batch:
         try:
             outcomes.append((True, read(db)))
-        except Exception as exc:  # noqa: BLE001 - raised to its own caller only
+        except Exception as exc:
             outcomes.append((False, exc))
     return outcomes
 
@@ -90,6 +90,10 @@ class GroupCommit:
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _task: asyncio.Task[None] | None = None
     _closing: bool = False
+
+    def _applying(self, writes: Sequence[Write]) -> Callable[[sqlite3.Connection], list[Outcome]]:
+        """`apply` bound to this batch, to run on the database's thread."""
+        return lambda db: self.apply(db, writes)
 
     async def submit(self, write: Callable[[sqlite3.Connection], T]) -> T:
         """Queue one write and wait until the transaction holding it has committed; its return value."""
@@ -121,8 +125,8 @@ class GroupCommit:
             writes = [write for write, _ in batch]
             for attempt in range(LOCKED_RETRIES + 1):
                 try:
-                    outcomes = await self.on_thread(partial(self.apply, batch=writes))
-                except Exception as exc:  # noqa: BLE001 - BEGIN or COMMIT failed: every caller in the batch hears it
+                    outcomes = await self.on_thread(self._applying(writes))
+                except Exception as exc:
                     if locked(exc) and attempt < LOCKED_RETRIES:
                         continue
                     for _, done in batch:
@@ -131,7 +135,7 @@ class GroupCommit:
                     break
                 self.batches += 1
                 self.largest = max(self.largest, len(batch))
-                for (_, done), (ok, value) in zip(batch, outcomes):
+                for (_, done), (ok, value) in zip(batch, outcomes, strict=False):
                     if done.done():
                         continue  # its caller was cancelled; the write is stored all the same
                     if ok:

@@ -1,13 +1,15 @@
 """The SQLite backend: sessions keyed by pseudonymous keys, daily counters, cases, relays, closed topics.
 
-Stored per session: key, node, locale, back-stack, last-seen day, nation if given, misses in a row. Nothing else, by design.
+Stored per session: key, node, locale, back-stack, last-seen day, nation if given, misses in a row.
+Nothing else, by design.
 
 Nothing runs on the event loop's thread: every statement, commit and checkpoint runs on aiosqlite's
 thread (or a worker thread for checkpoints). A hop to that thread costs far more than the microseconds of
 work in a point read or a one-row write, so hops are few: a turn reads once (state and case in one
 SELECT, on a reading connection of its own, so reads go on while a write waits for the lock) and its
 write joins every other turn's in one transaction on the writing connection (group commit,
-bot/store/groupcommit.py); reads waiting at the same moment share a hop too. The bot's connection never checkpoints on its own (wal_autocheckpoint=0):
+bot/store/groupcommit.py); reads waiting at the same moment share a hop too. The bot's connection never
+checkpoints on its own (wal_autocheckpoint=0):
 PASSIVE checkpoints run in the background, and the WAL is cut back to `journal_size_limit` when it restarts.
 
 A deleted row lives on in older WAL frames (`secure_delete` scrubs only the database pages), so every
@@ -18,6 +20,7 @@ own connection; deletions close together share one.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import logging
 import os
@@ -144,7 +147,9 @@ ADD_TO_MONTH = (
     "INSERT INTO monthly_counters (month, kind, name, count) VALUES (?, ?, ?, ?) "
     "ON CONFLICT (month, kind, name) DO UPDATE SET count = count + excluded.count"
 )
-SET_SECRET_CHECK = "INSERT INTO secret_check (id, value) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET value = excluded.value"
+SET_SECRET_CHECK = (
+    "INSERT INTO secret_check (id, value) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET value = excluded.value"
+)
 SCRUB_DELAY = 1.0  # seconds between a deletion and the WAL checkpoint that removes its old frames
 SCRUB_BUSY_MS = 2_000  # how long the checkpoint waits for a writer to finish before trying again
 SCRUB_ATTEMPTS = 30
@@ -267,8 +272,14 @@ class SQLiteStore(Store):
                 connections.append(await _connect(f"{file.resolve().as_uri()}?mode=ro", uri=True))
             else:
                 connections += [await _connect(str(file)), await _connect(str(file))]
-            store = cls(connections[0], connections[-1], file, scrub_delay=scrub_delay, checkpoints=checkpoints,
-                        read_only=read_only)
+            store = cls(
+                connections[0],
+                connections[-1],
+                file,
+                scrub_delay=scrub_delay,
+                checkpoints=checkpoints,
+                read_only=read_only,
+            )
             await on_thread(connections[0], lambda db: store._prepare(db, str(path)))
             if len(connections) > 1:
                 await on_thread(connections[1], _reader_pragmas)
@@ -289,8 +300,14 @@ class SQLiteStore(Store):
             db.execute("PRAGMA query_only = ON")
             self._check_version(db, shown, upgrade=False)
             return
-        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "secure_delete=ON",
-                       "wal_autocheckpoint=0", f"journal_size_limit={JOURNAL_SIZE_LIMIT}"):
+        for pragma in (
+            "journal_mode=WAL",
+            "synchronous=NORMAL",
+            "foreign_keys=ON",
+            "secure_delete=ON",
+            "wal_autocheckpoint=0",
+            f"journal_size_limit={JOURNAL_SIZE_LIMIT}",
+        ):
             db.execute(f"PRAGMA {pragma}")
         version = self._check_version(db, shown, upgrade=True)
         for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
@@ -330,30 +347,52 @@ class SQLiteStore(Store):
 
     # -- one user's turn ------------------------------------------------------------------------
 
-    _CASE_COLUMNS = "alias, user_key, sealed_chat, locale, path, opened, active, thread_id, claimed, staff_alias, nudged"
+    _CASE_COLUMNS = (
+        "alias, user_key, sealed_chat, locale, path, opened, active, thread_id, claimed, staff_alias, nudged"
+    )
 
     @staticmethod
-    def _case(row: Iterable[object]) -> Case:
+    def _case(row: Iterable[Any]) -> Case:
         alias, key, sealed, locale, path, opened, active, thread, claimed, staff_alias, nudged = row
         return Case(
-            alias=str(alias), user_key=bytes(key), sealed_chat=bytes(sealed), locale=str(locale),
-            path=tuple(str(path).split(" ")) if path else (), opened=int(opened), active=int(active),
-            thread_id=thread, claimed=claimed, staff_alias=staff_alias, nudged=bool(nudged),
+            alias=str(alias),
+            user_key=bytes(key),
+            sealed_chat=bytes(sealed),
+            locale=str(locale),
+            path=tuple(str(path).split(" ")) if path else (),
+            opened=int(opened),
+            active=int(active),
+            thread_id=thread,
+            claimed=claimed,
+            staff_alias=staff_alias,
+            nudged=bool(nudged),
         )
 
     @classmethod
     def _turn_sql(cls) -> str:
         case_columns = ", ".join(f"c.{column.strip()}" for column in cls._CASE_COLUMNS.split(","))
-        return (f"SELECT s.node, s.locale, s.back, s.day, s.nation, s.misses, {case_columns} "
-                "FROM (SELECT ? AS key) AS wanted LEFT JOIN sessions AS s ON s.key = wanted.key "
-                "LEFT JOIN cases AS c ON c.user_key = wanted.key")
+        return (
+            f"SELECT s.node, s.locale, s.back, s.day, s.nation, s.misses, {case_columns} "
+            "FROM (SELECT ? AS key) AS wanted LEFT JOIN sessions AS s ON s.key = wanted.key "
+            "LEFT JOIN cases AS c ON c.user_key = wanted.key"
+        )
 
     async def load_turn(self, key: bytes) -> Turn:
         """The user's state and open case, in one SELECT (one hop)."""
         row = await self._read(lambda db: db.execute(self._turn_select, (key,)).fetchone())
         node, locale, back, day, nation, misses, *case = row
-        state = None if day is None else State(
-            node=node, locale=locale, back=tuple(back.split(" ")) if back else (), day=day, nation=nation, misses=misses)
+        state = (
+            None
+            if day is None
+            else State(
+                node=node,
+                locale=locale,
+                back=tuple(back.split(" ")) if back else (),
+                day=day,
+                nation=nation,
+                misses=misses,
+            )
+        )
         return Turn(state, None if case[0] is None else self._case(case))
 
     async def write_turn(self, write: TurnWrite) -> None:
@@ -365,8 +404,10 @@ class SQLiteStore(Store):
             if state is None:
                 db.execute("DELETE FROM sessions WHERE key = ?", (write.key,))
             else:
-                db.execute(UPSERT_SESSION, (write.key, state.node, state.locale, " ".join(state.back), state.day,
-                                            state.nation, state.misses))
+                db.execute(
+                    UPSERT_SESSION,
+                    (write.key, state.node, state.locale, " ".join(state.back), state.day, state.nation, state.misses),
+                )
             if rows:
                 db.executemany(COUNT_EVENT, rows)
             if write.touch is not None:
@@ -413,16 +454,23 @@ class SQLiteStore(Store):
 
     async def counters(self, first_day: int, last_day: int) -> list[CounterRow]:
         """Daily counters between two days (inclusive), ordered by day, kind, name."""
-        rows = await self._read(_rows(
-            "SELECT day, kind, name, count FROM counters WHERE day BETWEEN ? AND ? ORDER BY day, kind, name",
-            (first_day, last_day)))
+        rows = await self._read(
+            _rows(
+                "SELECT day, kind, name, count FROM counters WHERE day BETWEEN ? AND ? ORDER BY day, kind, name",
+                (first_day, last_day),
+            )
+        )
         return [(int(day), str(kind), str(name), int(count)) for day, kind, name, count in rows]
 
     async def monthly_counters(self, first_month: int, last_month: int) -> list[CounterRow]:
         """Rolled-up counters between two months (inclusive, numbered as `month_of`), ordered by month, kind, name."""
-        rows = await self._read(_rows(
-            "SELECT month, kind, name, count FROM monthly_counters WHERE month BETWEEN ? AND ? ORDER BY month, kind, name",
-            (first_month, last_month)))
+        rows = await self._read(
+            _rows(
+                "SELECT month, kind, name, count FROM monthly_counters WHERE month BETWEEN ? AND ? ORDER BY "
+                "month, kind, name",
+                (first_month, last_month),
+            )
+        )
         return [(int(month), str(kind), str(name), int(count)) for month, kind, name, count in rows]
 
     async def session_count(self) -> int:
@@ -510,8 +558,17 @@ class SQLiteStore(Store):
     async def insert_case(self, case: Case) -> bool:
         """Add a new case; False (nothing stored) when its alias is taken or its user already has one."""
         values = (
-            case.alias, case.user_key, case.sealed_chat, case.locale, " ".join(case.path), case.opened,
-            case.active, case.thread_id, case.claimed, case.staff_alias, int(case.nudged),
+            case.alias,
+            case.user_key,
+            case.sealed_chat,
+            case.locale,
+            " ".join(case.path),
+            case.opened,
+            case.active,
+            case.thread_id,
+            case.claimed,
+            case.staff_alias,
+            int(case.nudged),
         )
         sql = f"INSERT INTO cases ({self._CASE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING"
         inserted: bool = await self._write(lambda db: db.execute(sql, values).rowcount == 1)
@@ -527,8 +584,12 @@ class SQLiteStore(Store):
 
     async def claim_case(self, alias: str, now: int, staff_alias: str) -> bool:
         """Claim an unclaimed case; False when it is gone or someone claimed it first."""
-        return await self._update_case(alias, "claimed = ?, active = ?, staff_alias = COALESCE(staff_alias, ?)",
-                                       (now, now, staff_alias), " AND claimed IS NULL")
+        return await self._update_case(
+            alias,
+            "claimed = ?, active = ?, staff_alias = COALESCE(staff_alias, ?)",
+            (now, now, staff_alias),
+            " AND claimed IS NULL",
+        )
 
     async def set_staff_alias(self, alias: str, staff_alias: str) -> bool:
         """The name the user sees for staff in this case."""
@@ -610,10 +671,15 @@ class SQLiteStore(Store):
         await self._write(lambda db: db.execute("DELETE FROM relays WHERE id = ?", (relay_id,)))
 
     async def add_closed_topic(self, thread_id: int, day: int, user_key: bytes) -> None:
-        """Remember a closed topic (and whose, as the session does) so it can be deleted with the retention or on /forget."""
-        await self._write(lambda db: db.execute(
-            "INSERT INTO closed_topics (thread_id, day, user_key) VALUES (?, ?, ?) ON CONFLICT (thread_id) "
-            "DO UPDATE SET day = excluded.day, user_key = excluded.user_key", (thread_id, day, user_key)))
+        """Remember a closed topic (and whose, as the session does) so it can be deleted with the retention "
+        "or on /forget."""
+        await self._write(
+            lambda db: db.execute(
+                "INSERT INTO closed_topics (thread_id, day, user_key) VALUES (?, ?, ?) ON CONFLICT (thread_id) "
+                "DO UPDATE SET day = excluded.day, user_key = excluded.user_key",
+                (thread_id, day, user_key),
+            )
+        )
 
     async def topics_of(self, user_key: bytes) -> list[int]:
         """The closed topics of a user's earlier cases."""
@@ -637,10 +703,8 @@ class SQLiteStore(Store):
         for task in (self._scrubber, self._checkpointer):
             if task is not None and not task.done():
                 task.cancel()  # the TRUNCATE below does their work
-                try:
+                with contextlib.suppress(asyncio.CancelledError):
                     await task
-                except asyncio.CancelledError:
-                    pass
         try:
             if self._checkpoints:
                 await on_thread(self._writer, lambda db: db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall())
@@ -651,8 +715,11 @@ class SQLiteStore(Store):
 
 
 def _purge_batch(db: sqlite3.Connection, before_day: int, batch: int) -> int:
-    return int(db.execute("DELETE FROM sessions WHERE key IN (SELECT key FROM sessions WHERE day < ? LIMIT ?)",
-                          (before_day, batch)).rowcount)
+    return int(
+        db.execute(
+            "DELETE FROM sessions WHERE key IN (SELECT key FROM sessions WHERE day < ? LIMIT ?)", (before_day, batch)
+        ).rowcount
+    )
 
 
 def _reader_pragmas(db: sqlite3.Connection) -> None:

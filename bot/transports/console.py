@@ -41,8 +41,12 @@ def parse_input(line: str) -> Inbound:
 def render_card(card: ServiceCard) -> str:
     """A service as a few indented lines; icons rather than words, so nothing needs translating."""
     lines = [f"  ▸ {card.name}: {card.about}"]
-    details = [f"☎ {card.phone}" if card.phone else "", f"💬 {card.text}" if card.text else "",
-               f"🌐 {card.url}" if card.url else "", f"🕒 {card.hours}" if card.hours else ""]
+    details = [
+        f"☎ {card.phone}" if card.phone else "",
+        f"💬 {card.text}" if card.text else "",
+        f"🌐 {card.url}" if card.url else "",
+        f"🕒 {card.hours}" if card.hours else "",
+    ]
     details = [d for d in details if d]
     if details:
         lines.append("    " + " · ".join(details))
@@ -206,7 +210,7 @@ class ConsoleChat:
             await self.runtime.tick(self.handoffs)  # what the bots' chores do every half minute
             stripped = line.strip()
             if stripped.startswith("/staff"):
-                await self.staff(stripped[len("/staff"):].strip())
+                await self.staff(stripped[len("/staff") :].strip())
                 continue
             inbound = parse_input(line)
             # A bare number picks the button shown last, exactly like tapping it.

@@ -47,10 +47,12 @@ def _mode(path: Path) -> int:
 def pragma(connection: Any, name: str) -> object:
     async def read() -> object:
         return await sqlite_module.on_thread(connection, lambda db: db.execute(f"PRAGMA {name}").fetchone()[0])
+
     return read()
 
 
 # -- the bot's connection ---------------------------------------------------------------------
+
 
 async def test_the_bots_connection_never_checkpoints_by_itself_and_bounds_the_wal(store: SQLiteStore) -> None:
     writer = store._writer
@@ -85,14 +87,24 @@ async def test_concurrent_turns_share_transactions(store: SQLiteStore) -> None:
 
 
 # Another process takes the write lock, says so, and keeps it until told to let go.
-HOLD_THE_LOCK = ("import sqlite3, sys; db = sqlite3.connect(sys.argv[1], isolation_level=None); "
-                 "db.execute('BEGIN IMMEDIATE'); print('held', flush=True); sys.stdin.readline(); db.execute('COMMIT')")
+HOLD_THE_LOCK = (
+    "import sqlite3, sys; db = sqlite3.connect(sys.argv[1], isolation_level=None); "
+    "db.execute('BEGIN IMMEDIATE'); print('held', flush=True); sys.stdin.readline(); db.execute('COMMIT')"
+)
 
 
-async def test_the_loop_keeps_running_while_another_process_holds_the_write_lock(store: SQLiteStore, tmp_path: Path) -> None:
+async def test_the_loop_keeps_running_while_another_process_holds_the_write_lock(
+    store: SQLiteStore, tmp_path: Path
+) -> None:
     await store.record(KEY, State(node="a.b", locale="en", day=1), [], 1)
-    holder = await asyncio.create_subprocess_exec(sys.executable, "-c", HOLD_THE_LOCK, str(tmp_path / "bot.sqlite3"),
-                                                  stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+    holder = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        HOLD_THE_LOCK,
+        str(tmp_path / "bot.sqlite3"),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
     assert holder.stdout is not None and holder.stdin is not None
     try:
         assert await holder.stdout.readline() == b"held\n"
@@ -129,6 +141,7 @@ async def test_a_large_purge_goes_in_batches_and_other_turns_land_between_them(
 
 # -- a test of the test: the many-users check catches lost and reordered writes -------------------
 
+
 class LosingCommit(GroupCommit):
     """Says every seventh write is stored without storing it."""
 
@@ -155,7 +168,9 @@ class EarlyAckCommit(GroupCommit):
 
 
 @pytest.mark.parametrize("broken", [LosingCommit, EarlyAckCommit])
-async def test_the_many_users_check_fails_on_a_store_that_loses_or_reorders_writes(tmp_path: Path, broken: type) -> None:
+async def test_the_many_users_check_fails_on_a_store_that_loses_or_reorders_writes(
+    tmp_path: Path, broken: type
+) -> None:
     store = await SQLiteStore.open(tmp_path / "bot.sqlite3")
     store.commits = broken(store.commits.on_thread)
     try:
@@ -168,6 +183,7 @@ async def test_the_many_users_check_fails_on_a_store_that_loses_or_reorders_writ
 
 
 # -- opening: files, modes, errors, schema -------------------------------------------------------
+
 
 async def test_an_in_memory_store_works() -> None:
     store = await open_store(":memory:")
@@ -201,7 +217,15 @@ async def test_database_holds_only_the_listed_columns(store: SQLiteStore, tmp_pa
     await store.record(KEY, State(node="a.b", locale="en", day=1), [("node", "a.b")], 1)
     with sqlite3.connect(tmp_path / "bot.sqlite3") as db:
         tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        assert tables == {"sessions", "counters", "cases", "monthly_counters", "secret_check", "relays", "closed_topics"}
+        assert tables == {
+            "sessions",
+            "counters",
+            "cases",
+            "monthly_counters",
+            "secret_check",
+            "relays",
+            "closed_topics",
+        }
         columns = {t: [row[1] for row in db.execute(f"PRAGMA table_info({t})")] for t in tables}
     assert columns == {
         "sessions": ["key", "node", "locale", "back", "day", "nation", "misses"],
@@ -209,8 +233,19 @@ async def test_database_holds_only_the_listed_columns(store: SQLiteStore, tmp_pa
         "monthly_counters": ["month", "kind", "name", "count"],
         "secret_check": ["id", "value"],  # an HMAC of a fixed label: tells a wrong secret, never reveals one
         # A case holds the chat id only sealed, and minutes only while it is open.
-        "cases": ["alias", "user_key", "sealed_chat", "locale", "path", "opened", "active", "thread_id",
-                  "claimed", "staff_alias", "nudged"],
+        "cases": [
+            "alias",
+            "user_key",
+            "sealed_chat",
+            "locale",
+            "path",
+            "opened",
+            "active",
+            "thread_id",
+            "claimed",
+            "staff_alias",
+            "nudged",
+        ],
         # A relay waiting to be sent is sealed too; a closed topic is kept with its day and the session's key.
         "relays": ["id", "alias", "body"],
         "closed_topics": ["thread_id", "day", "user_key"],
@@ -272,6 +307,7 @@ async def test_a_file_that_is_not_a_database_is_refused_and_no_thread_is_left(tm
 
 # -- read-only opening: stats of a live database -------------------------------------------------
 
+
 async def test_a_read_only_store_reads_a_live_database_and_never_writes_or_checkpoints(tmp_path: Path) -> None:
     path = tmp_path / "bot.sqlite3"
     live = await open_store(path)
@@ -298,7 +334,7 @@ async def test_a_read_only_store_of_a_missing_or_older_database_says_so(tmp_path
     old = tmp_path / "old.sqlite3"
     with sqlite3.connect(old) as db:
         db.executescript(MIGRATIONS[0] + ";PRAGMA user_version = 1;")
-    with pytest.raises(StoreError, match="older.*start the bot once"):
+    with pytest.raises(StoreError, match=r"older.*start the bot once"):
         await open_store(old, read_only=True)
 
 

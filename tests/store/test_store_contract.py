@@ -20,19 +20,34 @@ OTHER = bytes(32)
 
 
 def a_case(alias: str = "K7Q2", key: bytes = KEY, thread_id: int | None = 55, opened: int = 100) -> Case:
-    return Case(alias, key, b"sealed", "ro", ("testing.menu", "testing.pep"), opened=opened, active=opened + 1,
-                thread_id=thread_id)
+    return Case(
+        alias,
+        key,
+        b"sealed",
+        "ro",
+        ("testing.menu", "testing.pep"),
+        opened=opened,
+        active=opened + 1,
+        thread_id=thread_id,
+    )
 
 
 # -- a turn: one read, one atomic write ------------------------------------------------------------
+
 
 async def test_a_new_user_has_no_state_and_no_case(store: Store) -> None:
     assert await store.load_turn(OTHER) == Turn(None, None)
 
 
 async def test_a_turn_round_trips_its_state_with_the_back_stack_nation_and_misses(store: Store) -> None:
-    state = State(node="testing.pep", locale="pt_BR", back=("main.welcome", "testing.menu", "@language"), day=739580,
-                  nation="wales", misses=1)
+    state = State(
+        node="testing.pep",
+        locale="pt_BR",
+        back=("main.welcome", "testing.menu", "@language"),
+        day=739580,
+        nation="wales",
+        misses=1,
+    )
     await store.write_turn(TurnWrite(KEY, state, (), state.day))
     assert await store.load_turn(KEY) == Turn(state, None)
 
@@ -62,7 +77,9 @@ async def test_one_read_brings_the_state_and_the_open_case_together(store: Store
 async def test_a_turn_writes_its_counters_and_touches_its_case_in_the_same_unit(store: Store) -> None:
     await store.insert_case(a_case())
     state = State(node="main.menu", locale="en", day=10)
-    await store.write_turn(TurnWrite(KEY, state, (("node", "main.menu"), ("trigger", "crisis")), 10, touch=("K7Q2", 140)))
+    await store.write_turn(
+        TurnWrite(KEY, state, (("node", "main.menu"), ("trigger", "crisis")), 10, touch=("K7Q2", 140))
+    )
     turn = await store.load_turn(KEY)
     assert turn.state == state and turn.case is not None and turn.case.active == 140
     assert await store.counters(10, 10) == [(10, "node", "main.menu", 1), (10, "trigger", "crisis", 1)]
@@ -71,7 +88,9 @@ async def test_a_turn_writes_its_counters_and_touches_its_case_in_the_same_unit(
 async def test_a_turn_that_fails_changes_nothing_and_the_store_goes_on(store: Store) -> None:
     await store.write_turn(TurnWrite(KEY, State(node="a.b", locale="en", day=1), (("node", "a.b"),), 1))
     with pytest.raises(Exception):  # noqa: B017 - each backend raises its own database error
-        await store.write_turn(TurnWrite(KEY, State(node="c.d", locale="en", day=2), (("node", "c.d"), ("node", None)), 2))  # type: ignore[arg-type]
+        await store.write_turn(
+            TurnWrite(KEY, State(node="c.d", locale="en", day=2), (("node", "c.d"), ("node", None)), 2)
+        )  # type: ignore[arg-type]
     assert (await store.load_turn(KEY)).state == State(node="a.b", locale="en", day=1)
     assert await store.counters(0, 10) == [(1, "node", "a.b", 1)]
     await store.record(KEY, State(node="e.f", locale="en", day=3), [], 3)
@@ -79,8 +98,10 @@ async def test_a_turn_that_fails_changes_nothing_and_the_store_goes_on(store: St
 
 
 async def test_one_failing_turn_among_concurrent_ones_fails_alone(store: Store) -> None:
-    good = [store.write_turn(TurnWrite(bytes([i + 1]) * 32, State(node="a.b", locale="en", day=1), (("node", "a.b"),), 1))
-            for i in range(10)]
+    good = [
+        store.write_turn(TurnWrite(bytes([i + 1]) * 32, State(node="a.b", locale="en", day=1), (("node", "a.b"),), 1))
+        for i in range(10)
+    ]
     bad = store.write_turn(TurnWrite(KEY, State(node="a.b", locale="en", day=1), (("node", None),), 1))  # type: ignore[arg-type]
     results = await asyncio.gather(*good[:5], bad, *good[5:], return_exceptions=True)
     assert [isinstance(r, Exception) for r in results] == [False] * 5 + [True] + [False] * 5
@@ -100,6 +121,7 @@ async def test_a_forgotten_session_is_gone_and_its_counters_kept(store: Store) -
 
 
 # -- concurrency --------------------------------------------------------------------------------
+
 
 async def test_concurrent_turns_of_many_users_all_land_in_each_users_order(store: Store) -> None:
     flight = await many_users_take_turns(store, users=40, turns=5)
@@ -123,6 +145,7 @@ async def test_two_users_racing_for_one_alias_get_one_case(store: Store) -> None
 
 
 # -- counters and retention ------------------------------------------------------------------------
+
 
 async def test_counters_add_up_per_day_kind_and_name(store: Store) -> None:
     state = State(node="main.menu", locale="en", day=10)
@@ -155,8 +178,11 @@ async def test_old_daily_counters_are_rolled_up_into_months_by_the_purge(store: 
     today = date(2026, 12, 3).toordinal()
     old_day, other_old_day = date(2026, 8, 14).toordinal(), date(2026, 8, 20).toordinal()
     recent = today - 10
-    for day, events in ((old_day, [("language", "hu")]), (other_old_day, [("language", "hu"), ("node", "a.b")]),
-                        (recent, [("language", "hu")])):
+    for day, events in (
+        (old_day, [("language", "hu")]),
+        (other_old_day, [("language", "hu"), ("node", "a.b")]),
+        (recent, [("language", "hu")]),
+    ):
         await store.count(day, events)
     await store.purge(today, retention_days=30)
     assert await store.counters(0, today) == [(recent, "language", "hu", 1)]
@@ -168,6 +194,7 @@ async def test_old_daily_counters_are_rolled_up_into_months_by_the_purge(store: 
 
 
 # -- cases ------------------------------------------------------------------------------------
+
 
 async def test_a_case_is_found_by_user_thread_and_alias(store: Store) -> None:
     case = a_case()
@@ -195,8 +222,9 @@ async def test_targeted_changes_touch_only_their_columns(store: Store) -> None:
     assert await store.touch_case("K7Q2", 110)
     assert await store.mark_nudged("K7Q2")
     assert not await store.mark_nudged("K7Q2")  # the waiting message goes once
-    assert await store.case_by_alias("K7Q2") == replace(case, thread_id=77, claimed=103, active=110,
-                                                        staff_alias="Robin", nudged=True)
+    assert await store.case_by_alias("K7Q2") == replace(
+        case, thread_id=77, claimed=103, active=110, staff_alias="Robin", nudged=True
+    )
 
 
 async def test_a_closed_case_is_never_written_back(store: Store) -> None:
@@ -204,8 +232,13 @@ async def test_a_closed_case_is_never_written_back(store: Store) -> None:
     assert await store.add_relay("K7Q2", b"sealed relay", limit=5) is not None
     assert await store.remove_case("K7Q2")
     assert not await store.remove_case("K7Q2")
-    for change in (store.claim_case("K7Q2", 1, "Sam"), store.touch_case("K7Q2", 2), store.set_staff_alias("K7Q2", "S"),
-                   store.mark_nudged("K7Q2"), store.set_case_thread("K7Q2", 3)):
+    for change in (
+        store.claim_case("K7Q2", 1, "Sam"),
+        store.touch_case("K7Q2", 2),
+        store.set_staff_alias("K7Q2", "S"),
+        store.mark_nudged("K7Q2"),
+        store.set_case_thread("K7Q2", 3),
+    ):
         assert not await change
     await store.write_turn(TurnWrite(KEY, State(node="a.b", locale="en", day=1), (), 1, touch=("K7Q2", 5)))
     assert await store.open_cases() == [] and await store.case_for_user(KEY) is None
@@ -219,6 +252,7 @@ async def test_open_cases_come_oldest_first(store: Store) -> None:
 
 
 # -- relays and closed topics ----------------------------------------------------------------------
+
 
 async def test_relays_queue_in_order_up_to_the_limit_and_only_for_an_open_case(store: Store) -> None:
     assert await store.add_relay("K7Q2", b"x", limit=5) is None  # no such case
@@ -243,6 +277,7 @@ async def test_closed_topics_are_kept_per_user_until_they_expire_or_go(store: St
 
 
 # -- the secret, and a restart -------------------------------------------------------------------
+
 
 async def test_the_secret_check_value_is_kept_and_starting_over_forgets_people_not_counters(store: Store) -> None:
     assert await store.secret_check() is None and not await store.holds_people()

@@ -30,7 +30,9 @@ async def take_turns(store: Store, user: int, turns: int, flight: InFlight) -> N
         before = (await store.load_turn(key)).state
         previous = None if turn == 0 else f"u{user}.t{turn - 1}"
         assert (before.node if before else None) == previous, f"user {user} turn {turn} read {before}"
-        state = State(node=f"u{user}.t{turn}", locale="en", back=(before.node,) if before and before.node else (), day=DAY)
+        state = State(
+            node=f"u{user}.t{turn}", locale="en", back=(before.node,) if before and before.node else (), day=DAY
+        )
         flight.now += 1
         flight.most = max(flight.most, flight.now)
         try:

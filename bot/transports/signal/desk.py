@@ -36,8 +36,14 @@ if TYPE_CHECKING:
 
 NETWORK_WAIT = 5.0  # seconds before a relay is tried again when signal-cli can't be reached
 # Words for the kinds of attachment, in staff notes (staff read English, like the rest of their notes).
-KINDS = {"photo": "a photo", "voice": "a voice message", "video": "a video", "document": "a file",
-         "sticker": "a sticker", "poll": "a poll"}
+KINDS = {
+    "photo": "a photo",
+    "voice": "a voice message",
+    "video": "a video",
+    "document": "a file",
+    "sticker": "a sticker",
+    "poll": "a poll",
+}
 
 
 @dataclass

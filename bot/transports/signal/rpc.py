@@ -10,6 +10,7 @@ exponential backoff and subscribes again. Nothing here logs a parameter, a resul
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import logging
@@ -100,10 +101,8 @@ class SignalRpc:
                 self.subscription = None
                 reading.cancel()
                 writer.close()
-                try:
+                with contextlib.suppress(OSError):
                     await writer.wait_closed()
-                except OSError:
-                    pass
                 self._fail_pending()
             if not stop.is_set():
                 delay = next(delays)
@@ -191,7 +190,7 @@ class SignalRpc:
     async def _notify(self, result: dict[str, Any]) -> None:
         try:
             await self.on_receive(result)
-        except Exception as exc:  # noqa: BLE001 - one bad message must not stop the others
+        except Exception as exc:
             log.error("handling a Signal message failed: %s", type(exc).__name__)
 
     def _fail_pending(self) -> None:
@@ -203,7 +202,5 @@ class SignalRpc:
 
 async def _wait(stop: asyncio.Event, seconds: float) -> None:
     """Sleep `seconds`, or less if `stop` is set meanwhile."""
-    try:
+    with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), seconds)
-    except TimeoutError:
-        pass

@@ -37,11 +37,11 @@ from bot.engine import (
 from bot.flows.textmatch import normalise
 from bot.handoff.relays import RelayItem
 from bot.handoff.service import Handoffs
-from bot.vocabulary import HANDOFF_NODE
 from bot.transports.floodgate import FloodGate, Verdict
 from bot.transports.recent import RecentMessages
 from bot.transports.signal.render import SignalMessage, render_reply
 from bot.transports.signal.rpc import Backoff, ConnectionLost, RpcError, SignalRpc
+from bot.vocabulary import HANDOFF_NODE
 
 TRANSPORT = "signal"
 log = logging.getLogger(__name__)
@@ -102,8 +102,11 @@ def first_failure(result: Any) -> Failure | None:
             continue
         retry = item.get("retryAfterSeconds")
         token = item.get("token")
-        return Failure(str(item.get("type")), int(retry) if isinstance(retry, int) else None,
-                       token if isinstance(token, str) and token else None)
+        return Failure(
+            str(item.get("type")),
+            int(retry) if isinstance(retry, int) else None,
+            token if isinstance(token, str) and token else None,
+        )
     return None
 
 
@@ -117,7 +120,9 @@ def failure_of_error(error: RpcError) -> Failure:
         return Failure(RATE_LIMIT)
     if error.code == UNTRUSTED_IDENTITY:
         return Failure(IDENTITY)
-    if error.code == USER_ERROR and (found is not None and found.kind == UNREGISTERED or "not registered" in error.message):
+    if error.code == USER_ERROR and (
+        (found is not None and found.kind == UNREGISTERED) or "not registered" in error.message
+    ):
         return Failure(UNREGISTERED)
     if error.code == IO_ERROR:
         return Failure("IO_ERROR")
@@ -252,8 +257,13 @@ class SignalTransport:
             return
         text = data.get("message") if isinstance(data.get("message"), str) else None
         # During a case the message is relayed to staff as text, sealed while it waits in the queue.
-        relay = RelayItem("in", int(envelope.get("timestamp") or 0), text or None, is_text=not isinstance(inbound, Media),
-                          media=inbound.kind if isinstance(inbound, Media) else "")
+        relay = RelayItem(
+            "in",
+            int(envelope.get("timestamp") or 0),
+            text or None,
+            is_text=not isinstance(inbound, Media),
+            media=inbound.kind if isinstance(inbound, Media) else "",
+        )
         caption = text if isinstance(inbound, Media) else None
         await self.handoffs.take_turn(TRANSPORT, uuid, inbound, None, relay, deliver, caption)
 
@@ -268,7 +278,9 @@ class SignalTransport:
         if not self.seen.first_time((key, envelope.get("sourceDevice"), envelope.get("timestamp"))):
             return
         stamp = edit.get("targetSentTimestamp")
-        await self.handoffs.user_edited(TRANSPORT, uuid, RelayItem("edit", stamp if isinstance(stamp, int) else 0, text))
+        await self.handoffs.user_edited(
+            TRANSPORT, uuid, RelayItem("edit", stamp if isinstance(stamp, int) else 0, text)
+        )
 
     def offer(self, key: bytes, buttons: tuple[Button, ...]) -> None:
         """Remember the choices of a message sent outside the engine (a case's closing), so a typed number
@@ -494,7 +506,7 @@ class SignalTransport:
         self.operator_out.write(
             "Signal is holding back the bot's messages until a person solves a captcha.\n"
             "1. Open https://signalcaptchas.org/challenge/generate.html and solve it.\n"
-            "2. Right-click \"Open Signal\" and copy the link (it starts with signalcaptcha://).\n"
+            '2. Right-click "Open Signal" and copy the link (it starts with signalcaptcha://).\n'
             f"3. Run, with that link in place of CAPTCHA:\n   {command}\n"
         )
         self.operator_out.flush()

@@ -40,6 +40,7 @@ from bot.transports.floodgate import FloodGate
 from bot.transports.recent import RecentMessages
 from bot.transports.telegram.desk import TelegramDesk
 from bot.transports.telegram.private import TRANSPORT, PrivateChats
+from bot.transports.telegram.publish import publishing
 from bot.transports.telegram.send import Sender
 from bot.transports.telegram.staff import StaffGroup
 from bot.vocabulary import MENU_COMMANDS, command_key
@@ -83,6 +84,8 @@ class TelegramTransport:
         self.private = PrivateChats(self.conversations, self.handoffs, self.sender, self.floodgate)
         reloader = self.runtime.reloader
         self.staff = StaffGroup(self.conversations, self.handoffs, self.sender, self.staff_chat_id, reloader)
+        if reloader is not None:
+            self.staff.publishing = publishing(self.conversations, reloader, self.staff.is_admin, self.staff.post)
         # Reload results and errors go to the staff group; edited command descriptions go live too.
         self.runtime.follow_reloads(self.post_to_staff, self.register_commands)
 
@@ -204,12 +207,14 @@ async def serve(
         try:
             for problem in await staff_group_problems(application.bot, transport.staff_chat_id):
                 log.warning("set-up: %s", problem)  # the same lines as `python -m bot doctor`
-        except Exception as exc:  # noqa: BLE001 - a failed check must not stop the bot serving users
+        except Exception as exc:
             log.warning("set-up: the staff group could not be checked: %s", type(exc).__name__)
         updater = application.updater
         assert updater is not None  # built with the default updater
         if webhook is None:
-            await updater.start_polling(allowed_updates=Update.ALL_TYPES, timeout=poll_timeout, error_callback=poll_errors)
+            await updater.start_polling(
+                allowed_updates=Update.ALL_TYPES, timeout=poll_timeout, error_callback=poll_errors
+            )
         else:
             from urllib.parse import urlsplit
 

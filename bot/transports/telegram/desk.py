@@ -52,8 +52,12 @@ class TelegramDesk:
     async def note(self, thread_id: int, text: str) -> None:
         for piece in split_text(text):
             try:
-                await self.bot.send_message(self.group, html.escape(piece, quote=False), parse_mode=ParseMode.HTML,
-                                            message_thread_id=thread_id or None)
+                await self.bot.send_message(
+                    self.group,
+                    html.escape(piece, quote=False),
+                    parse_mode=ParseMode.HTML,
+                    message_thread_id=thread_id or None,
+                )
             except TelegramError as exc:
                 raise desk_error("sendMessage", exc, False) from None
 
@@ -107,13 +111,23 @@ class TelegramDesk:
                 caption = f"{name}\n{html.escape(body, quote=False)}".rstrip()
                 if len(caption) > MAX_CAPTION:
                     caption, texts = name, split_text(body, MAX_MESSAGE - len(name) - 1)
-                sent = await self.bot.copy_message(chat_id, self.group, item.message_id, caption=caption,
-                                                   parse_mode=ParseMode.HTML, protect_content=True)
+                sent = await self.bot.copy_message(
+                    chat_id,
+                    self.group,
+                    item.message_id,
+                    caption=caption,
+                    parse_mode=ParseMode.HTML,
+                    protect_content=True,
+                )
                 self.sender.remember(chat_id, sent.message_id)
                 method = "sendMessage"
             for piece in texts:
-                message = await self.bot.send_message(chat_id, f"{name}\n{html.escape(piece, quote=False)}",
-                                                      parse_mode=ParseMode.HTML, protect_content=True)
+                message = await self.bot.send_message(
+                    chat_id,
+                    f"{name}\n{html.escape(piece, quote=False)}",
+                    parse_mode=ParseMode.HTML,
+                    protect_content=True,
+                )
                 self.sender.remember(chat_id, message.message_id)
         except TelegramError as exc:
             raise desk_error(method, exc, True) from None

@@ -31,8 +31,19 @@ log = logging.getLogger(__name__)
 
 # Message attributes that carry something other than text, in the order they are checked.
 MEDIA_KINDS = (
-    "photo", "voice", "video", "video_note", "sticker", "animation", "document", "audio",
-    "venue", "location", "contact", "poll", "dice",
+    "photo",
+    "voice",
+    "video",
+    "video_note",
+    "sticker",
+    "animation",
+    "document",
+    "audio",
+    "venue",
+    "location",
+    "contact",
+    "poll",
+    "dice",
 )
 STALE = Pick("", "stale")  # forged or outdated callback data: the engine answers it as a stale press
 
@@ -118,14 +129,17 @@ class PrivateChats:
         await self.respond(chat_id, pick, query.from_user.language_code, None)
 
     def tags(self) -> Mapping[str, str]:
-        """tag -> node id for the running flow set, worked out again after a reload."""
+        """tag -> node id for the running flow set, worked out again after a reload (with the steps of a
+        draft staff are trying, so its new steps' buttons work in their chat)."""
         flows = self.conversations.flows
-        if self._tags is None or self._tags[0] is not flows:
-            self._tags = (flows, node_tags(flows.nodes))
+        if self._tags is None or self._tags[0] is not flows or self.conversations.trying:
+            drafts = (node for draft in self.conversations.trying.values() for node in draft.nodes)
+            self._tags = (flows, node_tags({*flows.nodes, *drafts}))
         return self._tags[1]
 
-    async def respond(self, chat_id: int, inbound: Inbound, language: str | None, relay: RelayItem | None,
-                      caption: str | None = None) -> None:
+    async def respond(
+        self, chat_id: int, inbound: Inbound, language: str | None, relay: RelayItem | None, caption: str | None = None
+    ) -> None:
         """Queue into an open case or step the engine, then reply, in order with the user's other messages."""
 
         async def deliver(outcome: Outcome) -> None:

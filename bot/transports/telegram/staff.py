@@ -19,6 +19,7 @@ from bot.handoff.relays import RelayItem
 from bot.handoff.service import Handoffs
 from bot.reload import Reloader
 from bot.stats.command import stats_reply
+from bot.transports.telegram.publish import Publishing
 from bot.transports.telegram.render import split_text
 from bot.transports.telegram.send import Sender
 from bot.vocabulary import parse_slash
@@ -36,6 +37,7 @@ class StaffGroup:
     sender: Sender
     chat_id: int
     reloader: Reloader | None = None  # /reload needs it
+    publishing: Publishing | None = None  # /flows, a sent file, /try, /publish… (bot/transports/telegram/publish.py)
 
     def say(self, key: str, /, **values: object) -> str:
         """A staff message in the default language."""
@@ -70,6 +72,8 @@ class StaffGroup:
 
     async def main_thread(self, message: Message, command: str, arg: str, text: str) -> None:
         """A message in the group's main thread: a group command, a `!` note, or a hint about where to reply."""
+        if self.publishing is not None and await self.publishing.handle(message, command, arg):
+            return
         if command == "queue":
             await self.post(await self.handoffs.queue())
         elif command == "stats":
@@ -118,8 +122,10 @@ class StaffGroup:
         try:
             member = await bot.get_chat_member(chat.id, bot.id)
             if member.status == ChatMember.ADMINISTRATOR:
-                log.error("the bot is an admin of a group that is not STAFF_CHAT_ID, so it stays: if that is the "
-                          "staff group, fix STAFF_CHAT_ID (send /id there; python -m bot doctor checks it)")
+                log.error(
+                    "the bot is an admin of a group that is not STAFF_CHAT_ID, so it stays: if that is the "
+                    "staff group, fix STAFF_CHAT_ID (send /id there; python -m bot doctor checks it)"
+                )
                 return
         except TelegramError as exc:
             log.warning("Telegram refused getChatMember: %s", exc.message)
