@@ -251,7 +251,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--bot", choices=("ours", "baseline"), required=True)
     parser.add_argument("--mode", choices=("direct", "http"), required=True)
-    parser.add_argument("--state", type=Path, required=True, help="the SQLite file or pickle to start from")
+    parser.add_argument(
+        "--state",
+        type=lambda text: text if text.startswith("postgresql://") else Path(text),
+        required=True,
+        help="the SQLite file or pickle to start from, or a postgresql:// database",
+    )
     parser.add_argument("--flows", type=Path, default=REPO / "flows")
     parser.add_argument("--locales", type=Path, default=REPO / "locales")
     parser.add_argument("--sessions", type=int, required=True)

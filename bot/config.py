@@ -57,6 +57,24 @@ def db_path(env: Mapping[str, str]) -> Path:
     return Path(env["BOT_DB"]) if env.get("BOT_DB") else home_dir(env) / "bot.sqlite3"
 
 
+def database_url(env: Mapping[str, str]) -> str | None:
+    """`BOT_DATABASE_URL` (postgresql://…) when the data lives in PostgreSQL, else None: SQLite at `db_path`."""
+    url = env.get("BOT_DATABASE_URL", "").strip()
+    if not url:
+        return None
+    if not url.startswith(("postgresql://", "postgres://")):
+        raise ConfigError(
+            f"BOT_DATABASE_URL must be a PostgreSQL address like postgresql://bot@db/bot, not "
+            f"`{redact_url(url)}` (leave it unset to keep the data in SQLite, at BOT_DB)"
+        )
+    return url
+
+
+def store_location(env: Mapping[str, str]) -> Path | str:
+    """Where the store is: the PostgreSQL address in `BOT_DATABASE_URL`, else the SQLite file (`db_path`)."""
+    return database_url(env) or db_path(env)
+
+
 def secret_path(env: Mapping[str, str]) -> Path:
     """`BOT_SECRET_FILE`, else secret in the home folder (the console makes it on first run)."""
     return Path(env["BOT_SECRET_FILE"]) if env.get("BOT_SECRET_FILE") else data_secret_path(env)

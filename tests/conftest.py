@@ -190,3 +190,7 @@ def no_database_left_open() -> Iterator[None]:
         thread.join(timeout=5)  # a closed store's thread ends just after close() returns
     if any(thread.is_alive() for thread in left):
         pytest.fail("the test left a store open: close it (or use a fixture that does)")
+
+
+# A real PostgreSQL (tests/pg.py): one cluster per session, a fresh database per test that asks for one.
+from tests.pg import pg_cluster, pg_url  # noqa: E402, F401

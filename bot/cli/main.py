@@ -52,9 +52,11 @@ class CliError(BotError):
 
 async def open_with_secret(args: argparse.Namespace, env: Mapping[str, str], *, console: bool) -> tuple[Keyring, Store]:
     """Find the secret (the console may make one in ./data), open the database and check they belong together."""
-    db = Path(args.db or config.db_path(env))
+    where = args.db or config.store_location(env)  # an SQLite file, or BOT_DATABASE_URL's PostgreSQL
+    db = where if isinstance(where, Path) else None
     secret = find_secret(env, config.data_secret_path(env), create_default=console)
-    if not console and secret.path is not None and secret.path.parent.resolve() == db.parent.resolve():
+    beside = db is not None and secret.path is not None and secret.path.parent.resolve() == db.parent.resolve()
+    if not console and beside:
         print(
             f"warning: {secret.where} is in the same folder as the database, so one copy of that folder unlocks "
             "it: move it elsewhere and set BOT_SECRET_FILE (see docs/privacy.md).",
@@ -62,7 +64,7 @@ async def open_with_secret(args: argparse.Namespace, env: Mapping[str, str], *, 
         )
     keyring = Keyring(secret.value)
     # The console may run beside the bot on its database: it leaves checkpoints to the bot then.
-    store = await open_store(db, checkpoints=not console)
+    store = await open_store(where, checkpoints=not console)
     try:
         check = keyring.check_value()
         binding = bind_secret(secret, check, await store.secret_check(), await store.holds_people(), args.new_secret)

@@ -76,15 +76,15 @@ def cmd_stats(args: argparse.Namespace, env: Mapping[str, str], out: TextIO) -> 
     if not 1 <= args.days <= MAX_DAYS:
         raise ToolError(f"--days must be between 1 and {MAX_DAYS}, not {args.days}")
     flows = _content(args, env)
-    db = args.db or config.db_path(env)
-    if not Path(db).is_file():
+    db = args.db or config.store_location(env)
+    if isinstance(db, Path) and not db.is_file():
         raise ToolError(f"no database at {db}: pass --db, or set BOT_DB to the bot's database")
     today = datetime.now(ZoneInfo(flows.settings.time_zone)).date()
-    out.write(asyncio.run(_stats(flows, Path(db), today, args.days, args.csv)))
+    out.write(asyncio.run(_stats(flows, db, today, args.days, args.csv)))
     return 0
 
 
-async def _stats(flows: FlowSet, db: Path, today: date, days: int, as_csv: bool) -> str:
+async def _stats(flows: FlowSet, db: Path | str, today: date, days: int, as_csv: bool) -> str:
     store = await open_store(db, read_only=True)  # may be the live bot's: never written, never checkpointed
     try:
         stats = await load_stats(store, today, days)

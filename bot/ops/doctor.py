@@ -264,13 +264,47 @@ def data_findings(db: Path) -> list[Finding]:
 def local_findings(env: Mapping[str, str], clock: Clock) -> list[Finding]:
     """Every check that needs no call to Telegram."""
     db = config.db_path(env)
+    try:
+        data = [] if config.database_url(env) else data_findings(db)  # PostgreSQL: database_findings
+    except ConfigError as exc:
+        data = [problem(str(exc))]
     return [
         *python_findings(),
         *flows_findings(env, clock()),
         *time_zone_findings(env, clock),
-        *data_findings(db),
+        *data,
         *secret_findings(env, db, config.data_secret_path(env)),
     ]
+
+
+async def database_findings(env: Mapping[str, str]) -> list[Finding]:
+    """With BOT_DATABASE_URL: the PostgreSQL database answers, has this code's schema, and logs nobody's data."""
+    try:
+        url = config.database_url(env)
+    except ConfigError:
+        return []  # local_findings said so
+    if url is None:
+        return []
+    from bot.store import StoreError
+    from bot.store.postgres import PostgresStore
+
+    try:
+        store = await PostgresStore.open(url, read_only=True, pool_size=1)
+    except StoreError as exc:
+        return [problem(f"{exc}: check BOT_DATABASE_URL, that the server runs and the bot's role may connect")]
+    try:
+        logging_problems = await store.log_setting_problems()
+    finally:
+        await store.close()
+    found = [ok(f"the PostgreSQL database {store.shown} answers with this code's schema")]
+    found += [
+        problem(
+            f"the PostgreSQL server's {each}, so its log could hold people's data: set it in "
+            "postgresql.conf (docs/deploy.md, PostgreSQL)"
+        )
+        for each in logging_problems
+    ]
+    return found
 
 
 async def webhook_findings(bot: Bot, webhook: str | None, clock: Clock) -> list[Finding]:
@@ -365,6 +399,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 async def run_doctor(env: Mapping[str, str], out: TextIO, webhook: str | None = None, clock: Clock = utc_now) -> int:
     """Every check, one line each ("ok: …" or "problem: … fix"); 0 when all pass, else 1."""
     findings = local_findings(env, clock)
+    findings += await database_findings(env)
     try:
         settings: TelegramConfig | None = TelegramConfig.from_env(env)
     except ConfigError as exc:

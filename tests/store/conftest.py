@@ -19,18 +19,30 @@ class Backend:
     open: Callable[[], Awaitable[Store]]
 
 
-def sqlite_backend(tmp_path: Path) -> Backend:
+def sqlite_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
     path = tmp_path / "bot.sqlite3"
     return Backend("sqlite", lambda: open_store(path))
 
 
-# The PostgreSQL backend adds itself here when it lands: the same suite then runs against it.
-BACKENDS: dict[str, Callable[[Path], Backend]] = {"sqlite": sqlite_backend}
+def postgres_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
+    # A real server (tests/pg.py), started once per session; each test gets a fresh database.
+    url: str = request.getfixturevalue("pg_url")
+    return Backend("postgres", lambda: open_store(url))
 
 
-@pytest.fixture(params=sorted(BACKENDS))
+BACKENDS: dict[str, Callable[[pytest.FixtureRequest, Path], Backend]] = {
+    "sqlite": sqlite_backend,
+    "postgres": postgres_backend,
+}
+# A backend that starts a server belongs to the e2e tier (tests/conftest.py).
+E2E_BACKENDS = frozenset({"postgres"})
+
+
+@pytest.fixture(
+    params=[pytest.param(name, marks=[pytest.mark.e2e] if name in E2E_BACKENDS else []) for name in sorted(BACKENDS)]
+)
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
-    return BACKENDS[request.param](tmp_path)
+    return BACKENDS[request.param](request, tmp_path)
 
 
 @pytest.fixture
