@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import os
 import signal
@@ -309,6 +310,9 @@ async def _run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     try:
         runtime = Runtime.build(flows, store, keyring, flows_dir, locales_dir, watch=not args.no_watch)
         await runtime.purge_daily()
+        # What start-up built (flows, catalogs, libraries) lives as long as the process: kept out of the
+        # collector's scans, a full collection no longer pauses the loop for tens of milliseconds.
+        gc.freeze()
         reloader = runtime.reloader
         assert reloader is not None  # Runtime.build always makes one
         loop.add_signal_handler(signal.SIGHUP, reloader.request)
