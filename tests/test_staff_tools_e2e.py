@@ -141,7 +141,7 @@ async def test_unblock_by_the_case_alias_lets_the_person_ask_again(tmp_path: Pat
 
 def test_the_console_staff_mode_sends_pages_replies_and_blocks(tmp_path: Path) -> None:
     script = (
-        "/human\n/staff /send testing.where\n5\n/staff /reply here\n/staff /block 1\n/human\n/staff /blocked\n/quit\n"
+        "/human\n/staff /send testing.where\n6\n/staff /reply here\n/staff /block 1\n/human\n/staff /blocked\n/quit\n"
     )
     result = run_bot(
         ["chat", "--lang", "ro", "--db", str(tmp_path / "bot.sqlite3"), "--flows", str(FLOWS)], script, tmp_path
@@ -149,7 +149,7 @@ def test_the_console_staff_mode_sends_pages_replies_and_blocks(tmp_path: Path) -
     out = result.stdout
     assert result.returncode == 0, result.stderr
     assert "Uite unde poți merge." in out and "[staff #1] Sent “testing.where” to the user (ro)." in out
-    assert "Ce vrei să afli?" in out  # the page's fifth button, Back, typed as its number
+    assert "Ce vrei să afli?" in out  # the page's sixth button, Back, typed as its number
     assert "Consilier: Sunt aici. Ia-ți tot timpul" in out and "In English:\nI'm here." in out
     assert "Echipa noastră nu poate vorbi cu tine acum." in out
     assert "[staff] Blocks in force: 1." in out
@@ -165,5 +165,5 @@ async def test_a_signal_user_gets_a_sent_page_as_numbered_choices_that_answer(tm
             lambda: any(t.startswith("Sent “testing.where” to the user (en).") for t in bot.topic(thread))
         )
         # The number answers the page staff sent (the bot, not staff, replies), and the chat stays open.
-        await bot.say("5", "What would you like to know?")
-        assert not any(t == "5" for t in bot.topic(thread))
+        await bot.say("6", "What would you like to know?")
+        assert not any(t == "6" for t in bot.topic(thread))
