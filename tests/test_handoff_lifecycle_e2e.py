@@ -144,22 +144,29 @@ async def test_a_deleted_topic_closes_the_case_tells_staff_and_the_user_is_back_
         assert not any("something went wrong" in t for t in api.texts_to(USER))
 
 
+def relays_queued(bot: Running, count: int) -> asyncio.Event:
+    """An event set once `count` user messages are stored for staff (no reply marks that moment)."""
+    queues = bot.transport.handoffs.queues
+    put, seen, event = queues.put, [0], asyncio.Event()
+
+    async def noting_put(alias: str, item: RelayItem) -> bool:
+        done = await put(alias, item)
+        seen[0] += 1
+        if seen[0] >= count:
+            event.set()
+        return done
+
+    queues.put = noting_put  # type: ignore[method-assign]
+    return event
+
+
 async def test_a_topic_that_cannot_be_opened_keeps_the_request_and_says_why(tmp_path: Path) -> None:
     async with FakeBotAPI() as api, running_bot(api, tmp_path / "bot.sqlite3", clock=Clock(WEDNESDAY_NOON)) as bot:
         api.forum = False
         api.user_sends_text(USER, "/human")
         await api.wait_for_text(USER, "I can't reach them just now")
         await api.wait_for(lambda: any("the chat is not a forum" in t.lower() for t in main_thread_texts(api)))
-        queues = bot.transport.handoffs.queues
-        queued = asyncio.Event()
-        put = queues.put
-
-        async def noting_put(alias: str, item: RelayItem) -> bool:
-            done = await put(alias, item)
-            queued.set()
-            return done
-
-        queues.put = noting_put  # type: ignore[method-assign]
+        queued = relays_queued(bot, 1)
         left = api.user_sends_text(USER, "please call back")
         await asyncio.wait_for(queued.wait(), 5)  # the message is kept for staff: no reply marks that moment
         assert api.calls_to("copyMessage", STAFF) == []
@@ -196,13 +203,9 @@ async def test_stopping_with_a_backlog_is_quick_and_the_backlog_is_sent_after_th
         async with running_bot(api, db, clock=Clock(WEDNESDAY_NOON)) as bot:
             thread = await open_case(bot)
             api.hold("copyMessage")  # the staff group is stuck: nothing gets through before the stop
+            queued = relays_queued(bot, 5)
             sent = [api.user_sends_text(USER, f"message {n}") for n in range(5)]
-            store = bot.transport.conversations.store
-            (case,) = await store.open_cases()
-            deadline = time.monotonic() + 5
-            while len(await store.relays(case.alias)) < 5:  # all five stored, the first one in flight
-                assert time.monotonic() < deadline, api.describe()
-                await asyncio.sleep(0.01)
+            await asyncio.wait_for(queued.wait(), 5)  # all five stored, the first one in flight
             stopping = time.monotonic()  # leaving the block sets the stop event, as SIGTERM does
         assert time.monotonic() - stopping < 3.0
         api.release("copyMessage")
