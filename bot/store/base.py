@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date
 
 from bot.engine import State
@@ -36,6 +36,10 @@ def month_start(month: int) -> date:
 
 class StoreError(BotError):
     """The database cannot be opened or created; the message names where and the reason."""
+
+
+# The cases table's columns, in the order of Case's fields: every backend reads and writes a case by them.
+CASE_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(Case))
 
 
 @dataclass(frozen=True, slots=True)

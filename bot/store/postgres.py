@@ -31,7 +31,7 @@ from psycopg_pool import AsyncConnectionPool
 from bot.engine import State
 from bot.handoff.cases import Case
 from bot.privacy.logredact import redact_url
-from bot.store.base import DAILY_DAYS, CounterRow, Store, StoreError, Turn, TurnWrite
+from bot.store.base import CASE_COLUMNS, DAILY_DAYS, CounterRow, Store, StoreError, Turn, TurnWrite
 
 __all__ = ["MIGRATIONS", "SCHEMES", "PostgresStore", "is_postgres_url"]
 
@@ -123,19 +123,6 @@ PRIVATE_LOG_SETTINGS = {
 
 log = logging.getLogger(__name__)
 
-CASE_COLUMNS = (
-    "alias",
-    "user_key",
-    "sealed_chat",
-    "locale",
-    "path",
-    "opened",
-    "active",
-    "thread_id",
-    "claimed",
-    "staff_alias",
-    "nudged",
-)
 _CASE_SELECT = ", ".join(CASE_COLUMNS)
 
 # A day ordinal (Python's date.toordinal) as a date, then as the month number base.month_of gives.

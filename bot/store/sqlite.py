@@ -37,6 +37,7 @@ from bot.engine import State
 from bot.handoff.cases import Case
 from bot.privacy.keys import make_private_dir
 from bot.store.base import (
+    CASE_COLUMNS,
     DAILY_DAYS,
     CounterRow,
     Store,
@@ -358,9 +359,7 @@ class SQLiteStore(Store):
 
     # -- one user's turn ------------------------------------------------------------------------
 
-    _CASE_COLUMNS = (
-        "alias, user_key, sealed_chat, locale, path, opened, active, thread_id, claimed, staff_alias, nudged"
-    )
+    _CASE_COLUMNS = ", ".join(CASE_COLUMNS)
 
     @staticmethod
     def _case(row: Iterable[Any]) -> Case:
@@ -381,7 +380,7 @@ class SQLiteStore(Store):
 
     @classmethod
     def _turn_sql(cls) -> str:
-        case_columns = ", ".join(f"c.{column.strip()}" for column in cls._CASE_COLUMNS.split(","))
+        case_columns = ", ".join(f"c.{column}" for column in CASE_COLUMNS)
         return (
             f"SELECT s.node, s.locale, s.back, s.day, s.nation, s.misses, {case_columns} "
             "FROM (SELECT ? AS key) AS wanted LEFT JOIN sessions AS s ON s.key = wanted.key "
@@ -584,7 +583,8 @@ class SQLiteStore(Store):
             case.staff_alias,
             int(case.nudged),
         )
-        sql = f"INSERT INTO cases ({self._CASE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING"
+        marks = ", ".join("?" * len(CASE_COLUMNS))
+        sql = f"INSERT INTO cases ({self._CASE_COLUMNS}) VALUES ({marks}) ON CONFLICT DO NOTHING"
         inserted: bool = await self._write(lambda db: db.execute(sql, values).rowcount == 1)
         return inserted
 
