@@ -72,6 +72,7 @@ class RelayQueues:
     send: Sender
     limit: int = QUEUE_LIMIT
     _drainers: dict[str, asyncio.Task[None]] = field(default_factory=dict)
+    _again: set[str] = field(default_factory=set)  # cases kicked while their drainer was reading
     _stopping: bool = False
 
     async def put(self, alias: str, item: RelayItem) -> bool:
@@ -88,6 +89,10 @@ class RelayQueues:
         running = self._drainers.get(alias)
         if running is None or running.done():
             self._drainers[alias] = asyncio.get_running_loop().create_task(self._drain(alias))
+        else:
+            # The running drainer may be mid-read and about to find nothing: make it read once more,
+            # or a relay stored during that read would wait for the next restart.
+            self._again.add(alias)
 
     async def resume(self) -> None:
         """After a restart: drain what was left waiting."""
@@ -96,8 +101,11 @@ class RelayQueues:
 
     async def _drain(self, alias: str) -> None:
         while True:
+            self._again.discard(alias)
             waiting = await self.store.relays(alias)
             if not waiting:
+                if alias in self._again:
+                    continue
                 break
             for relay_id, body in waiting:
                 item = RelayItem.unseal(self.keyring, alias, body)
