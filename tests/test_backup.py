@@ -16,7 +16,7 @@ from bot.ops import backup
 from bot.ops.backup import BackupError, Contents
 from bot.privacy.keys import Keyring
 from bot.store import open_store
-from bot.store.sqlite import MIGRATIONS
+from bot.store.sqlite.schema import MIGRATIONS
 from tests.conftest import REPO
 from tests.fakebotapi import FakeBotAPI
 from tests.test_telegram_e2e import STAFF, USER, bot_process

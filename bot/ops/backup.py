@@ -28,7 +28,8 @@ from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 from bot import config
 from bot.errors import BotError
 from bot.privacy.keys import SecretError, find_secret, make_private_dir
-from bot.store.sqlite import COMPANIONS, MIGRATIONS
+from bot.store.sqlite.connection import COMPANIONS
+from bot.store.sqlite.schema import MIGRATIONS
 
 MAGIC = b"SIGNPOST-BACKUP\n"
 FORMAT = 1

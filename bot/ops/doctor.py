@@ -31,7 +31,8 @@ from bot.flows import FlowError
 from bot.flows.content import load_content
 from bot.i18n.catalog import CatalogError
 from bot.privacy.keys import Finding, secret_findings
-from bot.store.sqlite import COMPANIONS, MIGRATIONS
+from bot.store.sqlite.connection import COMPANIONS
+from bot.store.sqlite.schema import MIGRATIONS
 
 SUPERGROUP_PREFIX = "-100"
 ID_HINT = "send /id in the staff group and the bot answers with the group's id"
