@@ -2,7 +2,8 @@
 
 A user's turn reads once (`load_turn`: their state and their open case together) and writes once
 (`write_turn`: state, counters and a touch of their case, all or nothing); the reply is sent only after
-that write returns, so what the user saw is stored. Case changes are targeted (each names what it
+that write returns, so what the user saw is stored. A message relayed to staff instead is one write too
+(`add_relay`, which notes the case's activity with it). Case changes are targeted (each names what it
 changes and says whether the case was still there), never a whole row written back. Every method may
 run concurrently with any other from other users' turns; a backend keeps each one atomic.
 """
@@ -184,8 +185,12 @@ class Store(ABC):
     # -- relays waiting to be sent, and closed topics -------------------------------------------
 
     @abstractmethod
-    async def add_relay(self, alias: str, body: bytes, limit: int) -> int | None:
-        """Queue a sealed relay behind the case's others; None when the case is gone or has `limit` waiting."""
+    async def add_relay(self, alias: str, body: bytes, limit: int, active: int | None = None) -> int | None:
+        """Queue a sealed relay behind the case's others; None when the case is gone or has `limit` waiting.
+
+        `active` (a minute): the relay is a message in the case, noted as its latest activity in the same
+        write, even when the queue is full (so a message relayed costs one write, not a touch and a relay).
+        """
 
     @abstractmethod
     async def relays(self, alias: str) -> list[tuple[int, bytes]]:

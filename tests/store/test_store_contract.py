@@ -85,6 +85,24 @@ async def test_a_turn_writes_its_counters_and_touches_its_case_in_the_same_unit(
     assert await store.counters(10, 10) == [(10, "node", "main.menu", 1), (10, "trigger", "crisis", 1)]
 
 
+async def test_a_turns_touch_of_its_case_is_stored_with_its_state_or_not_at_all(store: Store) -> None:
+    await store.insert_case(a_case())  # last active at minute 101
+    before = State(node="a.b", locale="en", day=1)
+    await store.write_turn(TurnWrite(KEY, before, (), 1))
+    after = State(node="c.d", locale="en", day=2)
+    with pytest.raises(Exception):  # noqa: B017 - a counter the database refuses: the touch goes too
+        await store.write_turn(TurnWrite(KEY, after, (("node", None),), 2, touch=("K7Q2", 150)))  # type: ignore[arg-type]
+    with pytest.raises(Exception):  # noqa: B017 - a touch the database refuses: the state and counters go too
+        await store.write_turn(TurnWrite(KEY, after, (("node", "c.d"),), 2, touch=("K7Q2", None)))  # type: ignore[arg-type]
+    turn = await store.load_turn(KEY)
+    assert turn.state == before and turn.case is not None and turn.case.active == 101
+    assert await store.counters(0, 10) == []
+    await store.write_turn(TurnWrite(KEY, after, (("node", "c.d"),), 2, touch=("K7Q2", 160)))
+    turn = await store.load_turn(KEY)
+    assert turn.state == after and turn.case is not None and turn.case.active == 160
+    assert await store.counters(0, 10) == [(2, "node", "c.d", 1)]
+
+
 async def test_a_turn_that_fails_changes_nothing_and_the_store_goes_on(store: Store) -> None:
     await store.write_turn(TurnWrite(KEY, State(node="a.b", locale="en", day=1), (("node", "a.b"),), 1))
     with pytest.raises(Exception):  # noqa: B017 - each backend raises its own database error
@@ -252,6 +270,18 @@ async def test_open_cases_come_oldest_first(store: Store) -> None:
 
 
 # -- relays and closed topics ----------------------------------------------------------------------
+
+
+async def test_a_relay_queued_as_a_message_notes_the_cases_activity_in_the_same_write(store: Store) -> None:
+    assert await store.add_relay("K7Q2", b"x", limit=1, active=110) is None  # no case: nothing noted anywhere
+    await store.insert_case(a_case())  # last active at minute 101
+    assert await store.add_relay("K7Q2", b"a", limit=1, active=120) is not None
+    assert (await store.case_by_alias("K7Q2")).active == 120  # type: ignore[union-attr]
+    assert await store.add_relay("K7Q2", b"b", limit=1, active=130) is None  # full, but the user did write
+    assert (await store.case_by_alias("K7Q2")).active == 130  # type: ignore[union-attr]
+    assert await store.add_relay("K7Q2", b"c", limit=2) is not None  # a relay that is no message notes nothing
+    assert (await store.case_by_alias("K7Q2")).active == 130  # type: ignore[union-attr]
+    assert [body for _, body in await store.relays("K7Q2")] == [b"a", b"c"]
 
 
 async def test_relays_queue_in_order_up_to_the_limit_and_only_for_an_open_case(store: Store) -> None:

@@ -8,12 +8,19 @@ from bot.store.postgres.core import PostgresCore
 class PostgresRelays(PostgresCore):
     """The relays and closed_topics tables."""
 
-    async def add_relay(self, alias: str, body: bytes, limit: int) -> int | None:
-        """Queue a sealed relay behind the case's others; None when the case is gone or has `limit` waiting."""
+    async def add_relay(self, alias: str, body: bytes, limit: int, active: int | None = None) -> int | None:
+        """Queue a sealed relay behind the case's others; None when the case is gone or has `limit` waiting.
+        With `active`, note the case's latest activity in the same transaction."""
         async with self._connection() as connection, connection.transaction():
             # The case's row lock puts concurrent relays of one case in line, so the limit holds and ids
-            # follow the order they were queued in; the count below then sees every earlier one.
-            locked = await connection.execute("SELECT 1 FROM cases WHERE alias = %s FOR UPDATE", (alias,))
+            # follow the order they were queued in; the count below then sees every earlier one. Noting
+            # the activity takes the same lock as the bare lock would.
+            if active is None:
+                locked = await connection.execute("SELECT 1 FROM cases WHERE alias = %s FOR UPDATE", (alias,))
+            else:
+                locked = await connection.execute(
+                    "UPDATE cases SET active = %s WHERE alias = %s RETURNING 1", (active, alias)
+                )
             if await locked.fetchone() is None:
                 return None
             cursor = await connection.execute(

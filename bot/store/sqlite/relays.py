@@ -6,20 +6,26 @@ import sqlite3
 
 from bot.store.sqlite.connection import rows
 from bot.store.sqlite.core import SQLiteCore
+from bot.store.sqlite.turns import TOUCH_CASE
 
 
 class SQLiteRelays(SQLiteCore):
     """The relays and closed_topics tables."""
 
-    async def add_relay(self, alias: str, body: bytes, limit: int) -> int | None:
-        """Queue a sealed relay behind the case's others; None when the case is gone or has `limit` waiting."""
+    async def add_relay(self, alias: str, body: bytes, limit: int, active: int | None = None) -> int | None:
+        """Queue a sealed relay behind the case's others; None when the case is gone or has `limit` waiting.
+        With `active`, note the case's latest activity in the same transaction."""
 
         def add(db: sqlite3.Connection) -> int | None:
             row = db.execute(
                 "SELECT (SELECT count(*) FROM cases WHERE alias = ?), (SELECT count(*) FROM relays WHERE alias = ?)",
                 (alias, alias),
             ).fetchone()
-            if row is None or row[0] == 0 or row[1] >= limit:
+            if row is None or row[0] == 0:
+                return None
+            if active is not None:
+                db.execute(TOUCH_CASE, (active, alias))
+            if row[1] >= limit:
                 return None
             return db.execute("INSERT INTO relays (alias, body) VALUES (?, ?)", (alias, body)).lastrowid
 
