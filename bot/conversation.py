@@ -102,9 +102,12 @@ class Conversations:
                 await deliver(outcome)
             return outcome
 
-    async def place(self, key: bytes, node_id: str) -> State:
+    async def place(self, key: bytes, node_id: str, touch: tuple[str, int] | None = None) -> State:
         """Move a user onto `node_id` (staff sent them that page), so its buttons answer from there; the page
-        they were on goes on the way back. Call it while holding `user(...)`; returns the new state."""
+        they were on goes on the way back. Call it while holding `user(...)`; returns the new state.
+
+        `touch` (case alias, minute): the page is a message in the user's case, noted in the same write.
+        """
         flows = self.flows
         settings = flows.settings
         state = (await self.store.load_turn(key)).state or start_state(flows, settings.default_language)
@@ -113,5 +116,5 @@ class Conversations:
             back = (*back, state.node)[-settings.back_depth :]
         day = self.local_now().date().toordinal()
         placed = replace(state, node=node_id, back=back, day=day, misses=0)
-        await self.store.write_turn(TurnWrite(key, placed, (("node", node_id),), day))
+        await self.store.write_turn(TurnWrite(key, placed, (("node", node_id),), day, touch))
         return placed

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
 import pytest
 
@@ -134,6 +135,51 @@ class Bench:
             await self.handoffs.queues.wait_idle()
 
 
+# The store's methods that only read; every other public coroutine of a store counts as a write.
+STORE_READS = frozenset(
+    {
+        "load_turn",
+        "load",
+        "counters",
+        "monthly_counters",
+        "session_count",
+        "secret_check",
+        "holds_people",
+        "case_for_user",
+        "case_for_thread",
+        "case_by_alias",
+        "open_cases",
+        "relays",
+        "relay_aliases",
+        "topics_of",
+        "expired_topics",
+        "blocked_until",
+        "blocked_count",
+        "scrubbed",
+        "close",
+    }
+)
+
+
+class CountingStore:
+    """A real store, passed through, that notes the name of every call that writes."""
+
+    def __init__(self, inner: Store) -> None:
+        self.inner = inner
+        self.writes: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        found = getattr(self.inner, name)
+        if name.startswith("_") or name in STORE_READS or not asyncio.iscoroutinefunction(found):
+            return found
+
+        async def counted(*args: Any, **kwargs: Any) -> Any:
+            self.writes.append(name)
+            return await found(*args, **kwargs)
+
+        return counted
+
+
 RO = {
     "Our team isn't here right now. They will be back {when}. You can leave a message here and they will see it then.": "Echipa noastră nu este aici acum. Revine {when}. Poți lăsa un mesaj aici.",
 }
@@ -198,6 +244,24 @@ async def test_while_a_case_is_open_the_users_messages_go_to_staff_not_the_engin
     assert [(c, t) for c, t, _ in bench.relayed_in] == [(7, thread), (7, thread)]
     key = bench.handoffs.conversations.keyring.user_key("test", 7)
     assert (await bench.handoffs.conversations.store.load(key)).node == "main.welcome"  # type: ignore[union-attr]
+
+
+async def test_a_users_message_in_an_open_case_costs_one_store_write(tmp_path: Path) -> None:
+    store = CountingStore(await open_store(tmp_path / "bot.sqlite3"))
+    bench = await make_bench(tmp_path, store=store)  # type: ignore[arg-type]
+    await bench.user(7, Command("human"))
+    (thread,) = bench.desk.topics
+    sending = bench.desk.hold["copy_in"] = asyncio.Event()  # the relay, once sent, is removed: a later write
+    bench.clock.now += timedelta(minutes=7)
+    store.writes.clear()
+    assert await bench.user(7, Text("are you there?"), settle=False) is None
+    assert store.writes == ["add_relay"]  # the message and the case's activity, together
+    (case,) = await store.open_cases()
+    assert case.active == bench.handoffs.now_minutes()
+    sending.set()
+    await bench.handoffs.queues.wait_idle()
+    assert bench.relayed_in == [(7, thread, "are you there?")]
+    await store.close()
 
 
 async def test_staff_reply_reaches_user_under_the_alias_and_claims_the_case(bench: Bench) -> None:

@@ -149,8 +149,8 @@ def relays_queued(bot: Running, count: int) -> asyncio.Event:
     queues = bot.transport.handoffs.queues
     put, seen, event = queues.put, [0], asyncio.Event()
 
-    async def noting_put(alias: str, item: RelayItem) -> bool:
-        done = await put(alias, item)
+    async def noting_put(alias: str, item: RelayItem, active: int | None = None) -> bool:
+        done = await put(alias, item, active)
         seen[0] += 1
         if seen[0] >= count:
             event.set()

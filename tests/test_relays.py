@@ -18,7 +18,7 @@ class HeldStore:
     reading: asyncio.Event = field(default_factory=asyncio.Event)
     _ids: int = 0
 
-    async def add_relay(self, alias: str, body: bytes, limit: int) -> int | None:
+    async def add_relay(self, alias: str, body: bytes, limit: int, active: int | None = None) -> int | None:
         self._ids += 1
         self.rows.append((self._ids, alias, body))
         return self._ids

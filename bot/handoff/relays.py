@@ -75,9 +75,12 @@ class RelayQueues:
     _again: set[str] = field(default_factory=set)  # cases kicked while their drainer was reading
     _stopping: bool = False
 
-    async def put(self, alias: str, item: RelayItem) -> bool:
-        """Queue a relay behind the case's others and start draining; False when the queue is full or the case gone."""
-        if await self.store.add_relay(alias, item.seal(self.keyring, alias), self.limit) is None:
+    async def put(self, alias: str, item: RelayItem, active: int | None = None) -> bool:
+        """Queue a relay behind the case's others and start draining; False when the queue is full or the case gone.
+
+        `active` (a minute): the relay is a message either way, noted as the case's activity in the same write.
+        """
+        if await self.store.add_relay(alias, item.seal(self.keyring, alias), self.limit, active) is None:
             return False
         self.kick(alias)
         return True

@@ -394,12 +394,12 @@ class Handoffs:
         return thread_id
 
     async def user_message(self, case: Case, relay: RelayItem | None, address: Address) -> None:
-        """Queue the user's message for the case topic and note the activity."""
-        store = self.conversations.store
-        await store.touch_case(case.alias, self.now_minutes())
+        """Queue the user's message for the case topic and note the activity, in one store write."""
+        now = self.now_minutes()
         if relay is None:
+            await self.conversations.store.touch_case(case.alias, now)
             return
-        if await self.queues.put(case.alias, relay):
+        if await self.queues.put(case.alias, relay, active=now):
             self._told_full.discard(case.alias)
         elif case.alias not in self._told_full:
             self._told_full.add(case.alias)
@@ -589,8 +589,10 @@ class Handoffs:
                 log.warning("a case's chat link could not be opened; closing it")
                 await self.close(case, "staff_link_lost", None)
                 return
-            await self.conversations.store.touch_case(case.alias, self.now_minutes())
-            if relay is not None and not await self.queues.put(case.alias, relay):
+            now = self.now_minutes()
+            if relay is None:
+                await self.conversations.store.touch_case(case.alias, now)
+            elif not await self.queues.put(case.alias, relay, active=now):
                 await self.staff_note(thread_id, self.staff_say("staff_queue_full"))
 
     async def claim(self, case: Case) -> Case | None:

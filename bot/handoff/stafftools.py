@@ -145,18 +145,20 @@ class StaffTools:
         if case.claimed is None:
             case = await handoffs.claim(case) or case
         conversations = handoffs.conversations
+        touch = (case.alias, handoffs.now_minutes())
         # Under the user's lock: the page becomes their current one before they can press anything on it.
         async with conversations.user(address.transport, address.user) as key:
             state: State | None
             if isinstance(target, Node):
-                state = await conversations.place(key, target.id)
+                state = await conversations.place(key, target.id, touch)  # the page and the case's activity: one write
             else:
                 state = (await conversations.store.load_turn(key)).state
             locale = (state.locale if state else None) or case.locale
             nation = state.nation if state else None
             reply = self.view(target, locale, nation)
             await handoffs.tell(case, address, reply)
-        await conversations.store.touch_case(case.alias, handoffs.now_minutes())
+        if not isinstance(target, Node):
+            await conversations.store.touch_case(*touch)
         english = plain(self.view(target, self.flows.settings.default_language, nation))
         await self.note(case, handoffs.staff_say("staff_sent", name=name, language=locale, english=english))
 
@@ -204,8 +206,7 @@ class StaffTools:
         settings = self.flows.settings
         translated = locale == settings.default_language or english in self.flows.texts.catalogs.get(locale, {})
         text = self.flows.texts.get(locale, english) if translated else english
-        await handoffs.conversations.store.touch_case(case.alias, handoffs.now_minutes())
-        if not await handoffs.queues.put(case.alias, RelayItem("out", 0, text)):
+        if not await handoffs.queues.put(case.alias, RelayItem("out", 0, text), active=handoffs.now_minutes()):
             await self.note(case, handoffs.staff_say("staff_queue_full"))
             return
         if translated:
