@@ -244,3 +244,21 @@ def test_backup_finds_the_secret_where_run_does_a_systemd_credential_before_the_
     env = {"CREDENTIALS_DIRECTORY": str(credentials), "BOT_SECRET_FILE": str(tmp_path / "not-there")}
     assert backup.existing_secret(env, tmp_path / "default") == b"c" * 8 + b"Credential-0123456789xyz"
     assert not (tmp_path / "not-there").exists()
+
+
+async def test_backup_and_restore_refuse_when_the_data_is_in_postgresql_and_name_pg_dump(tmp_path: Path) -> None:
+    (tmp_path / "secret").write_bytes(b"s" * 40)
+    stale = tmp_path / "bot.sqlite3"
+    await (await open_store(stale)).close()  # an old SQLite file beside it must not be copied instead
+    for command in ("backup", "restore"):
+        code, _, err = await python_m_bot(
+            command,
+            str(tmp_path / "b"),
+            cwd=tmp_path,
+            BOT_DB=str(stale),
+            BOT_DATABASE_URL="postgresql://bot@db.invalid/bot",
+            BOT_SECRET_FILE=str(tmp_path / "secret"),
+            BOT_BACKUP_PASSPHRASE=PASSPHRASE,
+        )
+        assert code == 2 and "data is in PostgreSQL" in err and "pg_dump" in err, (command, err)
+    assert not (tmp_path / "b").exists()

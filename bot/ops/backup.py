@@ -336,9 +336,19 @@ def passphrase(env: Mapping[str, str], confirm: bool, ask: Callable[[str], str] 
     return value
 
 
+def _sqlite_only(args: argparse.Namespace, env: Mapping[str, str]) -> None:
+    """Refuse to copy a stale SQLite file when the bot's data is in PostgreSQL."""
+    if args.db is None and config.database_url(env):
+        raise BackupError(
+            "the bot's data is in PostgreSQL (BOT_DATABASE_URL), which this command does not copy: use pg_dump "
+            "and encrypt its output, and back up the secret apart (docs/operations.md, 'On PostgreSQL')"
+        )
+
+
 def cmd_backup(args: argparse.Namespace, env: Mapping[str, str], out: TextIO) -> int:
     """`python -m bot backup PATH`; errors are one line on stderr."""
     try:
+        _sqlite_only(args, env)
         secret = existing_secret(env, config.secret_path(env))
         db = args.db or config.db_path(env)
         contents = backup(db, secret, args.path, passphrase(env, confirm=True), utc_now())
@@ -358,6 +368,7 @@ def cmd_restore(args: argparse.Namespace, env: Mapping[str, str], out: TextIO) -
     db = args.db or config.db_path(env)
     secret_path = args.secret_file or config.secret_path(env)
     try:
+        _sqlite_only(args, env)
         done = restore(args.path, passphrase(env, confirm=False), db, secret_path, args.force)
     except BackupError as exc:
         print(f"error: {exc}", file=sys.stderr)
