@@ -20,7 +20,8 @@ from bot.handoff.service import Handoffs, staff_text
 from bot.privacy.disclosure import HIDDEN, SMALL, Group, protect
 from bot.privacy.keys import Keyring
 from bot.stats.command import load_stats, parse_days
-from bot.stats.report import Formatter, Tally, render_csv, render_text, summarise, wait_bucket
+from bot.stats.render import Formatter, render_csv, render_text
+from bot.stats.tally import Tally, summarise, wait_bucket
 from bot.store import open_store
 from tests.conftest import TRIGGERS, WriteFlows
 from tests.fakebotapi import FakeBotAPI

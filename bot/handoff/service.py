@@ -47,7 +47,7 @@ from bot.handoff.messengers import ChatIdMessenger, Messenger, speaks_to_users
 from bot.handoff.relays import RelayItem, RelayQueues, RetryLater
 from bot.handoff.stafftools import CASE_TOOLS, GROUP_TOOLS, IsAdmin, StaffTools
 from bot.keyedlock import KeyedLock
-from bot.stats.report import claim_events
+from bot.stats.tally import claim_events
 from bot.vocabulary import (
     CRISIS_TRIGGER,
     END_COMMAND,
