@@ -1,6 +1,6 @@
 """A handoff case as stored: what routing a live conversation needs, and nothing that identifies anyone.
 
-The user is a pseudonymous key; the chat id is sealed (see bot/privacy/keys.py) and deleted with the case.
+The user is a pseudonymous key; the chat id is sealed (see bot/privacy/keys/keyring.py) and deleted with the case.
 Times are whole minutes, kept only while the case is open (for waiting and expiry).
 """
 
