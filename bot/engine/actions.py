@@ -3,10 +3,17 @@ whose effects a transport carries out (handoff to a person, forget, clear chat).
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 from bot.engine.navigation import ask_nation, enter, go_back, restart, show_languages
 from bot.engine.turn import Turn
 from bot.engine.types import Button, ClearChat, Command, Forget, Handoff, Reply, State
 from bot.vocabulary import COMMANDS, MenuAction, encode_action
+
+# Commands that ask for what a button's or trigger's `do` can: handled by `do`, so both stay one thing.
+COMMAND_ACTIONS = MappingProxyType(
+    {"language": "language", "forget": "forget", "human": "handoff", "clear": "clear_chat"}
+)
 
 
 def command(turn: Turn, command: Command) -> Reply:
@@ -18,14 +25,9 @@ def command(turn: Turn, command: Command) -> Reply:
         return enter(turn, turn.settings.menu)
     if name == "back":
         return go_back(turn)
-    if name == "language":
-        return show_languages(turn)
-    if name == "forget":
-        return forget(turn)
-    if name == "human":
-        return handoff(turn)
-    if name == "clear":
-        return clear(turn)
+    action = COMMAND_ACTIONS.get(name)
+    if action is not None:
+        return do(turn, action)
     if name == "help":
         return turn.reshow(turn.message("help"))
     if turn.state.node is None:

@@ -7,11 +7,9 @@ in memory only, so /clear can delete them. Nothing here logs a UUID, a number or
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from bot.transports.recent import RecentMessages
@@ -108,13 +106,13 @@ class SentStamps(RecentMessages[bytes]):
 
 @dataclass
 class SignalSender:
-    """The sending half of the transport; `captcha_needed` is told each captcha Signal asks for."""
+    """The sending half of the transport, built by it; `captcha_needed` hears each captcha Signal asks for."""
 
     rpc: SignalRpc
     captcha_needed: Captcha
-    clock: Callable[[], float] = time.time
-    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
-    sent: SentStamps = field(default_factory=SentStamps)
+    clock: Callable[[], float]
+    sleep: Callable[[float], Awaitable[None]]
+    sent: SentStamps
 
     async def set_timer(self, uuid: str, seconds: int) -> bool:
         """Turn on disappearing messages for the chat; the user's app shows the change."""
