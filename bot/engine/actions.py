@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
+from bot.engine.context import StepContext
 from bot.engine.navigation import ask_nation, enter, go_back, restart, show_languages
-from bot.engine.turn import Turn
 from bot.engine.types import Button, ClearChat, Command, Forget, Handoff, Reply, State
 from bot.vocabulary import COMMANDS, MenuAction, encode_action
 
@@ -16,7 +16,7 @@ COMMAND_ACTIONS = MappingProxyType(
 )
 
 
-def command(turn: Turn, command: Command) -> Reply:
+def command(turn: StepContext, command: Command) -> Reply:
     """A slash-command; an unknown one before the conversation started starts it."""
     name = command.name.lower()
     if name == "start" or (turn.state.node is None and name not in COMMANDS):
@@ -35,7 +35,7 @@ def command(turn: Turn, command: Command) -> Reply:
     return turn.reshow(turn.message("not_understood"))
 
 
-def do(turn: Turn, action: str) -> Reply:
+def do(turn: StepContext, action: str) -> Reply:
     """A `do` of a choice or trigger; anything unknown restarts."""
     if action == "handoff":
         return handoff(turn)
@@ -50,14 +50,14 @@ def do(turn: Turn, action: str) -> Reply:
     return restart(turn)
 
 
-def handoff(turn: Turn) -> Reply:
+def handoff(turn: StepContext) -> Reply:
     path = tuple(n for n in (*turn.state.back, turn.state.node) if n and n in turn.flows.nodes)
     turn.effects.append(Handoff(path))
     turn.events.append(("handoff", "requested"))
     return turn.reshow(turn.message("handoff_requested"))
 
 
-def forget(turn: Turn) -> Reply:
+def forget(turn: StepContext) -> Reply:
     turn.effects.append(Forget())
     turn.events.append(("forget", "done"))
     turn.state = State(locale=turn.locale, day=turn.state.day)
@@ -66,7 +66,7 @@ def forget(turn: Turn) -> Reply:
     return Reply((turn.message("forgotten"),), (to_menu,))
 
 
-def clear(turn: Turn) -> Reply:
+def clear(turn: StepContext) -> Reply:
     turn.effects.append(ClearChat())
     turn.events.append(("clear", "done"))
     return turn.reshow(turn.message("cleared"))

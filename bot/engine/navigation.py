@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from bot.engine.context import StepContext
 from bot.engine.pages import NATIONS
-from bot.engine.turn import Turn
 from bot.engine.types import Reply, SetLocale
 from bot.flows import Node
 from bot.vocabulary import CRISIS_TRIGGER, LANGUAGE_MENU, NATION_MENU, PSEUDO_NODES
@@ -14,7 +14,7 @@ from bot.vocabulary import CRISIS_TRIGGER, LANGUAGE_MENU, NATION_MENU, PSEUDO_NO
 SKIPPED = ""  # the nation question was answered with Skip: asked once, never again
 
 
-def enter(turn: Turn, node_id: str, *, remember: bool = True) -> Reply:
+def enter(turn: StepContext, node_id: str, *, remember: bool = True) -> Reply:
     """Go to a node, keeping where we were on the bounded back-stack."""
     previous = turn.state.node
     back = turn.state.back
@@ -30,24 +30,24 @@ def enter(turn: Turn, node_id: str, *, remember: bool = True) -> Reply:
     return turn.render(node)
 
 
-def _should_ask_nation(turn: Turn, node: Node) -> bool:
+def _should_ask_nation(turn: StepContext, node: Node) -> bool:
     if turn.state.nation is not None or node.urgent or node.flow in _crisis_flows(turn):
         return False
     services = (turn.flows.services[sid] for sid in node.services)
     return any(s.regions and set(NATIONS) - set(s.regions) for s in services)
 
 
-def _crisis_flows(turn: Turn) -> set[str]:
+def _crisis_flows(turn: StepContext) -> set[str]:
     """Flows the crisis trigger leads into: nothing is ever asked before them."""
     return {t.goto.split(".", 1)[0] for t in turn.flows.triggers if t.id == CRISIS_TRIGGER and t.goto}
 
 
-def restart(turn: Turn) -> Reply:
+def restart(turn: StepContext) -> Reply:
     turn.state = replace(turn.state, back=())
     return enter(turn, turn.settings.start, remember=False)
 
 
-def go_back(turn: Turn) -> Reply:
+def go_back(turn: StepContext) -> Reply:
     back = list(turn.state.back)
     while back:
         target = back.pop()
@@ -58,7 +58,7 @@ def go_back(turn: Turn) -> Reply:
     return enter(turn, turn.settings.menu, remember=False)
 
 
-def stale(turn: Turn) -> Reply:
+def stale(turn: StepContext) -> Reply:
     """A button or answer that means nothing any more: say the menu changed and offer it again."""
     if turn.state.node is None:
         turn.notes.append(turn.message("menu_changed"))
@@ -66,7 +66,7 @@ def stale(turn: Turn) -> Reply:
     return turn.reshow(turn.message("menu_changed"))
 
 
-def recover(turn: Turn) -> None:
+def recover(turn: StepContext) -> None:
     """Move a user whose node vanished to its flow's start, else the newest step back, else the menu."""
     back = [node for node in turn.state.back if node in turn.flows.nodes]
     flow = turn.flows.flows.get((turn.state.node or "").split(".", 1)[0])
@@ -82,7 +82,7 @@ def recover(turn: Turn) -> None:
 # -- the questions asked outside the flows ----------------------------------------------------------
 
 
-def _leave_picker(turn: Turn) -> Reply:
+def _leave_picker(turn: StepContext) -> Reply:
     back = list(turn.state.back)
     target = back.pop() if back else turn.settings.menu
     if target not in turn.flows.nodes:
@@ -91,7 +91,7 @@ def _leave_picker(turn: Turn) -> Reply:
     return enter(turn, target, remember=False)
 
 
-def show_languages(turn: Turn) -> Reply:
+def show_languages(turn: StepContext) -> Reply:
     if turn.state.node != LANGUAGE_MENU:
         back, here = turn.state.back, turn.state.node
         if here is not None and here in turn.flows.nodes:
@@ -100,7 +100,7 @@ def show_languages(turn: Turn) -> Reply:
     return Reply((*turn.notes, turn.message("language_prompt")), turn.pages.language_buttons())
 
 
-def set_language(turn: Turn, code: str) -> Reply:
+def set_language(turn: StepContext, code: str) -> Reply:
     turn.locale = code
     turn.state = replace(turn.state, locale=code)
     turn.effects.append(SetLocale(code))
@@ -109,7 +109,7 @@ def set_language(turn: Turn, code: str) -> Reply:
     return _leave_picker(turn)
 
 
-def ask_nation(turn: Turn) -> Reply:
+def ask_nation(turn: StepContext) -> Reply:
     """The `nation` action: ask again, then come back here."""
     turn.state = replace(turn.state, nation=None)
     back = turn.state.back
@@ -120,14 +120,14 @@ def ask_nation(turn: Turn) -> Reply:
     return Reply((*turn.notes, turn.message("nation_prompt")), turn.pages.nation_buttons())
 
 
-def set_nation(turn: Turn, nation: str) -> Reply:
+def set_nation(turn: StepContext, nation: str) -> Reply:
     """Keep the answer (or the skip) and show the page the question came before."""
     turn.state = replace(turn.state, nation=nation)
     turn.events.append(("nation", nation or "skipped"))
     return _leave_picker(turn)
 
 
-def skip_nation(turn: Turn) -> None:
+def skip_nation(turn: StepContext) -> None:
     """Anything but an answer skips the nation question: asked once, it never stands in the way."""
     turn.state = replace(turn.state, nation=SKIPPED)
     turn.events.append(("nation", "skipped"))

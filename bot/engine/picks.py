@@ -4,9 +4,9 @@ outside the flows (language, nation, "Did this help?")."""
 from __future__ import annotations
 
 from bot.engine.actions import do
+from bot.engine.context import StepContext
 from bot.engine.navigation import SKIPPED, enter, go_back, set_language, set_nation, stale
 from bot.engine.pages import NATIONS
-from bot.engine.turn import Turn
 from bot.engine.types import Pick, Reply
 from bot.flows import Choice
 from bot.vocabulary import (
@@ -26,7 +26,7 @@ from bot.vocabulary import (
 )
 
 
-def pick(turn: Turn, pick: Pick) -> Reply:
+def pick(turn: StepContext, pick: Pick) -> Reply:
     """A pressed button (or typed words that stand for one)."""
     action = decode_action(pick.action)
     if pick.node in (LANGUAGE_MENU, NATION_MENU) or isinstance(action, FeedbackAction):
@@ -47,13 +47,13 @@ def pick(turn: Turn, pick: Pick) -> Reply:
     return stale(turn)
 
 
-def _choose(turn: Turn, choice: Choice) -> Reply:
+def _choose(turn: StepContext, choice: Choice) -> Reply:
     if choice.goto:
         return enter(turn, choice.goto)
     return do(turn, choice.do or "restart")
 
 
-def _pick_question(turn: Turn, node_id: str, action: Action | None) -> Reply:
+def _pick_question(turn: StepContext, node_id: str, action: Action | None) -> Reply:
     """A button of a question the bot asks outside the flows: language, nation, "Did this help?"."""
     if node_id == LANGUAGE_MENU:
         if isinstance(action, LanguageAction) and action.code in turn.settings.languages:
@@ -70,7 +70,7 @@ def _pick_question(turn: Turn, node_id: str, action: Action | None) -> Reply:
     return stale(turn)
 
 
-def _feedback(turn: Turn, node: str, answer: str) -> Reply:
+def _feedback(turn: StepContext, node: str, answer: str) -> Reply:
     """Count a one-tap "Did this help?" answer for the page (or chat); nothing else is kept."""
     if answer not in FEEDBACK_ANSWERS:
         return stale(turn)

@@ -11,9 +11,9 @@ from dataclasses import replace
 from datetime import datetime
 
 from bot.engine.actions import command
+from bot.engine.context import STAFF_UNKNOWN, StepContext
 from bot.engine.navigation import recover
 from bot.engine.picks import pick
-from bot.engine.turn import STAFF_UNKNOWN, Turn
 from bot.engine.typed import follow_trigger, text
 from bot.engine.types import IDENTIFYING_MEDIA, Command, Inbound, Media, Outcome, Pick, Reply, Staff, State, Text
 from bot.flows import FlowSet
@@ -23,7 +23,7 @@ from bot.vocabulary import PSEUDO_NODES
 
 def step(flows: FlowSet, state: State, inbound: Inbound, now: datetime, staff: Staff = STAFF_UNKNOWN) -> Outcome:
     """Advance one user's conversation by one input; `staff` says whether a person can answer now."""
-    turn = Turn(flows, state, now, staff)
+    turn = StepContext(flows, state, now, staff)
     if turn.state.node is None:
         turn.events.append(("conversation", "started"))
         turn.events.append(("language", turn.locale))
@@ -55,7 +55,7 @@ def start_state(flows: FlowSet, locale: str | None) -> State:
     return State(locale=locale if locale in offered else flows.settings.default_language)
 
 
-def _media(turn: Turn, kind: str) -> Reply:
+def _media(turn: StepContext, kind: str) -> Reply:
     """A photo, file, sticker and the like: never read; a note says why, and the choices come again."""
     if turn.state.node is None:
         turn.state = replace(turn.state, node=turn.settings.start)

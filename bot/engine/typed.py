@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bot.engine.actions import do
+from bot.engine.context import StepContext
 from bot.engine.navigation import enter, restart, set_language, skip_nation
 from bot.engine.picks import pick
-from bot.engine.turn import Turn
 from bot.engine.types import Pick, Reply
 from bot.flows.textmatch import fold_case, normalise
 from bot.privacy.identifying import looks_identifying
@@ -17,7 +17,7 @@ from bot.vocabulary import FIRST_CONTACT_WELCOME, LANGUAGE_MENU, NATION_MENU
 MISSES_BEFORE_MENU = 2
 
 
-def text(turn: Turn, raw: str) -> Reply:
+def text(turn: StepContext, raw: str) -> Reply:
     """A typed message."""
     said = normalise(raw)
     if looks_identifying(raw):
@@ -37,7 +37,7 @@ def text(turn: Turn, raw: str) -> Reply:
     return _miss(turn)
 
 
-def _typed_answer(turn: Turn, said: str) -> Reply | None:
+def _typed_answer(turn: StepContext, said: str) -> Reply | None:
     """Typed words that answer the question on screen (a button's label or number), if they do."""
     if turn.state.node == LANGUAGE_MENU:
         for number, button in enumerate(turn.pages.language_buttons(), start=1):
@@ -55,7 +55,7 @@ def _typed_answer(turn: Turn, said: str) -> Reply | None:
     return pick(turn, Pick(typed.node, typed.action)) if typed is not None else None
 
 
-def _miss(turn: Turn) -> Reply:
+def _miss(turn: StepContext) -> Reply:
     """Not understood: a gentle retry, and after two in a row the main menu and a person."""
     misses = turn.state.misses + 1
     if misses >= MISSES_BEFORE_MENU:
@@ -68,7 +68,7 @@ def _miss(turn: Turn) -> Reply:
     return turn.reshow(turn.message("not_understood"))
 
 
-def follow_trigger(turn: Turn, said: str, raw: str = "") -> Reply | None:
+def follow_trigger(turn: StepContext, said: str, raw: str = "") -> Reply | None:
     """The reply of the highest-priority trigger in the text, if any."""
     marked = fold_case(raw) if raw else said
     trigger = turn.flows.trigger_index.first_match(turn.locale, said, marked) if said else None

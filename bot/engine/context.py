@@ -1,6 +1,6 @@
 """One step's working context: the user's state as it changes, and what the reply has gathered so far.
 
-The other engine modules are functions of a Turn: they move `state` on and add notes, effects and events;
+The other engine modules are functions of a StepContext: they move `state` on and add notes, effects and events;
 `outcome` then turns all of it into the step's Outcome.
 """
 
@@ -18,7 +18,7 @@ STAFF_SLOT = "{staff}"  # in a node's text: replaced by the line about whether a
 STAFF_UNKNOWN = Staff()  # no staff hours set: nothing is promised about a person
 
 
-class Turn:
+class StepContext:
     """One step's working context, shared by the functions that handle each kind of input."""
 
     def __init__(self, flows: FlowSet, state: State, now: datetime, staff: Staff = STAFF_UNKNOWN) -> None:
