@@ -13,8 +13,9 @@ import pytest
 
 from bot.conversation import Conversations
 from bot.engine import Command, Inbound, Media, Outcome, Pick, Reply, Text
+from bot.handoff.desk import USER_GONE, DeskError
 from bot.handoff.relays import RelayItem
-from bot.handoff.service import END, USER_GONE, DeskError, Handoffs
+from bot.handoff.service import END, Handoffs
 from bot.i18n.catalog import Texts
 from bot.privacy.keys import Keyring
 from bot.store import Store, open_store
