@@ -17,7 +17,6 @@ import logging
 import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 
 from bot.conversation import Conversations
 from bot.engine import (
@@ -40,7 +39,7 @@ from bot.engine import (
 from bot.flows import FlowSet
 from bot.flows.textmatch import normalise
 from bot.handoff.address import Address
-from bot.handoff.cases import Case, new_alias
+from bot.handoff.cases import Case, minutes, moment, new_alias
 from bot.handoff.desk import RETRY, TOPIC_GONE, USER_GONE, Desk, DeskError
 from bot.handoff.hours import format_opening, is_open, next_opening, staff_minutes_between
 from bot.handoff.messengers import ChatIdMessenger, Messenger, speaks_to_users
@@ -71,16 +70,6 @@ OPENING_WINDOW_MINUTES = 60  # case openings per user are counted over this wind
 def path_label(path: tuple[str, ...]) -> str:
     """`testing › pep` for the last node of the path taken."""
     return " › ".join(path[-1].split(".", 1)) if path else "start"
-
-
-def minutes(clock_seconds: float) -> int:
-    """Whole minutes since the epoch: all the precision a case keeps."""
-    return int(clock_seconds // 60)
-
-
-def moment(minute: int) -> datetime:
-    """A case's stored minute as an aware datetime."""
-    return datetime.fromtimestamp(minute * 60, UTC)
 
 
 def clean_alias(text: str) -> str:
