@@ -40,10 +40,11 @@ from bot.flows import FlowSet
 from bot.flows.textmatch import normalise
 from bot.handoff.address import Address
 from bot.handoff.cases import Case, minutes, moment, new_alias
-from bot.handoff.desk import RETRY, TOPIC_GONE, USER_GONE, Desk, DeskError
+from bot.handoff.desk import TOPIC_GONE, Desk, DeskError
 from bot.handoff.hours import format_opening, is_open, next_opening, staff_minutes_between
 from bot.handoff.messengers import ChatIdMessenger, Messenger, speaks_to_users
-from bot.handoff.relays import RelayItem, RelayQueues, RetryLater
+from bot.handoff.relaying import Relaying
+from bot.handoff.relays import RelayItem, RelayQueues
 from bot.handoff.stafftools import CASE_TOOLS, GROUP_TOOLS, IsAdmin, StaffTools
 from bot.keyedlock import KeyedLock
 from bot.stats.report import claim_events
@@ -94,13 +95,14 @@ class Handoffs:
     _staff_locks: KeyedLock = field(default_factory=KeyedLock)
     queues: RelayQueues = field(init=False)
     tools: StaffTools = field(init=False)  # /send, /reply, /block and friends
+    relaying: Relaying = field(init=False)  # messages both ways, sent by the queues
     # user key -> minutes and topics of their recent openings; kept in memory only, for an hour.
     _openings: dict[bytes, list[tuple[int, int]]] = field(default_factory=dict)
-    _told_full: set[str] = field(default_factory=set)
     _told_no_topic: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
-        self.queues = RelayQueues(self.conversations.store, self.conversations.keyring, self.send_relay)
+        self.relaying = Relaying(self)
+        self.queues = RelayQueues(self.conversations.store, self.conversations.keyring, self.relaying.send_relay)
         self.tools = StaffTools(self)
 
     @property
@@ -232,7 +234,7 @@ class Handoffs:
             return False, crisis
         if not isinstance(inbound, (Text, Media)) or forgetting:
             return False, crisis
-        await self.user_message(case, relay, address)
+        await self.relaying.user_message(case, relay, address)
         if crisis:
             # Queued behind the message it is about, so staff read them in that order.
             flag = RelayItem("note", 0, self.staff_say("staff_crisis"))
@@ -342,31 +344,12 @@ class Handoffs:
         self.queues.kick(case.alias)  # messages written while there was no topic
         return thread_id
 
-    async def user_message(self, case: Case, relay: RelayItem | None, address: Address) -> None:
-        """Queue the user's message for the case topic and note the activity."""
-        store = self.conversations.store
-        await store.touch_case(case.alias, self.now_minutes())
-        if relay is None:
-            return
-        if await self.queues.put(case.alias, relay):
-            self._told_full.discard(case.alias)
-        elif case.alias not in self._told_full:
-            self._told_full.add(case.alias)
-            await self.tell(case, address, Reply((self.say("relay_queue_full", case.locale),)))
-
     async def user_edited(self, transport: str, chat_id: int | str, relay: RelayItem) -> None:
         """The user edited a message during a live chat: staff get the new version, marked as an edit."""
         async with self.conversations.user(transport, chat_id) as key:
             case = await self.conversations.store.case_for_user(key)
             if case is not None:
-                await self.user_message(case, relay, Address.of(transport, chat_id))
-
-    async def tell(self, case: Case, address: Address, reply: Reply) -> None:
-        """Tell the user something about their case; a user who has gone closes it."""
-        try:
-            await self.messenger_for(address).tell_user(address.user, reply, case.locale)
-        except DeskError as exc:
-            await self.refused_by_user(case, exc)
+                await self.relaying.user_message(case, relay, Address.of(transport, chat_id))
 
     async def user_ends(self, case: Case) -> Reply:
         """The user left the chat with staff (/end or the button)."""
@@ -381,7 +364,7 @@ class Handoffs:
         store = self.conversations.store
         if not await store.remove_case(case.alias):
             return False
-        self._told_full.discard(case.alias)
+        self.relaying.told_full.discard(case.alias)
         told = ""
         if user_note is not None:
             address = self.address_of(case)
@@ -434,14 +417,6 @@ class Handoffs:
                 return
         await self.conversations.store.remove_closed_topic(thread_id)
 
-    async def refused_by_user(self, case: Case, exc: DeskError) -> None:
-        """Telegram refused a message to the user: gone users close the case, other refusals are reported."""
-        log.warning("a message to a user was refused: %s %s", exc.method, exc.description)
-        if exc.kind == USER_GONE:
-            await self.close(case, "staff_user_gone", None)
-        elif case.thread_id is not None:
-            await self.staff_note(case.thread_id, self.staff_say("staff_reply_refused", reason=exc.description))
-
     async def topic_lost(self, case: Case) -> None:
         """Staff deleted the case's topic: close the case, tell the user and say so in the main thread."""
         if await self.close(replace(case, thread_id=None), "staff_closed", "handoff_closed"):
@@ -458,51 +433,6 @@ class Handoffs:
                 await self.topic_lost(case)
                 return False
             return True
-
-    # -- relays (run by the per-case queues, outside anyone's turn) -----------------------------
-
-    async def send_relay(self, alias: str, item: RelayItem) -> bool:
-        """Send one queued relay; False leaves it waiting (the case has no topic yet)."""
-        case = await self.conversations.store.case_by_alias(alias)
-        if case is None:
-            return True  # closed meanwhile: nothing to send
-        address = self.address_of(case)
-        if address is None:
-            await self.close(case, "staff_link_lost", None)
-            return True
-        if item.kind == "out":
-            await self.send_out(case, address, item)
-            return True
-        if case.thread_id is None:
-            return False
-        try:
-            await self.messenger_for(address).copy_in(address.user, item, case.thread_id)
-        except DeskError as exc:
-            if exc.kind == RETRY:
-                raise RetryLater(exc.retry_after) from None
-            log.warning("a relay into a case topic was refused: %s %s", exc.method, exc.description)
-            if exc.kind == TOPIC_GONE:
-                await self.topic_lost(case)
-            elif exc.kind != USER_GONE:
-                await self.staff_note(case.thread_id, self.staff_say("staff_relay_in_refused", reason=exc.description))
-        return True
-
-    async def send_out(self, case: Case, address: Address, item: RelayItem) -> None:
-        """A staff message to the user, under the case's staff alias; the first one claims the case."""
-        if case.claimed is None:
-            case = await self.claim(case) or case
-        try:
-            messenger = self.messenger_for(address)
-            unsent = await messenger.send_out(
-                address.user, item, case.staff_alias or self.say("staff_default_alias", case.locale)
-            )
-        except DeskError as exc:
-            if exc.kind == RETRY:
-                raise RetryLater(exc.retry_after) from None
-            await self.refused_by_user(case, exc)
-            return
-        if unsent and case.thread_id is not None:
-            await self.staff_note(case.thread_id, unsent)
 
     # -- the staff side -----------------------------------------------------------------------
 
@@ -553,7 +483,7 @@ class Handoffs:
         claimed = replace(case, claimed=now, staff_alias=name, active=now)
         address = self.address_of(case)
         if address is not None:
-            await self.tell(claimed, address, Reply((self.say("handoff_claimed", case.locale, name=name),)))
+            await self.relaying.tell(claimed, address, Reply((self.say("handoff_claimed", case.locale, name=name),)))
         if case.thread_id is not None:
             await self.staff_note(case.thread_id, self.staff_say("staff_claimed", name=name))
         return claimed
@@ -636,7 +566,7 @@ class Handoffs:
             address = self.address_of(case)
             if address is not None:
                 cards = self.waiting_cards(case.locale)
-                await self.tell(
+                await self.relaying.tell(
                     case,
                     address,
                     replace(

@@ -155,7 +155,7 @@ class StaffTools:
             locale = (state.locale if state else None) or case.locale
             nation = state.nation if state else None
             reply = self.view(target, locale, nation)
-            await handoffs.tell(case, address, reply)
+            await handoffs.relaying.tell(case, address, reply)
         await conversations.store.touch_case(case.alias, handoffs.now_minutes())
         english = plain(self.view(target, self.flows.settings.default_language, nation))
         await self.note(case, handoffs.staff_say("staff_sent", name=name, language=locale, english=english))
