@@ -56,7 +56,7 @@ class Relaying:
         handoffs = self.handoffs
         log.warning("a message to a user was refused: %s %s", exc.method, exc.description)
         if exc.kind == USER_GONE:
-            await handoffs.close(case, "staff_user_gone", None)
+            await handoffs.closing.close(case, "staff_user_gone", None)
         elif case.thread_id is not None:
             await handoffs.staff_note(case.thread_id, handoffs.staff_say("staff_reply_refused", reason=exc.description))
 
@@ -68,7 +68,7 @@ class Relaying:
             return True  # closed meanwhile: nothing to send
         address = handoffs.address_of(case)
         if address is None:
-            await handoffs.close(case, "staff_link_lost", None)
+            await handoffs.closing.close(case, "staff_link_lost", None)
             return True
         if item.kind == "out":
             await self.send_out(case, address, item)
@@ -82,7 +82,7 @@ class Relaying:
                 raise RetryLater(exc.retry_after) from None
             log.warning("a relay into a case topic was refused: %s %s", exc.method, exc.description)
             if exc.kind == TOPIC_GONE:
-                await handoffs.topic_lost(case)
+                await handoffs.closing.topic_lost(case)
             elif exc.kind != USER_GONE:
                 await handoffs.staff_note(
                     case.thread_id, handoffs.staff_say("staff_relay_in_refused", reason=exc.description)

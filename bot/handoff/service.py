@@ -33,14 +33,14 @@ from bot.engine import (
     Reply,
     State,
     Text,
-    feedback_buttons,
     service_card,
 )
 from bot.flows import FlowSet
 from bot.flows.textmatch import normalise
 from bot.handoff.address import Address
 from bot.handoff.cases import Case, minutes, moment, new_alias
-from bot.handoff.desk import TOPIC_GONE, Desk, DeskError
+from bot.handoff.closing import Closing
+from bot.handoff.desk import Desk, DeskError
 from bot.handoff.hours import format_opening, is_open, next_opening, staff_minutes_between
 from bot.handoff.messengers import ChatIdMessenger, Messenger, speaks_to_users
 from bot.handoff.relaying import Relaying
@@ -96,12 +96,14 @@ class Handoffs:
     queues: RelayQueues = field(init=False)
     tools: StaffTools = field(init=False)  # /send, /reply, /block and friends
     relaying: Relaying = field(init=False)  # messages both ways, sent by the queues
+    closing: Closing = field(init=False)  # closing and forgetting cases, deleting topics
     # user key -> minutes and topics of their recent openings; kept in memory only, for an hour.
     _openings: dict[bytes, list[tuple[int, int]]] = field(default_factory=dict)
     _told_no_topic: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.relaying = Relaying(self)
+        self.closing = Closing(self)
         self.queues = RelayQueues(self.conversations.store, self.conversations.keyring, self.relaying.send_relay)
         self.tools = StaffTools(self)
 
@@ -199,9 +201,9 @@ class Handoffs:
                     reply = await self.asked_for_a_person(key, case, address, outcome.state.locale or "", effect.path)
                 elif isinstance(effect, Forget):
                     if case is not None:
-                        await self.forget_case(case)
+                        await self.closing.forget_case(case)
                         case = None
-                    await self.forget_topics(key)
+                    await self.closing.forget_topics(key)
             if (
                 case is not None
                 and (bot_command(inbound) or isinstance(inbound, Pick) or crisis)
@@ -339,7 +341,7 @@ class Handoffs:
         )
         if reused:
             opened = self.staff_say("staff_topic_reused") + "\n" + opened
-        if not await self.note_in_case(replace(case, thread_id=thread_id), opened):
+        if not await self.closing.note_in_case(replace(case, thread_id=thread_id), opened):
             return None
         self.queues.kick(case.alias)  # messages written while there was no topic
         return thread_id
@@ -353,86 +355,8 @@ class Handoffs:
 
     async def user_ends(self, case: Case) -> Reply:
         """The user left the chat with staff (/end or the button)."""
-        await self.close(case, "staff_user_left", None)
+        await self.closing.close(case, "staff_user_left", None)
         return Reply((self.say("handoff_ended", case.locale),), (self.menu_button(case.locale),))
-
-    async def close(self, case: Case, staff_note: str, user_note: str | None, keep_topic: bool = True) -> bool:
-        """End a case: delete it first, then tell the user if asked, then tell staff what happened.
-
-        Returns False when the case was already gone (closed by someone else meanwhile).
-        """
-        store = self.conversations.store
-        if not await store.remove_case(case.alias):
-            return False
-        self.relaying.told_full.discard(case.alias)
-        told = ""
-        if user_note is not None:
-            address = self.address_of(case)
-            if address is None:
-                told = self.staff_say("staff_not_told", reason=self.staff_say("staff_reason_secret"))
-            else:
-                try:
-                    buttons: tuple[Button, ...] = (self.menu_button(case.locale),)
-                    if user_note in ("handoff_closed", "handoff_expired"):
-                        # After a chat with staff: the optional one-tap "Did this help?", counted per day only.
-                        buttons += feedback_buttons(self.flows, case.locale)
-                    reply = Reply((self.say(user_note, case.locale),), buttons)
-                    await self.messenger_for(address).tell_user(address.user, reply, case.locale)
-                    told = self.staff_say("staff_told")
-                except DeskError as exc:
-                    log.warning("telling a user their case closed failed: %s %s", exc.method, exc.description)
-                    told = self.staff_say("staff_not_told", reason=exc.description)
-        if case.thread_id is not None and keep_topic:
-            await self.staff_note(case.thread_id, " ".join(filter(None, (self.staff_say(staff_note), told))))
-            try:
-                await self.desk.close_topic(case.thread_id)
-            except DeskError as exc:
-                log.warning("closing a case topic failed: %s %s", exc.method, exc.description)
-            await store.add_closed_topic(case.thread_id, self.today(), case.user_key)
-        return True
-
-    async def forget_case(self, case: Case) -> None:
-        """The user asked to be forgotten mid-chat: the case, its topic and its transcript go."""
-        if not await self.close(case, "staff_user_left", None, keep_topic=False):
-            return
-        if case.thread_id is not None:
-            await self.delete_topic(case.thread_id)
-        await self.staff_note(0, self.staff_say("staff_user_forgot", alias=case.alias))
-
-    async def forget_topics(self, key: bytes) -> None:
-        """A user asked to be forgotten: delete the topics of their earlier, closed cases too."""
-        earlier = await self.conversations.store.topics_of(key)
-        for thread_id in earlier:
-            await self.delete_topic(thread_id)
-        if earlier:
-            await self.staff_note(0, self.staff_say("staff_user_forgot_topics", count=len(earlier)))
-
-    async def delete_topic(self, thread_id: int) -> None:
-        """Delete a topic and forget it; one that is already gone counts as deleted."""
-        try:
-            await self.desk.delete_topic(thread_id)
-        except DeskError as exc:
-            if exc.kind != TOPIC_GONE:
-                log.warning("deleting a case topic failed: %s %s", exc.method, exc.description)
-                return
-        await self.conversations.store.remove_closed_topic(thread_id)
-
-    async def topic_lost(self, case: Case) -> None:
-        """Staff deleted the case's topic: close the case, tell the user and say so in the main thread."""
-        if await self.close(replace(case, thread_id=None), "staff_closed", "handoff_closed"):
-            await self.staff_note(0, self.staff_say("staff_topic_deleted", alias=case.alias))
-
-    async def note_in_case(self, case: Case, text: str) -> bool:
-        """A note in the case's topic; a deleted topic closes the case (False then)."""
-        try:
-            await self.desk.note(case.thread_id or 0, text)
-            return True
-        except DeskError as exc:
-            log.warning("a staff note was refused: %s %s", exc.method, exc.description)
-            if exc.kind == TOPIC_GONE:
-                await self.topic_lost(case)
-                return False
-            return True
 
     # -- the staff side -----------------------------------------------------------------------
 
@@ -466,7 +390,7 @@ class Handoffs:
             if self.address_of(case) is None:
                 # The secret changed since the case opened: nobody can reach the user through it any more.
                 log.warning("a case's chat link could not be opened; closing it")
-                await self.close(case, "staff_link_lost", None)
+                await self.closing.close(case, "staff_link_lost", None)
                 return
             await self.conversations.store.touch_case(case.alias, self.now_minutes())
             if relay is not None and not await self.queues.put(case.alias, relay):
@@ -503,9 +427,9 @@ class Handoffs:
             if await self.conversations.store.set_staff_alias(case.alias, alias):
                 await self.staff_note(thread, self.staff_say("staff_alias_set", name=alias))
         elif name == "release":
-            await self.close(case, "staff_released", "handoff_released")
+            await self.closing.close(case, "staff_released", "handoff_released")
         elif name == "close":
-            await self.close(case, "staff_closed", "handoff_closed")
+            await self.closing.close(case, "staff_closed", "handoff_closed")
         else:
             await self.staff_note(thread, self.staff_say("staff_unknown_command"))
 
@@ -553,11 +477,11 @@ class Handoffs:
             return
         if case.claimed is not None:
             if staff_minutes_between(moment(case.active), wall, settings) >= settings.handoff_idle_minutes:
-                await self.close(case, "staff_expired", "handoff_expired")
+                await self.closing.close(case, "staff_expired", "handoff_expired")
             return
         waited = staff_minutes_between(moment(case.opened), wall, settings)
         if waited >= settings.handoff_unclaimed_minutes:
-            await self.close(case, "staff_unanswered", "handoff_unanswered")
+            await self.closing.close(case, "staff_unanswered", "handoff_unanswered")
             return
         staff_in = is_open(wall, settings) or not settings.staff_hours
         if not case.nudged and staff_in and waited >= settings.handoff_nudge_minutes:
@@ -580,4 +504,4 @@ class Handoffs:
         """Delete the topics of cases closed more than `transcript_days` ago."""
         store = self.conversations.store
         for thread_id in await store.expired_topics(self.today() - self.flows.settings.transcript_days):
-            await self.delete_topic(thread_id)
+            await self.closing.delete_topic(thread_id)

@@ -140,7 +140,7 @@ class StaffTools:
         handoffs = self.handoffs
         address = handoffs.address_of(case)
         if address is None:
-            await handoffs.close(case, "staff_link_lost", None)
+            await handoffs.closing.close(case, "staff_link_lost", None)
             return
         if case.claimed is None:
             case = await handoffs.claim(case) or case
@@ -235,7 +235,7 @@ class StaffTools:
             case,
             handoffs.staff_say("staff_blocked", days=days, until=date.fromordinal(until).isoformat(), alias=case.alias),
         )
-        await handoffs.close(case, "staff_closed", "handoff_closed")
+        await handoffs.closing.close(case, "staff_closed", "handoff_closed")
 
     async def blocked(self, key: bytes) -> bool:
         """Whether the user is blocked from opening cases today."""
