@@ -38,11 +38,12 @@ from bot.engine import (
 from bot.flows import FlowSet
 from bot.flows.textmatch import normalise
 from bot.handoff.address import Address
-from bot.handoff.cases import Case, minutes, moment, new_alias
+from bot.handoff.cases import Case, minutes, moment
 from bot.handoff.closing import Closing
 from bot.handoff.desk import Desk, DeskError
-from bot.handoff.hours import format_opening, is_open, next_opening, staff_minutes_between
+from bot.handoff.hours import is_open, staff_minutes_between
 from bot.handoff.messengers import ChatIdMessenger, Messenger, speaks_to_users
+from bot.handoff.opening import Opening
 from bot.handoff.relaying import Relaying
 from bot.handoff.relays import RelayItem, RelayQueues
 from bot.handoff.stafftools import CASE_TOOLS, GROUP_TOOLS, IsAdmin, StaffTools
@@ -64,13 +65,6 @@ log = logging.getLogger(__name__)
 
 END = Pick(HANDOFF_NODE, encode_action(EndAction()))
 MAX_ALIAS = 32
-TOPIC_TITLE_MAX = 128
-OPENING_WINDOW_MINUTES = 60  # case openings per user are counted over this window
-
-
-def path_label(path: tuple[str, ...]) -> str:
-    """`testing › pep` for the last node of the path taken."""
-    return " › ".join(path[-1].split(".", 1)) if path else "start"
 
 
 def clean_alias(text: str) -> str:
@@ -97,13 +91,12 @@ class Handoffs:
     tools: StaffTools = field(init=False)  # /send, /reply, /block and friends
     relaying: Relaying = field(init=False)  # messages both ways, sent by the queues
     closing: Closing = field(init=False)  # closing and forgetting cases, deleting topics
-    # user key -> minutes and topics of their recent openings; kept in memory only, for an hour.
-    _openings: dict[bytes, list[tuple[int, int]]] = field(default_factory=dict)
-    _told_no_topic: set[str] = field(default_factory=set)
+    opening: Opening = field(init=False)  # a new case and its topic
 
     def __post_init__(self) -> None:
         self.relaying = Relaying(self)
         self.closing = Closing(self)
+        self.opening = Opening(self)
         self.queues = RelayQueues(self.conversations.store, self.conversations.keyring, self.relaying.send_relay)
         self.tools = StaffTools(self)
 
@@ -253,7 +246,7 @@ class Handoffs:
         if await self.tools.blocked(key):
             # Staff blocked this person for a while: no case, but said kindly, with the 24-hour help.
             return self.tools.blocked_reply(locale or self.flows.settings.default_language)
-        return await self.request(key, address, locale, path)
+        return await self.opening.request(key, address, locale, path)
 
     def bare_outcome(self, reply: Reply) -> Outcome:
         """An outcome that is only a reply (the engine did not run)."""
@@ -265,86 +258,6 @@ class Handoffs:
             return False
         trigger = self.flows.trigger_index.first_match(locale, normalise(typed))
         return trigger is not None and trigger.id == trigger_id
-
-    async def request(self, key: bytes, address: Address, locale: str, path: tuple[str, ...]) -> Reply:
-        """Open a case and a staff topic; tell the user their place in the queue or when staff are back."""
-        store = self.conversations.store
-        alias = new_alias()
-        while await store.case_by_alias(alias) is not None:
-            alias = new_alias()
-        now = self.now_minutes()
-        case = Case(
-            alias=alias,
-            user_key=key,
-            sealed_chat=self.conversations.keyring.seal_address(str(address), alias.encode()),
-            locale=locale,
-            path=path,
-            opened=now,
-            active=now,
-        )
-        await store.insert_case(case)  # kept even when no topic can be opened yet
-        settings = self.flows.settings
-        wall = self.conversations.local_now()
-        staff_in = is_open(wall, settings)
-        hours_note = "" if staff_in or not settings.staff_hours else self.staff_say("staff_out_of_hours") + "\n"
-        thread_id = await self.open_case_topic(case, now, hours_note)
-        buttons = (self.end_button(locale),)
-        cards = self.waiting_cards(locale)
-        if thread_id is None:
-            return replace(cards, parts=(self.say("handoff_delayed", locale),), buttons=buttons)
-        if not settings.staff_hours:
-            return Reply((self.say("handoff_no_hours", locale),), buttons)
-        if staff_in:
-            waiting = [c for c in await store.open_cases() if c.claimed is None]
-            return Reply((self.say("handoff_queued", locale, position=len(waiting)),), buttons)
-        opening = next_opening(wall, settings)
-        if opening is None:
-            return replace(cards, parts=(self.say("handoff_no_hours", locale),), buttons=buttons)
-        when = format_opening(opening, wall, locale)
-        # Nobody is in: say honestly when someone will read this, and give the 24-hour services now.
-        return replace(cards, parts=(self.say("handoff_out_of_hours", locale, when=when),), buttons=buttons)
-
-    async def open_case_topic(self, case: Case, now: int, hours_note: str = "") -> int | None:
-        """Open (or, past the hourly limit, reuse) the case's topic; on refusal tell staff in the main thread."""
-        store = self.conversations.store
-        recent = [(m, t) for m, t in self._openings.get(case.user_key, []) if now - m < OPENING_WINDOW_MINUTES]
-        title = f"Case {case.alias} · {case.locale} · {path_label(case.path)}"[:TOPIC_TITLE_MAX]
-        thread_id: int | None = None
-        reused = False
-        if len(recent) >= self.flows.settings.handoff_openings_per_hour:
-            thread_id = recent[-1][1]
-            try:
-                await self.desk.reopen_topic(thread_id)
-                reused = True
-            except DeskError as exc:
-                log.warning("reopening a case topic failed: %s %s", exc.method, exc.description)
-                thread_id = None
-        if thread_id is None:
-            try:
-                thread_id = await self.desk.open_topic(title)
-            except DeskError as exc:
-                log.warning("a case topic could not be opened: %s %s", exc.method, exc.description)
-                if case.alias not in self._told_no_topic:  # once per case, not at every retry
-                    self._told_no_topic.add(case.alias)
-                    await self.staff_note(
-                        0, self.staff_say("staff_topic_failed", alias=case.alias, reason=exc.description)
-                    )
-                return None
-            self._told_no_topic.discard(case.alias)
-            recent.append((now, thread_id))
-        self._openings[case.user_key] = recent
-        await store.remove_closed_topic(thread_id)
-        if not await store.set_case_thread(case.alias, thread_id):
-            return None  # the user left meanwhile
-        opened = self.staff_say(
-            "staff_case_opened", alias=case.alias, language=case.locale, path=path_label(case.path), hours=hours_note
-        )
-        if reused:
-            opened = self.staff_say("staff_topic_reused") + "\n" + opened
-        if not await self.closing.note_in_case(replace(case, thread_id=thread_id), opened):
-            return None
-        self.queues.kick(case.alias)  # messages written while there was no topic
-        return thread_id
 
     async def user_edited(self, transport: str, chat_id: int | str, relay: RelayItem) -> None:
         """The user edited a message during a live chat: staff get the new version, marked as an edit."""
@@ -473,7 +386,7 @@ class Handoffs:
         now = self.now_minutes()
         wall = self.conversations.clock()
         if case.thread_id is None:
-            await self.open_case_topic(case, now)
+            await self.opening.open_case_topic(case, now)
             return
         if case.claimed is not None:
             if staff_minutes_between(moment(case.active), wall, settings) >= settings.handoff_idle_minutes:
