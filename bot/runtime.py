@@ -81,7 +81,7 @@ class Runtime:
         """One round of chores: the cases, then the purge; neither failing stops the other."""
         if handoffs is not None:
             try:
-                await handoffs.tick()
+                await handoffs.ticker.tick()
             except Exception as exc:
                 log.error("case tick failed: %s", type(exc).__name__)
         try:

@@ -299,8 +299,8 @@ async def test_no_chat_id_is_stored_in_clear_and_the_link_goes_with_the_case(tmp
 async def test_unclaimed_case_gets_one_waiting_message_with_crisis_services_first(bench: Bench) -> None:
     await bench.user(7, Command("human"))
     bench.clock.now += timedelta(minutes=11)
-    await bench.handoffs.tick()
-    await bench.handoffs.tick()
+    await bench.handoffs.ticker.tick()
+    await bench.handoffs.ticker.tick()
     waiting = [r for c, r in bench.desk.to_users if r.parts[0].startswith("Sorry for the wait")]
     assert len(waiting) == 1
     assert next(card.id for card in waiting[0].services) == "emergency_999"
@@ -311,7 +311,7 @@ async def test_claimed_chat_quiet_in_staff_hours_closes_itself_and_tells_both_si
     (thread,) = bench.desk.topics
     await bench.staff(thread, "Hello")
     bench.clock.now += timedelta(minutes=121)  # Wednesday 12:00 -> 14:01, all staff hours
-    await bench.handoffs.tick()
+    await bench.handoffs.ticker.tick()
     assert bench.desk.to_users[-1][1].parts[0].startswith("This chat with our team has ended")
     assert bench.desk.notes[-1][1].startswith("Closed after a quiet spell")
     assert bench.desk.notes[-1][1].endswith("The user has been told.")
@@ -392,7 +392,7 @@ async def test_a_case_orphaned_by_a_changed_secret_never_tells_staff_the_user_wa
     conversations = replace(bench.handoffs.conversations, keyring=Keyring(b"n" * 32))  # the secret was changed
     orphaned = Handoffs(conversations, bench.desk)
     bench.clock.now += timedelta(minutes=121)
-    await orphaned.tick()
+    await orphaned.ticker.tick()
     text = bench.desk.notes[-1][1]
     assert text.startswith("Closed after a quiet spell") and "The user has been told" not in text
     assert text.endswith("The user could not be told (the bot's secret was changed since the case opened).")

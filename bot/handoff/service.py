@@ -38,15 +38,15 @@ from bot.engine import (
 from bot.flows import FlowSet
 from bot.flows.textmatch import normalise
 from bot.handoff.address import Address
-from bot.handoff.cases import Case, minutes, moment
+from bot.handoff.cases import Case, minutes
 from bot.handoff.closing import Closing
 from bot.handoff.desk import Desk, DeskError
-from bot.handoff.hours import is_open, staff_minutes_between
 from bot.handoff.messengers import ChatIdMessenger, Messenger, speaks_to_users
 from bot.handoff.opening import Opening
 from bot.handoff.relaying import Relaying
 from bot.handoff.relays import RelayItem, RelayQueues
 from bot.handoff.stafftools import CASE_TOOLS, GROUP_TOOLS, IsAdmin, StaffTools
+from bot.handoff.tick import Ticker
 from bot.keyedlock import KeyedLock
 from bot.stats.report import claim_events
 from bot.vocabulary import (
@@ -92,11 +92,13 @@ class Handoffs:
     relaying: Relaying = field(init=False)  # messages both ways, sent by the queues
     closing: Closing = field(init=False)  # closing and forgetting cases, deleting topics
     opening: Opening = field(init=False)  # a new case and its topic
+    ticker: Ticker = field(init=False)  # nudges, expiry, old transcripts
 
     def __post_init__(self) -> None:
         self.relaying = Relaying(self)
         self.closing = Closing(self)
         self.opening = Opening(self)
+        self.ticker = Ticker(self)
         self.queues = RelayQueues(self.conversations.store, self.conversations.keyring, self.relaying.send_relay)
         self.tools = StaffTools(self)
 
@@ -364,57 +366,3 @@ class Handoffs:
                 )
             )
         return "\n".join(lines)
-
-    # -- time ---------------------------------------------------------------------------------
-
-    async def tick(self) -> None:
-        """Run periodically: each case on its own (one failing never stops the others), then old transcripts."""
-        for case in await self.conversations.store.open_cases():
-            try:
-                await self.tick_case(case)
-            except Exception as exc:
-                log.error("a case failed in the tick: %s", type(exc).__name__)
-        try:
-            await self.delete_old_transcripts()
-        except Exception as exc:
-            log.error("deleting old transcripts failed: %s", type(exc).__name__)
-
-    async def tick_case(self, case: Case) -> None:
-        """Open a topic that couldn't be opened; close a claimed chat gone quiet or a request nobody could answer
-        (both counted in staff hours); send the waiting message once."""
-        settings = self.flows.settings
-        now = self.now_minutes()
-        wall = self.conversations.clock()
-        if case.thread_id is None:
-            await self.opening.open_case_topic(case, now)
-            return
-        if case.claimed is not None:
-            if staff_minutes_between(moment(case.active), wall, settings) >= settings.handoff_idle_minutes:
-                await self.closing.close(case, "staff_expired", "handoff_expired")
-            return
-        waited = staff_minutes_between(moment(case.opened), wall, settings)
-        if waited >= settings.handoff_unclaimed_minutes:
-            await self.closing.close(case, "staff_unanswered", "handoff_unanswered")
-            return
-        staff_in = is_open(wall, settings) or not settings.staff_hours
-        if not case.nudged and staff_in and waited >= settings.handoff_nudge_minutes:
-            if not await self.conversations.store.mark_nudged(case.alias):
-                return
-            address = self.address_of(case)
-            if address is not None:
-                cards = self.waiting_cards(case.locale)
-                await self.relaying.tell(
-                    case,
-                    address,
-                    replace(
-                        cards,
-                        parts=(self.say("handoff_waiting", case.locale),),
-                        buttons=(self.end_button(case.locale),),
-                    ),
-                )
-
-    async def delete_old_transcripts(self) -> None:
-        """Delete the topics of cases closed more than `transcript_days` ago."""
-        store = self.conversations.store
-        for thread_id in await store.expired_topics(self.today() - self.flows.settings.transcript_days):
-            await self.closing.delete_topic(thread_id)
