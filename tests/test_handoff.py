@@ -130,7 +130,7 @@ class Bench:
         return mine[-1] if len(mine) > before else None
 
     async def staff(self, thread_id: int, text: str, settle: bool = True) -> None:
-        await self.handoffs.staff_input(thread_id, text, RelayItem("out", 1, text))
+        await self.handoffs.staff.staff_input(thread_id, text, RelayItem("out", 1, text))
         if settle:
             await self.handoffs.queues.wait_idle()
 
@@ -355,7 +355,7 @@ async def test_queue_lists_open_cases_with_waiting_minutes(bench: Bench) -> None
     one, _ = bench.desk.topics
     await bench.staff(one, "/alias Sam")
     await bench.staff(one, "/claim")
-    lines = (await bench.handoffs.queue()).splitlines()
+    lines = (await bench.handoffs.staff.queue()).splitlines()
     assert lines[0] == "Open cases: 2"
     assert lines[1].endswith(" · en · 4 min · with Sam") and lines[2].endswith(" · ro · 0 min · waiting")
 

@@ -93,7 +93,7 @@ class Relaying:
         """A staff message to the user, under the case's staff alias; the first one claims the case."""
         handoffs = self.handoffs
         if case.claimed is None:
-            case = await handoffs.claim(case) or case
+            case = await handoffs.staff.claim(case) or case
         try:
             messenger = handoffs.messenger_for(address)
             unsent = await messenger.send_out(

@@ -14,7 +14,6 @@ after, so a user who blocked the bot can't jam a close. Relays go through per-ca
 from __future__ import annotations
 
 import logging
-import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 
@@ -45,32 +44,22 @@ from bot.handoff.messengers import ChatIdMessenger, Messenger, speaks_to_users
 from bot.handoff.opening import Opening
 from bot.handoff.relaying import Relaying
 from bot.handoff.relays import RelayItem, RelayQueues
-from bot.handoff.stafftools import CASE_TOOLS, GROUP_TOOLS, IsAdmin, StaffTools
+from bot.handoff.staffside import StaffSide
+from bot.handoff.stafftools import StaffTools
 from bot.handoff.tick import Ticker
-from bot.keyedlock import KeyedLock
-from bot.stats.report import claim_events
 from bot.vocabulary import (
     CRISIS_TRIGGER,
     END_COMMAND,
     FORGET_TRIGGER,
     HANDOFF_NODE,
     EndAction,
-    Slash,
     encode_action,
-    parse_slash,
 )
 from bot.wording import message_text, staff_text
 
 log = logging.getLogger(__name__)
 
 END = Pick(HANDOFF_NODE, encode_action(EndAction()))
-MAX_ALIAS = 32
-
-
-def clean_alias(text: str) -> str:
-    """A staff alias with invisible and direction-changing characters (zero-width, RTL marks) removed."""
-    visible = "".join(ch for ch in text if unicodedata.category(ch) not in ("Cf", "Cc", "Co", "Cs", "Zl", "Zp"))
-    return " ".join(visible.split())
 
 
 def bot_command(inbound: Inbound) -> bool:
@@ -86,19 +75,20 @@ class Handoffs:
     desk: Desk
     # transport -> how its users are reached; a transport missing here is served by the desk, if it can.
     messengers: dict[str, Messenger] = field(default_factory=dict)
-    _staff_locks: KeyedLock = field(default_factory=KeyedLock)
     queues: RelayQueues = field(init=False)
     tools: StaffTools = field(init=False)  # /send, /reply, /block and friends
     relaying: Relaying = field(init=False)  # messages both ways, sent by the queues
     closing: Closing = field(init=False)  # closing and forgetting cases, deleting topics
     opening: Opening = field(init=False)  # a new case and its topic
     ticker: Ticker = field(init=False)  # nudges, expiry, old transcripts
+    staff: StaffSide = field(init=False)  # staff messages and commands, claims, /queue
 
     def __post_init__(self) -> None:
         self.relaying = Relaying(self)
         self.closing = Closing(self)
         self.opening = Opening(self)
         self.ticker = Ticker(self)
+        self.staff = StaffSide(self)
         self.queues = RelayQueues(self.conversations.store, self.conversations.keyring, self.relaying.send_relay)
         self.tools = StaffTools(self)
 
@@ -272,97 +262,3 @@ class Handoffs:
         """The user left the chat with staff (/end or the button)."""
         await self.closing.close(case, "staff_user_left", None)
         return Reply((self.say("handoff_ended", case.locale),), (self.menu_button(case.locale),))
-
-    # -- the staff side -----------------------------------------------------------------------
-
-    async def staff_input(
-        self, thread_id: int, text: str | None, relay: RelayItem | None, is_admin: IsAdmin | None = None
-    ) -> None:
-        """A staff message in a topic: a command, an internal `!` note, or a reply to queue for the user.
-
-        `is_admin` asks whether the sender administers the staff group (some commands are theirs only).
-        """
-        async with self._staff_locks.hold(thread_id):
-            case = await self.conversations.store.case_for_thread(thread_id)
-            stripped = (text or "").strip()
-            if stripped.startswith("!"):
-                return  # an internal note: never relayed
-            tool = stripped[1:].partition(" ")[0].split("@", 1)[0].lower() if stripped.startswith("/") else ""
-            if tool in GROUP_TOOLS:
-                # /unblock and /blocked need no open case: the case a block came from is closed.
-                answer = await self.tools.group_command(tool, stripped.partition(" ")[2].strip(), is_admin)
-                await self.staff_note(thread_id, answer)
-                return
-            if case is None:
-                # A topic of a closed case, or not a case at all: say so once per message, so nothing is silent.
-                await self.staff_note(thread_id, self.staff_say("staff_not_a_case"))
-                return
-            if stripped.startswith("/"):
-                # A bare "/" is no command, but it is not meant for the user either: it gets "unknown command".
-                slash = parse_slash(stripped) or Slash("")
-                await self.staff_command(case, slash.name, slash.arg, is_admin)
-                return
-            if self.address_of(case) is None:
-                # The secret changed since the case opened: nobody can reach the user through it any more.
-                log.warning("a case's chat link could not be opened; closing it")
-                await self.closing.close(case, "staff_link_lost", None)
-                return
-            await self.conversations.store.touch_case(case.alias, self.now_minutes())
-            if relay is not None and not await self.queues.put(case.alias, relay):
-                await self.staff_note(thread_id, self.staff_say("staff_queue_full"))
-
-    async def claim(self, case: Case) -> Case | None:
-        """Claim the case for staff; None when it was gone or already claimed (then nothing is said twice)."""
-        name = case.staff_alias or self.say("staff_default_alias", case.locale)
-        now = self.now_minutes()
-        if not await self.conversations.store.claim_case(case.alias, now, name):
-            return None
-        # Only the day's aggregate keeps the wait, in a coarse bucket; the case itself is deleted on close.
-        await self.conversations.store.count(self.today(), claim_events(now - case.opened))
-        claimed = replace(case, claimed=now, staff_alias=name, active=now)
-        address = self.address_of(case)
-        if address is not None:
-            await self.relaying.tell(claimed, address, Reply((self.say("handoff_claimed", case.locale, name=name),)))
-        if case.thread_id is not None:
-            await self.staff_note(case.thread_id, self.staff_say("staff_claimed", name=name))
-        return claimed
-
-    async def staff_command(self, case: Case, name: str, arg: str, is_admin: IsAdmin | None = None) -> None:
-        thread = case.thread_id or 0
-        if name in CASE_TOOLS:
-            await self.tools.case_command(case, name, arg, is_admin)
-        elif name == "claim":
-            if case.claimed is not None or await self.claim(case) is None:
-                await self.staff_note(thread, self.staff_say("staff_already_claimed"))
-        elif name == "alias":
-            alias = clean_alias(arg)
-            if not alias or len(alias) > MAX_ALIAS:
-                await self.staff_note(thread, self.staff_say("staff_alias_invalid"))
-                return
-            if await self.conversations.store.set_staff_alias(case.alias, alias):
-                await self.staff_note(thread, self.staff_say("staff_alias_set", name=alias))
-        elif name == "release":
-            await self.closing.close(case, "staff_released", "handoff_released")
-        elif name == "close":
-            await self.closing.close(case, "staff_closed", "handoff_closed")
-        else:
-            await self.staff_note(thread, self.staff_say("staff_unknown_command"))
-
-    async def queue(self) -> str:
-        """The answer to /queue: open cases with their waiting times."""
-        cases = await self.conversations.store.open_cases()
-        if not cases:
-            return self.staff_say("staff_queue_empty")
-        now = self.now_minutes()
-        lines = [self.staff_say("staff_queue_header", count=len(cases))]
-        for case in cases:
-            if case.claimed is None:
-                state = self.staff_say("staff_state_waiting")
-            else:
-                state = self.staff_say("staff_state_claimed", name=case.staff_alias or "")
-            lines.append(
-                self.staff_say(
-                    "staff_queue_line", alias=case.alias, language=case.locale, waiting=now - case.opened, state=state
-                )
-            )
-        return "\n".join(lines)

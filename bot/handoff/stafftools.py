@@ -8,7 +8,7 @@ admins) closes the case and keeps the person from opening another for a while: s
 pseudonymous key and the case alias only, and they still get the menus and crisis pages.
 
 Transport-agnostic, like the rest of the handoff: the Telegram topics and the console's staff mode both
-come here through `Handoffs.staff_input`, and the user is reached through their own messenger.
+come here through `StaffSide.staff_input`, and the user is reached through their own messenger.
 """
 
 from __future__ import annotations
@@ -143,7 +143,7 @@ class StaffTools:
             await handoffs.closing.close(case, "staff_link_lost", None)
             return
         if case.claimed is None:
-            case = await handoffs.claim(case) or case
+            case = await handoffs.staff.claim(case) or case
         conversations = handoffs.conversations
         # Under the user's lock: the page becomes their current one before they can press anything on it.
         async with conversations.user(address.transport, address.user) as key:
