@@ -15,7 +15,8 @@ from bot.conversation import Conversations
 from bot.engine import Command, Inbound, Media, Outcome, Pick, Reply, Text
 from bot.handoff.desk import USER_GONE, DeskError
 from bot.handoff.relays import RelayItem
-from bot.handoff.service import END, Handoffs
+from bot.handoff.service import Handoffs
+from bot.handoff.turns import END
 from bot.i18n.catalog import Texts
 from bot.privacy.keys import Keyring
 from bot.store import Store, open_store
@@ -123,7 +124,7 @@ class Bench:
             self.replies.setdefault(chat_id, []).append(outcome.reply)
 
         relay = RelayItem("in", 1, getattr(inbound, "text", None) or caption or type(inbound).__name__)
-        await self.handoffs.take_turn("test", chat_id, inbound, language, relay, deliver, caption)
+        await self.handoffs.turns.take_turn("test", chat_id, inbound, language, relay, deliver, caption)
         if settle:  # wait for the relays to be sent
             await self.handoffs.queues.wait_idle()
         mine = self.replies.get(chat_id, [])

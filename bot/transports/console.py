@@ -186,7 +186,7 @@ class ConsoleChat:
 
         # The console shows relays as they are sent, so each line waits for its relays before the next.
         relay = RelayItem("in", 0, typed)
-        await self.handoffs.take_turn(TRANSPORT, self.chat_id, inbound, self.language, relay, self.deliver)
+        await self.handoffs.turns.take_turn(TRANSPORT, self.chat_id, inbound, self.language, relay, self.deliver)
         await self.handoffs.queues.wait_idle()
 
     async def staff(self, text: str) -> None:
