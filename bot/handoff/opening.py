@@ -1,8 +1,8 @@
 """Opening a case: the case itself, its staff topic, and what the user is told while they wait.
 
-A user may open only so many topics an hour; past that their last topic is reopened instead, so one
-person can't flood the staff group. A topic that can't be opened is retried by the tick, and staff are
-told once in the main thread.
+A user may open `handoff_openings_per_hour` topics an hour; past that their last topic is reopened
+instead of a new one. A topic that can't be opened is tried again by the tick, and staff are told once,
+in the main thread.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def path_label(path: tuple[str, ...]) -> str:
 
 @dataclass
 class Opening:
-    """Opens cases and their topics; remembers recent openings in memory only, for an hour."""
+    """Opens cases and their topics."""
 
     handoffs: Handoffs
     # user key -> minutes and topics of their recent openings; kept in memory only, for an hour.

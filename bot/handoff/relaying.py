@@ -28,7 +28,7 @@ class Relaying:
     """Queues and sends the messages of a case, and tells its user about it."""
 
     handoffs: Handoffs
-    # aliases of cases whose user was told their relay queue is full (told once until it drains).
+    # aliases of cases whose user was told their relay queue is full: told once, until a message fits again.
     told_full: set[str] = field(default_factory=set)
 
     async def user_message(self, case: Case, relay: RelayItem | None, address: Address) -> None:
