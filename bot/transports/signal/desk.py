@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bot.engine import Reply
+from bot.handoff.desk import REFUSED, RETRY, USER_GONE, Desk, DeskError
 from bot.handoff.relays import RelayItem
-from bot.handoff.service import REFUSED, RETRY, USER_GONE, Desk, DeskError
 from bot.transports.signal.render import (
     MAX_MESSAGE,
     SignalMessage,

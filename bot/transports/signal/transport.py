@@ -130,7 +130,7 @@ class SignalTransport:
             media=inbound.kind if isinstance(inbound, Media) else "",
         )
         caption = text if isinstance(inbound, Media) else None
-        await self.handoffs.take_turn(TRANSPORT, uuid, inbound, None, relay, deliver, caption)
+        await self.handoffs.turns.take_turn(TRANSPORT, uuid, inbound, None, relay, deliver, caption)
 
     async def on_edit(self, uuid: str, envelope: dict[str, Any]) -> None:
         """An edited message: during a case staff see the new text, marked as an edit; otherwise nothing."""
@@ -143,7 +143,7 @@ class SignalTransport:
         if not self.seen.first_time((key, envelope.get("sourceDevice"), envelope.get("timestamp"))):
             return
         stamp = edit.get("targetSentTimestamp")
-        await self.handoffs.user_edited(
+        await self.handoffs.turns.user_edited(
             TRANSPORT, uuid, RelayItem("edit", stamp if isinstance(stamp, int) else 0, text)
         )
 
