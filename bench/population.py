@@ -15,7 +15,7 @@ from pathlib import Path
 from bench.baseline.bot import CONVERSATION, STATES
 from bot.privacy.keys import Keyring
 from bot.store import open_store
-from bot.store.sqlite import COMPANIONS
+from bot.store.sqlite.connection import COMPANIONS
 from bot.transports.telegram.app import TRANSPORT
 
 # The bench's own secret: keys in the seeded database must be the ones the bot derives.

@@ -18,7 +18,7 @@ from bot.ops.backup.database import backup, restore, snapshot
 from bot.ops.backup.sealed import Contents, seal, unseal
 from bot.privacy.keys import Keyring
 from bot.store import open_store
-from bot.store.sqlite import MIGRATIONS
+from bot.store.sqlite.schema import MIGRATIONS
 from tests.conftest import REPO
 from tests.fakebotapi import FakeBotAPI
 from tests.test_telegram_e2e import STAFF, USER, bot_process

@@ -8,7 +8,7 @@ from pathlib import Path
 from bot.handoff.address import Address
 from bot.privacy.keys import Keyring
 from bot.store import open_store
-from bot.store.sqlite import MIGRATIONS
+from bot.store.sqlite.schema import MIGRATIONS
 from tests.test_migrations import build_at, insert
 
 KEYRING = Keyring(b"m" * 32)

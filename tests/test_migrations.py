@@ -15,7 +15,7 @@ from bot.engine import State
 from bot.handoff.cases import Case
 from bot.privacy.keys import Keyring
 from bot.store import StoreError, open_store
-from bot.store.sqlite import MIGRATIONS
+from bot.store.sqlite.schema import MIGRATIONS
 
 KEYRING = Keyring(b"m" * 32)
 DAY = 739_000

@@ -13,7 +13,8 @@ from bot.config import ConfigError
 from bot.engine import State
 from bot.handoff.cases import Case
 from bot.store import StoreError, TurnWrite, open_store
-from bot.store.postgres import MIGRATIONS, PostgresStore
+from bot.store.postgres import PostgresStore
+from bot.store.postgres.schema import MIGRATIONS
 from tests.pg import Cluster
 from tests.store.turns import many_users_take_turns
 

@@ -19,14 +19,11 @@ from bot.engine import State
 from bot.handoff.cases import Case
 from bot.privacy.keys import Keyring
 from bot.store import StoreError, TurnWrite, open_store
-from bot.store import sqlite as sqlite_module
 from bot.store.groupcommit import GroupCommit
-from bot.store.sqlite import (
-    BUSY_TIMEOUT_MS,
-    JOURNAL_SIZE_LIMIT,
-    MIGRATIONS,
-    SQLiteStore,
-)
+from bot.store.sqlite import SQLiteStore
+from bot.store.sqlite import counters as sqlite_counters
+from bot.store.sqlite.connection import BUSY_TIMEOUT_MS, JOURNAL_SIZE_LIMIT, on_thread
+from bot.store.sqlite.schema import MIGRATIONS
 from tests.store.turns import many_users_take_turns
 
 KEY = bytes(range(32))
@@ -46,7 +43,7 @@ def _mode(path: Path) -> int:
 
 def pragma(connection: Any, name: str) -> object:
     async def read() -> object:
-        return await sqlite_module.on_thread(connection, lambda db: db.execute(f"PRAGMA {name}").fetchone()[0])
+        return await on_thread(connection, lambda db: db.execute(f"PRAGMA {name}").fetchone()[0])
 
     return read()
 
@@ -128,7 +125,7 @@ async def test_the_loop_keeps_running_while_another_process_holds_the_write_lock
 async def test_a_large_purge_goes_in_batches_and_other_turns_land_between_them(
     store: SQLiteStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(sqlite_module, "PURGE_BATCH", 3)
+    monkeypatch.setattr(sqlite_counters, "PURGE_BATCH", 3)
     for i in range(10):
         await store.record(bytes([i + 1]) * 32, State(node="a.b", locale="en", day=1), [], 1)
     purging = asyncio.ensure_future(store.purge(today=100, retention_days=30))
