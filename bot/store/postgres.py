@@ -103,6 +103,26 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX blocks_alias ON blocks (alias);
     """,
+    # Replicas: each update is stored (sealed) before it is acknowledged, and processed by whichever replica
+    # leases its conversation. A processed update keeps only its key (body and conversation cleared) for a
+    # day, so a late retry of it is recognised and not processed again.
+    """
+    CREATE TABLE inbox (
+        transport text NOT NULL,
+        update_id bigint NOT NULL,
+        conv bytea,
+        body bytea,
+        received timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (transport, update_id)
+    );
+    CREATE INDEX inbox_pending ON inbox (conv, update_id) WHERE body IS NOT NULL;
+    CREATE INDEX inbox_received ON inbox (received);
+    CREATE TABLE leases (
+        conv bytea PRIMARY KEY,
+        holder text NOT NULL,
+        until timestamptz NOT NULL
+    );
+    """,
 )
 
 # Replicas starting together take this lock while they migrate, so one migrates and the others wait.

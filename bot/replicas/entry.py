@@ -1,0 +1,26 @@
+"""The update a task is processing now, so the turn it writes can mark that update done in the same commit."""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+
+@dataclass(slots=True)
+class InboxEntry:
+    """One stored update being processed; `consumed` once a turn's commit marked it done."""
+
+    transport: str
+    update_id: int
+    consumed: bool = False
+
+
+# Set by a worker around `process_update`; PTB runs the handlers in that task (or in tasks copying its context).
+CURRENT: ContextVar[InboxEntry | None] = ContextVar("bot_replicas_current", default=None)
+
+
+class UpdateTaken(Exception):
+    """The update was already processed (by a replica whose lease ran out meanwhile): this turn is not stored."""
+
+    def __init__(self) -> None:
+        super().__init__("the update was already processed")
