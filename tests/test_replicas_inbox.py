@@ -7,7 +7,7 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import aiohttp
@@ -156,33 +156,45 @@ async def test_an_expired_lease_is_taken_over_and_its_old_holder_cannot_renew_it
     assert await inbox.claim("third", 30) == conv  # given back with its update still pending
 
 
-async def test_a_turn_marks_its_update_done_in_its_own_commit_and_a_second_run_of_it_is_not_stored(
+async def test_a_stored_turn_marks_its_update_stepped_and_a_re_run_replies_from_the_same_state_without_storing(
     endpoint: Endpoint,
 ) -> None:
     store = await ReplicaStore.open(endpoint.database)
     try:
         conv = await add(endpoint.inbox, 300, 7000)
-        state = State(node="main", locale="en", back=(), day=740_000, nation=None, misses=0)
-        token = CURRENT.set(InboxEntry(TRANSPORT, 300))
+        first = State(node="main", locale="en", back=(), day=740_000, nation=None, misses=0)
+        await store.write_turn(TurnWrite(conv, first))  # the state before the update
+        stepped = replace(first, node="testing", back=("main",))
+        entry = InboxEntry(TRANSPORT, 300)
+        token = CURRENT.set(entry)
         try:
-            await store.write_turn(TurnWrite(conv, state))
-            await store.write_turn(TurnWrite(conv, state))  # a second write of the same update: a plain write
+            assert (await store.load_turn(conv)).state == first
+            await store.write_turn(TurnWrite(conv, stepped, (("node", "testing"),), 740_000))
+            await store.write_turn(TurnWrite(conv, stepped))  # a second write in the same run: a plain one
         finally:
             CURRENT.reset(token)
-        assert await endpoint.inbox.pending() == 0
-        rerun = replace_node(state, "elsewhere")
-        token = CURRENT.set(InboxEntry(TRANSPORT, 300))  # another replica re-running the update
+        assert entry.consumed and not entry.replay
+        # The replica dies before marking the update done; another re-runs it.
+        again = InboxEntry(TRANSPORT, 300)
+        token = CURRENT.set(again)
         try:
+            assert (await store.load_turn(conv)).state == first  # the same input meets the same state
+            await store.write_turn(TurnWrite(conv, replace(stepped, misses=9), (("node", "testing"),), 740_000))
+        finally:
+            CURRENT.reset(token)
+        assert again.replay and again.consumed
+        assert await store.load(conv) == stepped  # stepped once
+        assert await store.counters(740_000, 740_000) == [(740_000, "node", "testing", 1)]  # counted once
+        assert await endpoint.inbox.pending() == 1  # still to be marked done once the replies are sent
+        assert await endpoint.inbox.finish(TRANSPORT, 300)
+        late = InboxEntry(TRANSPORT, 300)  # a replica whose lease ran out long ago
+        token = CURRENT.set(late)
+        try:
+            assert (await store.load_turn(conv)).state == stepped
             with pytest.raises(UpdateTaken):
-                await store.write_turn(TurnWrite(conv, rerun))
+                await store.write_turn(TurnWrite(conv, first))
         finally:
             CURRENT.reset(token)
-        assert (await store.load(conv)) == state
+        assert await store.load(conv) == stepped
     finally:
         await store.close()
-
-
-def replace_node(state: State, node: str) -> State:
-    from dataclasses import replace
-
-    return replace(state, node=node)

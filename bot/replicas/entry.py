@@ -1,4 +1,4 @@
-"""The update a task is processing now, so the turn it writes can mark that update done in the same commit."""
+"""The update a task is processing now, so the turn it writes can mark that update stepped in the same commit."""
 
 from __future__ import annotations
 
@@ -8,11 +8,13 @@ from dataclasses import dataclass
 
 @dataclass(slots=True)
 class InboxEntry:
-    """One stored update being processed; `consumed` once a turn's commit marked it done."""
+    """One stored update being processed; `consumed` once its turn is stored (by this run or an earlier one),
+    `replay` when an earlier run stored it and this one only replies."""
 
     transport: str
     update_id: int
     consumed: bool = False
+    replay: bool = False
 
 
 # Set by a worker around `process_update`; PTB runs the handlers in that task (or in tasks copying its context).
@@ -20,7 +22,7 @@ CURRENT: ContextVar[InboxEntry | None] = ContextVar("bot_replicas_current", defa
 
 
 class UpdateTaken(Exception):
-    """The update was already processed (by a replica whose lease ran out meanwhile): this turn is not stored."""
+    """The update was processed to the end elsewhere (this replica's lease ran out meanwhile): nothing is stored."""
 
     def __init__(self) -> None:
         super().__init__("the update was already processed")

@@ -1,6 +1,7 @@
 """The inbox and the leases, in SQL: updates stored before they are acknowledged, conversations leased out.
 
-A pending update holds its conversation's key and its sealed body. Once processed both are cleared and
+A pending update holds its conversation's key and its sealed body (and, once its turn is stored, whose
+state that turn stepped and from what: bot/replicas/store.py). Once processed all are cleared and
 only (transport, update_id) stays, for a day, so a retry of it (Telegram's, or a new poll leader asking
 again from an unconfirmed offset) is recognised and dropped. A conversation is free when it has no lease
 row or its lease has run out; a claim takes a free one in one statement the server settles, so two
@@ -42,7 +43,10 @@ RENEW = (
     "WHERE conv = %(conv)s AND holder = %(holder)s AND until >= now()"
 )
 NEXT = "SELECT transport, update_id, body FROM inbox WHERE conv = %s AND body IS NOT NULL ORDER BY update_id LIMIT 1"
-FINISH = "UPDATE inbox SET conv = NULL, body = NULL WHERE transport = %s AND update_id = %s AND body IS NOT NULL"
+FINISH = (
+    "UPDATE inbox SET conv = NULL, body = NULL, stepped_key = NULL, before = NULL "
+    "WHERE transport = %s AND update_id = %s AND body IS NOT NULL"
+)
 RELEASE = "DELETE FROM leases WHERE conv = %s AND holder = %s"
 FORGET = "DELETE FROM inbox WHERE body IS NULL AND received < now() - %s * interval '1 day'"
 

@@ -134,19 +134,15 @@ class Workers:
                 return
 
     async def process(self, pending: Pending) -> None:
-        """Run one update through the handlers, then mark it done (unless the turn's own commit did)."""
+        """Run one update through the handlers (its turn is stored as they go), then mark it done."""
         raw = unseal_update(pending.body, self.keyring)
         if raw is not None:
             update = Update.de_json(json.loads(raw), self.application.bot)
-            entry = InboxEntry(pending.transport, pending.update_id)
-            token = CURRENT.set(entry)
+            token = CURRENT.set(InboxEntry(pending.transport, pending.update_id))
             try:
                 await self.application.process_update(update)
             finally:
                 CURRENT.reset(token)
-            if entry.consumed:
-                self.processed += 1
-                return
         else:
             log.error("a stored update could not be opened (was the secret changed?); it is dropped")
         await self.inbox.finish(pending.transport, pending.update_id)
