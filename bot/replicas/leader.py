@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import socket
 
 import psycopg
 
@@ -45,7 +47,11 @@ class Election:
                 return False
         try:
             connection = await psycopg.AsyncConnection.connect(
-                self.url, autocommit=True, prepare_threshold=None, connect_timeout=CONNECT_TIMEOUT
+                self.url,
+                autocommit=True,
+                prepare_threshold=None,
+                connect_timeout=CONNECT_TIMEOUT,
+                application_name=f"bot {self.what} {socket.gethostname()}:{os.getpid()}",  # who leads, for operators
             )
         except psycopg.Error as exc:
             log.warning("cannot reach the database to try the %s lead: %s", self.what, type(exc).__name__)

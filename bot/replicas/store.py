@@ -11,12 +11,15 @@ a reply may go out twice only when a replica dies between sending it and marking
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from bot.engine import State
 from bot.replicas.entry import CURRENT, UpdateTaken
 from bot.store.base import Turn, TurnWrite
 from bot.store.postgres import PostgresStore, _turn_statement
+
+log = logging.getLogger(__name__)
 
 # Claims the update for this turn (only if pending and not stepped yet) and keeps the state it starts from.
 STEP = (
@@ -48,6 +51,7 @@ class ReplicaStore(PostgresStore):
         if not rows:
             return turn
         entry.replay = True
+        log.info("re-running an update whose turn was stored by a replica that stopped: replying from that turn")
         return Turn(_state(rows[0][0]), turn.case)
 
     async def write_turn(self, write: TurnWrite) -> None:
