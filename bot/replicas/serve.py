@@ -22,6 +22,7 @@ from bot.ops.doctor import staff_group_problems
 from bot.replicas.inbox import Inbox
 from bot.replicas.leader import CHORES_LOCK, POLL_LOCK, Election
 from bot.replicas.poller import Poller, pause
+from bot.replicas.relaylock import RelayLocks
 from bot.replicas.webhook import Receiver, start_server
 from bot.replicas.workers import Workers
 from bot.transports.telegram.app import TelegramTransport, Webhook
@@ -74,6 +75,12 @@ async def serve_replica(
     """Run this replica until `stop` is set: the webhook endpoint or a try for the poll, the workers, the chores."""
     keyring = transport.conversations.keyring
     inbox = await Inbox.open(url, size=settings.workers + 4)
+    try:
+        relay_locks = await RelayLocks.open(url)
+    except BaseException:
+        await inbox.close()
+        raise
+    transport.handoffs.queues.guard = relay_locks.hold
     chores = Election(url, CHORES_LOCK, "the chores")
     runtime = transport.runtime
     runtime.chores_here = chores.try_lead
@@ -122,6 +129,7 @@ async def serve_replica(
             task.cancel()
         await chores.resign()
         await inbox.close()
+        await relay_locks.close()
 
 
 async def _clean_inbox(inbox: Inbox, chores: Election, stop: asyncio.Event) -> None:
