@@ -73,7 +73,9 @@ async def replicas(
         STAFF_CHAT_ID=str(STAFF),
         TELEGRAM_API_URL=api.api_url,
         BOT_LEASE_SECONDS=str(LEASE_SECONDS),
-        BOT_WORKERS="3",
+        # Fewer workers than users per replica: with every reply held, two replicas cannot lease every
+        # conversation between them, so each replica holds some.
+        BOT_WORKERS="2",
         BOT_LEADER_RETRY_SECONDS="0.3",
     )
     started: list[Replica] = []
@@ -266,3 +268,43 @@ async def test_when_the_polling_replica_dies_another_takes_the_poll_over(tmp_pat
 
 async def _not_none(value: Awaitable[object]) -> bool:
     return await value is not None
+
+
+async def test_cases_open_relay_and_close_once_each_while_the_replicas_share_users_and_staff_topics(
+    tmp_path: Path, pg_url: str
+) -> None:
+    people = USERS[:3]
+    async with FakeBotAPI() as api, replicas(api, tmp_path, pg_url, 3) as started:
+        api.replicas = [replica.url for replica in started]
+        api.repost_every = 3
+        for user in people:
+            api.user_sends_text(user, "/human")
+        await api.wait_for_calls("createForumTopic", len(people), timeout=60)
+        # Each case's note in its topic says its topic is known: words there now reach the user.
+        await api.wait_for(lambda: len({m.get("message_thread_id") for m in api.sent_to(STAFF)} - {None}) >= 3, 60)
+        for user in people:
+            api.user_sends_text(user, f"user words from {user}")
+        copies = await api.wait_for_calls("copyMessage", len(people), chat_id=STAFF, timeout=60)
+        topic_of = {int(c.params["from_chat_id"]): int(c.params["message_thread_id"]) for c in copies}
+        for user in people:
+            api.group_message(STAFF, f"staff words for {user}", thread_id=topic_of[user])
+        for user in people:
+            await api.wait_for_text(user, f"staff words for {user}", timeout=60)
+        for user in people:
+            api.group_message(STAFF, "/close", thread_id=topic_of[user])
+        for user in people:
+            await api.wait_for_text(user, "The chat with our team has ended", timeout=60)
+        await wait_until(
+            lambda: _equals(scalar(pg_url, "SELECT count(*) FROM inbox WHERE body IS NOT NULL"), 0), 30, "all done"
+        )
+        assert len(api.calls_to("createForumTopic")) == len(people)  # one topic per case, whoever processed it
+        copies = api.calls_to("copyMessage", STAFF)
+        assert sorted(c.params["from_chat_id"] for c in copies) == sorted(people)  # each message copied once
+        for user in people:
+            assert sum(f"staff words for {user}" in t for t in api.texts_to(user)) == 1
+            assert sum("The chat with our team has ended" in t for t in api.texts_to(user)) == 1
+            assert [c.params["message_thread_id"] for c in copies if c.params["from_chat_id"] == user] == [
+                topic_of[user]
+            ]
+        assert api.reposted
+    assert all(r.process.returncode == 0 for r in started), logs_of(started)
