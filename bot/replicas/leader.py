@@ -1,8 +1,10 @@
 """Elections by PostgreSQL advisory lock: the replica holding the lock leads until its connection ends.
 
-The lock is a session lock on a connection of its own, so a replica that dies (or loses the database)
-lets it go at once and another takes it at its next try. That connection must reach the server
-directly, not through PgBouncer in transaction mode, which would hand the session to someone else.
+The lock is a transaction's lock, on a connection of its own whose transaction stays open while this
+replica leads (it takes no snapshot between statements, so it holds back no VACUUM). A replica that dies
+or loses the database ends that transaction, which lets the lock go at once, and another takes it at
+its next try. PgBouncer in transaction mode keeps one server connection for an open transaction, so the
+lock means the same behind it.
 """
 
 from __future__ import annotations
@@ -48,7 +50,6 @@ class Election:
         try:
             connection = await psycopg.AsyncConnection.connect(
                 self.url,
-                autocommit=True,
                 prepare_threshold=None,
                 connect_timeout=CONNECT_TIMEOUT,
                 application_name=f"bot {self.what} {socket.gethostname()}:{os.getpid()}",  # who leads, for operators
@@ -57,7 +58,8 @@ class Election:
             log.warning("cannot reach the database to try the %s lead: %s", self.what, type(exc).__name__)
             return False
         try:
-            row = await (await connection.execute("SELECT pg_try_advisory_lock(%s)", (self.lock,))).fetchone()
+            # Not autocommit: this statement opens the transaction that holds the lock while this replica leads.
+            row = await (await connection.execute("SELECT pg_try_advisory_xact_lock(%s)", (self.lock,))).fetchone()
         except psycopg.Error:
             row = None
         if not row or not row[0]:

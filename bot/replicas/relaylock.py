@@ -52,13 +52,11 @@ class RelayLocks:
     @asynccontextmanager
     async def hold(self, alias: str) -> AsyncIterator[None]:
         """Hold the case's lock (waiting while another replica drains it) for the block's duration."""
-        key = lock_key(alias)
-        async with self._pool.connection() as connection:
-            await connection.execute("SELECT pg_advisory_lock(%s)", (key,))
-            try:
-                yield
-            finally:
-                await connection.execute("SELECT pg_advisory_unlock(%s)", (key,))
+        # A transaction's lock, held by keeping the transaction open: it ends with the transaction (or the
+        # connection), and PgBouncer in transaction mode keeps the one server connection for it meanwhile.
+        async with self._pool.connection() as connection, connection.transaction():
+            await connection.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(alias),))
+            yield
 
     async def close(self) -> None:
         await self._pool.close()
