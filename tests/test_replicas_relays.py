@@ -1,5 +1,6 @@
 """Relays with replicas: two replicas' drainers of one case (each reads the whole queue) send each relay
-once and in order, because one at a time holds the case's relay lock."""
+once and in order, because one at a time holds the case's relay lock; relays a stopped replica left
+queued are sent by the chores replica."""
 
 from __future__ import annotations
 
@@ -9,7 +10,10 @@ import pytest
 
 from bot.handoff.relays import RelayItem, RelayQueues
 from bot.privacy.keys import Keyring
+from bot.replicas.inbox import Inbox
+from bot.replicas.leader import CHORES_LOCK, Election
 from bot.replicas.relaylock import RelayLocks
+from bot.replicas.serve import replica_chores
 from bot.store import open_store
 from tests.store.test_store_contract import a_case
 
@@ -65,4 +69,38 @@ async def test_without_the_lock_two_drainers_of_one_case_would_send_a_relay_twic
     finally:
         for queues in replicas:
             await queues.stop()
+        await store.close()
+
+
+async def test_the_chores_replica_sends_relays_a_stopped_replica_left_queued(pg_url: str) -> None:
+    store = await open_store(pg_url)
+    lock = await RelayLocks.open(pg_url)
+    inbox = await Inbox.open(pg_url)
+    chores = Election(pg_url, CHORES_LOCK, "the chores")
+    sent: list[str] = []
+    delivered = asyncio.Event()
+
+    async def send(alias: str, item: RelayItem) -> bool:
+        sent.append(item.text or "")
+        delivered.set()
+        return True
+
+    queues = RelayQueues(store, KEYRING, send, guard=lock.hold)
+    stop = asyncio.Event()
+    try:
+        assert await store.insert_case(a_case("K7Q2"))
+        # Queued by a replica that stopped before its drainer sent it.
+        await store.add_relay("K7Q2", RelayItem("out", 1, "left behind").seal(KEYRING, "K7Q2"), 20)
+        assert await chores.try_lead()
+        running = asyncio.create_task(replica_chores(inbox, queues, chores, stop, every=0.05))
+        await asyncio.wait_for(delivered.wait(), 10)
+        await queues.wait_idle()
+        stop.set()
+        await running
+        assert sent == ["left behind"] and await store.relays("K7Q2") == []
+    finally:
+        await queues.stop()
+        await chores.resign()
+        await inbox.close()
+        await lock.close()
         await store.close()

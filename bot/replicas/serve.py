@@ -3,13 +3,15 @@
 Updates come in through this replica's webhook endpoint (a load balancer spreads Telegram's posts over
 the replicas) or, without a webhook, through the one replica elected to poll; either way they are
 processed by whichever replica's workers lease their conversation. The chores (case tick, daily purge,
-clearing old inbox keys) run on the one replica holding the chores lock.
+relays left queued by a replica that stopped, clearing old inbox keys) run on the one replica holding the
+chores lock.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -18,6 +20,7 @@ from telegram import Update
 from telegram.ext import Application
 
 from bot.config import ConfigError
+from bot.handoff.relays import RelayQueues
 from bot.ops.doctor import staff_group_problems
 from bot.replicas.inbox import Inbox
 from bot.replicas.leader import CHORES_LOCK, POLL_LOCK, Election
@@ -25,6 +28,7 @@ from bot.replicas.poller import Poller, pause
 from bot.replicas.relaylock import RelayLocks
 from bot.replicas.webhook import Receiver, start_server
 from bot.replicas.workers import Workers
+from bot.runtime import TICK_SECONDS
 from bot.transports.telegram.app import TelegramTransport, Webhook
 
 log = logging.getLogger(__name__)
@@ -112,7 +116,7 @@ async def serve_replica(
                 poll = Election(url, POLL_LOCK, "polling")
                 poller = Poller(application.bot, inbox, keyring, poll, poll_timeout, settings.leader_retry_seconds)
                 tasks.append(asyncio.create_task(poller.run(stop)))
-            tasks.append(asyncio.create_task(_clean_inbox(inbox, chores, stop)))
+            tasks.append(asyncio.create_task(replica_chores(inbox, transport.handoffs.queues, chores, stop)))
             try:
                 async with runtime.running(transport.handoffs):
                     await stop.wait()
@@ -132,15 +136,23 @@ async def serve_replica(
         await relay_locks.close()
 
 
-async def _clean_inbox(inbox: Inbox, chores: Election, stop: asyncio.Event) -> None:
-    """On the chores replica: delete the keys of updates processed more than a day ago."""
+async def replica_chores(
+    inbox: Inbox, queues: RelayQueues, chores: Election, stop: asyncio.Event, every: float = TICK_SECONDS
+) -> None:
+    """On the chores replica: send relays another replica left queued when it stopped (its drainers were
+    cancelled, and only a start or a new relay of the case drains them otherwise), and delete the keys of
+    updates processed more than a day ago."""
+    cleaned = 0.0
     while not stop.is_set():
-        await pause(stop, CLEAN_SECONDS)
+        await pause(stop, every)
         if stop.is_set() or not chores.leading:
             continue
         try:
-            gone = await inbox.forget_processed()
-            if gone:
-                log.info("forgot %d processed update key(s)", gone)
+            await queues.resume()  # under the relay locks: a case another replica is draining is left to it
+            if time.monotonic() - cleaned >= CLEAN_SECONDS:
+                cleaned = time.monotonic()
+                gone = await inbox.forget_processed()
+                if gone:
+                    log.info("forgot %d processed update key(s)", gone)
         except Exception as exc:
-            log.warning("clearing processed updates failed: %s", type(exc).__name__)
+            log.warning("a replica chore failed: %s", type(exc).__name__)
