@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from dataclasses import dataclass
 
@@ -99,7 +98,7 @@ class Poller:
 
     async def store(self, update: Update) -> None:
         """Store one polled update in the inbox (committed when this returns)."""
-        raw = json.dumps(update.to_dict()).encode()
+        raw = update.to_json().encode()
         await self.inbox.add(
             TRANSPORT, update.update_id, conversation_of(update, self.keyring), seal_update(raw, self.keyring)
         )
