@@ -10,8 +10,8 @@ from __future__ import annotations
 from telegram import Chat, Update
 
 from bot.privacy.keys import Keyring
+from bot.transports.telegram.private import TRANSPORT
 
-TRANSPORT = "telegram"
 INBOX_CONTEXT = b"inbox:" + TRANSPORT.encode()
 
 
