@@ -35,6 +35,8 @@ class Runtime:
     conversations: Conversations
     reloader: Reloader | None = None  # live reload of flows/ and locales/; None when reloads are off
     purged_day: int = field(default=0, init=False)  # the local day idle sessions were last purged
+    # With several replicas, whether this one runs the chores now (one does at a time); None: always.
+    chores_here: Callable[[], Awaitable[bool]] | None = field(default=None, init=False)
 
     @classmethod
     def build(
@@ -79,6 +81,8 @@ class Runtime:
 
     async def tick(self, handoffs: Handoffs | None) -> None:
         """One round of chores: the cases, then the purge; neither failing stops the other."""
+        if self.chores_here is not None and not await self.chores_here():
+            return  # another replica runs them
         if handoffs is not None:
             try:
                 await handoffs.ticker.tick()

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import date
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import bot.flows as flowspec
 from bot import config
@@ -38,6 +38,9 @@ from bot.runtime import Runtime
 from bot.store import Store, open_store
 from bot.transports.console import ConsoleChat
 
+if TYPE_CHECKING:
+    from bot.replicas.serve import ReplicaSettings
+
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
 
@@ -51,8 +54,13 @@ class CliError(BotError):
     """A problem the operator can fix; printed as one line."""
 
 
-async def open_with_secret(args: argparse.Namespace, env: Mapping[str, str], *, console: bool) -> tuple[Keyring, Store]:
-    """Find the secret (the console may make one in ./data), open the database and check they belong together."""
+async def open_with_secret(
+    args: argparse.Namespace, env: Mapping[str, str], *, console: bool, replicas: bool = False
+) -> tuple[Keyring, Store]:
+    """Find the secret (the console may make one in ./data), open the database and check they belong together.
+
+    `replicas`: the PostgreSQL store whose turns also mark the update they come from as processed.
+    """
     where = args.db or config.store_location(env)  # an SQLite file, or BOT_DATABASE_URL's PostgreSQL
     db = where if isinstance(where, Path) else None
     secret = find_secret(env, config.data_secret_path(env), create_default=console)
@@ -65,7 +73,12 @@ async def open_with_secret(args: argparse.Namespace, env: Mapping[str, str], *, 
         )
     keyring = Keyring(secret.value)
     # The console may run beside the bot on its database: it leaves checkpoints to the bot then.
-    store = await open_store(where, checkpoints=not console)
+    if replicas and isinstance(where, str):
+        from bot.replicas.store import ReplicaStore  # psycopg only where PostgreSQL is used
+
+        store: Store = await ReplicaStore.open(where)
+    else:
+        store = await open_store(where, checkpoints=not console)
     try:
         check = keyring.check_value()
         binding = bind_secret(secret, check, await store.secret_check(), await store.holds_people(), args.new_secret)
@@ -302,7 +315,10 @@ async def _run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     flows_dir, locales_dir = args.flows or config.flows_dir(env), config.locales_dir(env)
     flows = load_content(flows_dir, locales_dir, date.today(), live=True)
     configure_logging()
-    keyring, store = await open_with_secret(args, env, console=False)
+    # On PostgreSQL, Telegram runs as one replica of possibly several (bot/replicas/): any number may run.
+    database_url = config.database_url(env) if args.db is None else None
+    replica_settings = _replica_settings(env) if telegram_on and database_url else None
+    keyring, store = await open_with_secret(args, env, console=False, replicas=replica_settings is not None)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -335,7 +351,12 @@ async def _run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         monitor = Monitor.attach(application, transport.post_to_staff, store.secret_check, webhook_address)
         await monitor.start(health_address(args, webhook_address))
         try:
-            await serve(application, transport, stop, webhook, poll_errors=monitor.on_poll_error)
+            if replica_settings is not None and database_url is not None:
+                from bot.replicas.serve import serve_replica
+
+                await serve_replica(application, transport, stop, database_url, replica_settings, webhook)
+            else:
+                await serve(application, transport, stop, webhook, poll_errors=monitor.on_poll_error)
         finally:
             await monitor.stop()
         if signal_task is not None:
@@ -350,6 +371,12 @@ async def _run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         stop.set()  # a Signal task beside a failed Telegram one stops too
         await store.close()
     return EXIT_OK
+
+
+def _replica_settings(env: Mapping[str, str]) -> ReplicaSettings:
+    from bot.replicas.serve import ReplicaSettings
+
+    return ReplicaSettings.from_env(env)
 
 
 def _start_signal(
