@@ -1,7 +1,7 @@
 """What every transport shares: the conversations, live reload, and the chores that run beside them.
 
 A transport adapts its messenger to `Conversations` (bot/conversation.py, one user's turn) and a
-`Desk` (bot/handoff/service.py, the staff side); the runtime builds those from the loaded flows, the
+`Desk` (bot/handoff/desk.py, the staff side); the runtime builds those from the loaded flows, the
 store and the keyring, and runs what no single message starts: the case tick (waiting and quiet cases,
 old transcripts), the daily purge of idle sessions, and the reload watcher.
 """
@@ -17,7 +17,8 @@ from pathlib import Path
 
 from bot.conversation import Conversations
 from bot.flows import FlowSet
-from bot.handoff.service import Desk, Handoffs
+from bot.handoff.desk import Desk
+from bot.handoff.service import Handoffs
 from bot.privacy.keys import Keyring
 from bot.reload import POLL_SECONDS, Reloader
 from bot.store import Store
@@ -34,6 +35,8 @@ class Runtime:
     conversations: Conversations
     reloader: Reloader | None = None  # live reload of flows/ and locales/; None when reloads are off
     purged_day: int = field(default=0, init=False)  # the local day idle sessions were last purged
+    # With several replicas, whether this one runs the chores now (one does at a time); None: always.
+    chores_here: Callable[[], Awaitable[bool]] | None = field(default=None, init=False)
 
     @classmethod
     def build(
@@ -78,9 +81,11 @@ class Runtime:
 
     async def tick(self, handoffs: Handoffs | None) -> None:
         """One round of chores: the cases, then the purge; neither failing stops the other."""
+        if self.chores_here is not None and not await self.chores_here():
+            return  # another replica runs them
         if handoffs is not None:
             try:
-                await handoffs.tick()
+                await handoffs.ticker.tick()
             except Exception as exc:
                 log.error("case tick failed: %s", type(exc).__name__)
         try:

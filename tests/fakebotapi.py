@@ -104,6 +104,12 @@ class FakeBotAPI:
     webhook: tuple[str, str] | None = None
     webhook_statuses: list[int] = field(default_factory=list)
     _pusher: asyncio.Task[None] | None = None
+    # Replicas behind a load balancer: each update is posted to the next of these addresses in turn (one
+    # that cannot be reached is skipped, as a balancer does) instead of to the webhook's own address.
+    replicas: list[str] = field(default_factory=list)
+    repost_every: int = 0  # every Nth update taken is posted once more, to the next replica (a retry)
+    reposted: list[int] = field(default_factory=list)  # update ids posted a second time
+    _next_replica: int = 0
     # The world as Telegram would refuse it: users who blocked the bot, topics staff deleted, a group
     # without topics or where the bot may not manage them, and the bot's member record in the group.
     blocked: set[int] = field(default_factory=set)
@@ -608,23 +614,43 @@ class FakeBotAPI:
 
         assert self._changed is not None
         async with aiohttp.ClientSession() as session:
+            taken = 0
             while True:
                 if self.webhook is None or not self._updates:
                     async with self._changed:
                         with contextlib.suppress(TimeoutError):
                             await asyncio.wait_for(self._changed.wait(), 0.2)
                     continue
-                url, secret = self.webhook
                 update = self._updates[0]
-                try:
-                    async with session.post(url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": secret}) as r:
-                        self.webhook_statuses.append(r.status)
-                        if r.status == 200:
-                            self._updates.pop(0)
-                            continue
-                except aiohttp.ClientError:
-                    pass
+                status = await self._post_update(session, update)
+                if status == 200:
+                    self._updates.pop(0)
+                    taken += 1
+                    if self.repost_every and taken % self.repost_every == 0:
+                        # The answer "was lost": Telegram posts the same update again, here to another replica.
+                        self.reposted.append(int(update["update_id"]))
+                        await self._post_update(session, update)
+                    self._notify()
+                    continue
+                if status is None and self.replicas and self._next_replica % len(self.replicas):
+                    continue  # unreachable: the balancer tries the next replica at once
                 await asyncio.sleep(0.1)
+
+    async def _post_update(self, session: Any, update: dict[str, Any]) -> int | None:
+        """POST one update to the webhook (or the next replica); its status, or None when unreachable."""
+        import aiohttp
+
+        assert self.webhook is not None
+        url, secret = self.webhook
+        if self.replicas:
+            url = self.replicas[self._next_replica % len(self.replicas)]
+            self._next_replica += 1
+        try:
+            async with session.post(url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": secret}) as r:
+                self.webhook_statuses.append(r.status)
+                return int(r.status)
+        except aiohttp.ClientError:
+            return None
 
     def m_getWebhookInfo(self, params: dict[str, Any]) -> dict[str, Any]:
         info: dict[str, Any] = {

@@ -12,8 +12,10 @@ from pathlib import Path
 import pytest
 
 from bot.engine import State
-from bot.ops import backup
-from bot.ops.backup import BackupError, Contents
+from bot.ops.backup import BackupError
+from bot.ops.backup.command import existing_secret, passphrase, utc_now
+from bot.ops.backup.database import backup, restore, snapshot
+from bot.ops.backup.sealed import Contents, seal, unseal
 from bot.privacy.keys import Keyring
 from bot.store import open_store
 from bot.store.sqlite.schema import MIGRATIONS
@@ -126,7 +128,7 @@ async def test_restore_refuses_a_database_the_bot_has_open_even_with_force(tmp_p
     store = await open_store(tmp_path / "in-use.sqlite3")
     try:
         with pytest.raises(BackupError, match="in use: stop the bot first"):
-            backup.restore(made, PASSPHRASE, tmp_path / "in-use.sqlite3", tmp_path / "secret2", force=True)
+            restore(made, PASSPHRASE, tmp_path / "in-use.sqlite3", tmp_path / "secret2", force=True)
     finally:
         await store.close()
 
@@ -139,15 +141,15 @@ async def test_restore_refuses_existing_data_or_another_secret_without_force(tmp
     await store.record(b"x" * 32, None, [("visit", "main.menu")], 1)  # a counter: data worth keeping
     await store.close()
     with pytest.raises(BackupError, match="already holds sessions or cases"):
-        backup.restore(made, PASSPHRASE, target, other / "secret", force=False)
+        restore(made, PASSPHRASE, target, other / "secret", force=False)
 
     target.unlink()
     (other / "secret").write_text("a different secret entirely\n")
     with pytest.raises(BackupError, match="holds a different secret"):
-        backup.restore(made, PASSPHRASE, target, other / "secret", force=False)
+        restore(made, PASSPHRASE, target, other / "secret", force=False)
     assert (other / "secret").read_text() == "a different secret entirely\n"
 
-    done = backup.restore(made, PASSPHRASE, target, other / "secret", force=True)
+    done = restore(made, PASSPHRASE, target, other / "secret", force=True)
     assert rows(done.db, "sessions") == rows(tmp_path / "bot.sqlite3", "sessions")
     assert (other / "secret").read_bytes().strip() == b"s" * 32
 
@@ -156,11 +158,11 @@ async def test_restore_refuses_a_schema_newer_than_the_code(tmp_path: Path) -> N
     newer = tmp_path / "newer.sqlite3"
     with sqlite3.connect(newer) as db:
         db.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
-    database, schema = backup.snapshot(newer)
+    database, schema = snapshot(newer)
     made = tmp_path / "newer.backup"
-    made.write_bytes(backup.seal(Contents(b"s" * 32, database, schema, "2026-01-01T00:00:00+00:00"), PASSPHRASE))
+    made.write_bytes(seal(Contents(b"s" * 32, database, schema, "2026-01-01T00:00:00+00:00"), PASSPHRASE))
     with pytest.raises(BackupError, match=r"newer than this code .*upgrade the bot first"):
-        backup.restore(made, PASSPHRASE, tmp_path / "new" / "bot.sqlite3", tmp_path / "new" / "secret", force=False)
+        restore(made, PASSPHRASE, tmp_path / "new" / "bot.sqlite3", tmp_path / "new" / "secret", force=False)
     assert not (tmp_path / "new" / "bot.sqlite3").exists()
 
 
@@ -169,9 +171,9 @@ async def test_a_damaged_or_foreign_file_is_refused_clearly(tmp_path: Path) -> N
     blob = bytearray(made.read_bytes())
     blob[-5] ^= 0xFF
     with pytest.raises(BackupError, match="wrong passphrase, or the backup file is damaged"):
-        backup.unseal(bytes(blob), PASSPHRASE)
+        unseal(bytes(blob), PASSPHRASE)
     with pytest.raises(BackupError, match="not a signpost-bot backup"):
-        backup.unseal(b"SQLite format 3\x00" + bytes(200), PASSPHRASE)
+        unseal(b"SQLite format 3\x00" + bytes(200), PASSPHRASE)
 
 
 async def test_backup_never_makes_a_new_secret_to_back_up(tmp_path: Path) -> None:
@@ -191,10 +193,10 @@ async def test_backup_never_makes_a_new_secret_to_back_up(tmp_path: Path) -> Non
 def test_the_passphrase_is_asked_twice_for_a_backup_and_must_match() -> None:
     answers = iter(["a long passphrase here", "a different one"])
     with pytest.raises(BackupError, match="the two passphrases differ"):
-        backup.passphrase({}, confirm=True, ask=lambda prompt: next(answers))
+        passphrase({}, confirm=True, ask=lambda prompt: next(answers))
     with pytest.raises(BackupError, match="too short"):
-        backup.passphrase({"BOT_BACKUP_PASSPHRASE": "short"}, confirm=True)
-    assert backup.passphrase({}, confirm=False, ask=lambda prompt: "typed") == "typed"
+        passphrase({"BOT_BACKUP_PASSPHRASE": "short"}, confirm=True)
+    assert passphrase({}, confirm=False, ask=lambda prompt: "typed") == "typed"
 
 
 async def backup_of_a_small_database(tmp_path: Path) -> Path:
@@ -205,7 +207,7 @@ async def backup_of_a_small_database(tmp_path: Path) -> Path:
     )
     await store.close()
     made = tmp_path / "small.backup"
-    backup.backup(tmp_path / "bot.sqlite3", b"s" * 32, made, PASSPHRASE, backup.utc_now())
+    backup(tmp_path / "bot.sqlite3", b"s" * 32, made, PASSPHRASE, utc_now())
     return made
 
 
@@ -221,7 +223,7 @@ async def test_restored_as_root_the_database_belongs_to_its_folders_owner(tmp_pa
     state = tmp_path / "state"
     state.mkdir()
     os.chown(state, 4321, 4321)  # the service's user owns its state folder
-    done = backup.restore(made, PASSPHRASE, state / "bot.sqlite3", tmp_path / "etc" / "secret", force=False)
+    done = restore(made, PASSPHRASE, state / "bot.sqlite3", tmp_path / "etc" / "secret", force=False)
     assert (done.db.stat().st_uid, done.db.stat().st_gid) == (4321, 4321)
     assert done.secret.stat().st_uid == os.geteuid()
 
@@ -232,8 +234,8 @@ async def test_a_file_that_is_not_a_database_is_replaced_only_with_force(tmp_pat
     target.parent.mkdir()
     target.write_bytes(b"not a database at all, but someone's file" * 10)
     with pytest.raises(BackupError, match="add --force"):
-        backup.restore(made, PASSPHRASE, target, tmp_path / "junk" / "secret", force=False)
-    done = backup.restore(made, PASSPHRASE, target, tmp_path / "junk" / "secret", force=True)
+        restore(made, PASSPHRASE, target, tmp_path / "junk" / "secret", force=False)
+    done = restore(made, PASSPHRASE, target, tmp_path / "junk" / "secret", force=True)
     assert rows(done.db, "sessions") == rows(tmp_path / "bot.sqlite3", "sessions")
 
 
@@ -242,5 +244,23 @@ def test_backup_finds_the_secret_where_run_does_a_systemd_credential_before_the_
     credentials.mkdir()
     (credentials / "bot-secret").write_bytes(b"c" * 8 + b"Credential-0123456789xyz\n")
     env = {"CREDENTIALS_DIRECTORY": str(credentials), "BOT_SECRET_FILE": str(tmp_path / "not-there")}
-    assert backup.existing_secret(env, tmp_path / "default") == b"c" * 8 + b"Credential-0123456789xyz"
+    assert existing_secret(env, tmp_path / "default") == b"c" * 8 + b"Credential-0123456789xyz"
     assert not (tmp_path / "not-there").exists()
+
+
+async def test_backup_and_restore_refuse_when_the_data_is_in_postgresql_and_name_pg_dump(tmp_path: Path) -> None:
+    (tmp_path / "secret").write_bytes(b"s" * 40)
+    stale = tmp_path / "bot.sqlite3"
+    await (await open_store(stale)).close()  # an old SQLite file beside it must not be copied instead
+    for command in ("backup", "restore"):
+        code, _, err = await python_m_bot(
+            command,
+            str(tmp_path / "b"),
+            cwd=tmp_path,
+            BOT_DB=str(stale),
+            BOT_DATABASE_URL="postgresql://bot@db.invalid/bot",
+            BOT_SECRET_FILE=str(tmp_path / "secret"),
+            BOT_BACKUP_PASSPHRASE=PASSPHRASE,
+        )
+        assert code == 2 and "data is in PostgreSQL" in err and "pg_dump" in err, (command, err)
+    assert not (tmp_path / "b").exists()

@@ -98,3 +98,26 @@ async def test_a_worker_that_dies_mid_window_fails_the_sustained_run_with_its_la
             replace(bench_main.QUICK, sustain_s=2.0),
             content,
         )
+
+
+def test_quick_replicas_benchmark_runs_sqlite_and_one_and_two_postgresql_replicas() -> None:
+    from tests.pg import server_bin
+
+    if server_bin() is None:
+        pytest.skip("no PostgreSQL server is installed")
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.replicas", "--local", "--quick"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = [line.split("|")[1:-1] for line in done.stdout.splitlines() if line.startswith("| ") and "---" not in line]
+    cells = [[cell.strip() for cell in row] for row in rows[1:]]  # after the header
+    assert [(store, replicas, updates) for store, replicas, _, updates, *_ in cells] == [
+        ("sqlite", "1", "32"),
+        ("postgres", "1", "32"),
+        ("postgres", "2", "32"),
+    ]
+    assert all(float(row[4].replace(",", "")) > 0 for row in cells)

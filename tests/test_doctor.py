@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 
 from bot.config import TelegramConfig
-from bot.ops.doctor import python_findings, run_doctor, telegram_findings
+from bot.ops.doctor.command import run_doctor
+from bot.ops.doctor.local_checks import python_findings
+from bot.ops.doctor.telegram_checks import telegram_findings
 from bot.privacy.keys import Keyring
 from bot.store import open_store
 from tests.conftest import REPO

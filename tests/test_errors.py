@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.cli import main as cli
-from bot.cli.main import CliError
+from bot.cli.common import EXIT_USAGE, CliError
 from bot.cli.tools import ToolError
 from bot.config import ConfigError
 from bot.errors import BotError
@@ -41,5 +41,5 @@ def test_the_command_line_prints_an_operator_error_as_one_line(
         raise StoreError("cannot open the database data/bot.sqlite3: the disk is full")
 
     monkeypatch.setattr(cli, "cmd_check", refuse)
-    assert cli.main(["check"], env={}) == cli.EXIT_USAGE
+    assert cli.main(["check"], env={}) == EXIT_USAGE
     assert capsys.readouterr().err == "error: cannot open the database data/bot.sqlite3: the disk is full\n"

@@ -319,3 +319,32 @@ def test_every_text_of_a_node_is_where_the_extractor_finds_it() -> None:
             in_model.add((source.file, source.line, text))
     assert len(in_model) > 100
     assert in_model <= extracted, sorted(in_model - extracted)[:3]
+
+
+def test_a_not_in_phrase_that_holds_no_keyword_of_its_trigger_is_refused(write_flows: WriteFlows) -> None:
+    from tests.conftest import TRIGGERS
+
+    directory = write_flows(
+        triggers_yaml="triggers:\n  - id: crisis\n    priority: 100\n    goto: info.clinic\n"
+        "    keywords: {en: [emergency]}\n    not_in:\n      en: [morning after pill]\n" + TRIGGERS.split("\n", 1)[1]
+    )
+    error = only_error(directory)
+    assert (error.line, error.where) == (7, "trigger crisis")
+    assert "`morning after pill` (en) holds none of this trigger's keywords" in error.what
+
+
+def test_a_keyword_inside_a_not_in_phrase_does_not_fire_but_elsewhere_in_the_message_it_does(
+    write_flows: WriteFlows,
+) -> None:
+    from tests.conftest import TRIGGERS
+
+    directory = write_flows(
+        triggers_yaml="triggers:\n  - id: crisis\n    priority: 100\n    goto: info.clinic\n"
+        "    keywords: {en: [emergency]}\n    not_in: {en: [emergency contraception]}\n" + TRIGGERS.split("\n", 1)[1]
+    )
+    index = load(directory).trigger_index
+    assert index.first_match("en", "emergency contraception") is None
+    assert index.first_match("ro", "emergency contraception please") is None  # English phrases count everywhere
+    for said in ("emergency", "emergency i need emergency contraception", "emergency contraception emergency"):
+        found = index.first_match("en", said)
+        assert found is not None and found.id == "crisis", said

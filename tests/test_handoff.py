@@ -14,8 +14,10 @@ import pytest
 
 from bot.conversation import Conversations
 from bot.engine import Command, Inbound, Media, Outcome, Pick, Reply, Text
+from bot.handoff.desk import USER_GONE, DeskError
 from bot.handoff.relays import RelayItem
-from bot.handoff.service import END, USER_GONE, DeskError, Handoffs
+from bot.handoff.service import Handoffs
+from bot.handoff.turns import END
 from bot.i18n.catalog import Texts
 from bot.privacy.keys import Keyring
 from bot.store import Store, open_store
@@ -123,14 +125,14 @@ class Bench:
             self.replies.setdefault(chat_id, []).append(outcome.reply)
 
         relay = RelayItem("in", 1, getattr(inbound, "text", None) or caption or type(inbound).__name__)
-        await self.handoffs.take_turn("test", chat_id, inbound, language, relay, deliver, caption)
+        await self.handoffs.turns.take_turn("test", chat_id, inbound, language, relay, deliver, caption)
         if settle:  # wait for the relays to be sent
             await self.handoffs.queues.wait_idle()
         mine = self.replies.get(chat_id, [])
         return mine[-1] if len(mine) > before else None
 
     async def staff(self, thread_id: int, text: str, settle: bool = True) -> None:
-        await self.handoffs.staff_input(thread_id, text, RelayItem("out", 1, text))
+        await self.handoffs.staff.staff_input(thread_id, text, RelayItem("out", 1, text))
         if settle:
             await self.handoffs.queues.wait_idle()
 
@@ -362,8 +364,8 @@ async def test_no_chat_id_is_stored_in_clear_and_the_link_goes_with_the_case(tmp
 async def test_unclaimed_case_gets_one_waiting_message_with_crisis_services_first(bench: Bench) -> None:
     await bench.user(7, Command("human"))
     bench.clock.now += timedelta(minutes=11)
-    await bench.handoffs.tick()
-    await bench.handoffs.tick()
+    await bench.handoffs.ticker.tick()
+    await bench.handoffs.ticker.tick()
     waiting = [r for c, r in bench.desk.to_users if r.parts[0].startswith("Sorry for the wait")]
     assert len(waiting) == 1
     assert next(card.id for card in waiting[0].services) == "emergency_999"
@@ -374,7 +376,7 @@ async def test_claimed_chat_quiet_in_staff_hours_closes_itself_and_tells_both_si
     (thread,) = bench.desk.topics
     await bench.staff(thread, "Hello")
     bench.clock.now += timedelta(minutes=121)  # Wednesday 12:00 -> 14:01, all staff hours
-    await bench.handoffs.tick()
+    await bench.handoffs.ticker.tick()
     assert bench.desk.to_users[-1][1].parts[0].startswith("This chat with our team has ended")
     assert bench.desk.notes[-1][1].startswith("Closed after a quiet spell")
     assert bench.desk.notes[-1][1].endswith("The user has been told.")
@@ -418,7 +420,7 @@ async def test_queue_lists_open_cases_with_waiting_minutes(bench: Bench) -> None
     one, _ = bench.desk.topics
     await bench.staff(one, "/alias Sam")
     await bench.staff(one, "/claim")
-    lines = (await bench.handoffs.queue()).splitlines()
+    lines = (await bench.handoffs.staff.queue()).splitlines()
     assert lines[0] == "Open cases: 2"
     assert lines[1].endswith(" · en · 4 min · with Sam") and lines[2].endswith(" · ro · 0 min · waiting")
 
@@ -455,7 +457,7 @@ async def test_a_case_orphaned_by_a_changed_secret_never_tells_staff_the_user_wa
     conversations = replace(bench.handoffs.conversations, keyring=Keyring(b"n" * 32))  # the secret was changed
     orphaned = Handoffs(conversations, bench.desk)
     bench.clock.now += timedelta(minutes=121)
-    await orphaned.tick()
+    await orphaned.ticker.tick()
     text = bench.desk.notes[-1][1]
     assert text.startswith("Closed after a quiet spell") and "The user has been told" not in text
     assert text.endswith("The user could not be told (the bot's secret was changed since the case opened).")

@@ -102,7 +102,7 @@ async def test_a_staff_reply_during_close_is_dropped_not_sent_to_a_closed_case(t
     release = hold(bench, "note")
     ending = asyncio.ensure_future(bench.user(7, Command("end"), settle=False))
     await held(bench, "note", ending)  # the case is deleted; staff are being told
-    await bench.handoffs.staff_input(thread, "too late", RelayItem("out", 1, "too late"))
+    await bench.handoffs.staff.staff_input(thread, "too late", RelayItem("out", 1, "too late"))
     release.set()
     await ending
     await bench.handoffs.queues.wait_idle()

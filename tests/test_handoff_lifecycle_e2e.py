@@ -61,7 +61,7 @@ async def test_friday_evening_request_waits_through_a_bank_holiday_weekend_and_t
         for day in (29, 30, 31):  # the weekend and the bank holiday, at noon and late evening
             for hour in (11, 21):
                 clock.now = datetime(2026, 8, day, hour, 0, tzinfo=UTC)
-                await bot.transport.handoffs.tick()
+                await bot.transport.handoffs.ticker.tick()
         assert len(await bot.transport.conversations.store.open_cases()) == 1
         assert not any("has ended" in t or "Sorry for the wait" in t for t in api.texts_to(USER))
         copies = await api.wait_for_calls("copyMessage", count=2, chat_id=STAFF)
@@ -70,7 +70,7 @@ async def test_friday_evening_request_waits_through_a_bank_holiday_weekend_and_t
             (second, thread),
         ]
         clock.now = datetime(2026, 9, 1, 9, 5, tzinfo=UTC)  # Tuesday 10:05, staff are back
-        await bot.transport.handoffs.tick()
+        await bot.transport.handoffs.ticker.tick()
         api.group_message(STAFF, "Hello, sorry for the wait. Happy to help with PEP.", thread_id=thread)
         await api.wait_for_text(USER, "Happy to help with PEP.")
 
@@ -82,10 +82,10 @@ async def test_a_claimed_chat_quiet_for_two_staff_hours_closes_but_not_over_a_we
         api.group_message(STAFF, "Hi, I'm here", thread_id=thread)
         await api.wait_for_text(USER, "Hi, I'm here")
         clock.now = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)  # Monday 10:00: only 30 staff minutes quiet
-        await bot.transport.handoffs.tick()
+        await bot.transport.handoffs.ticker.tick()
         assert len(await bot.transport.conversations.store.open_cases()) == 1
         clock.now = datetime(2026, 11, 30, 11, 31, tzinfo=UTC)  # two staff hours quiet
-        await bot.transport.handoffs.tick()
+        await bot.transport.handoffs.ticker.tick()
         await api.wait_for_text(USER, "ended because it was quiet")
         assert await bot.transport.conversations.store.open_cases() == []
 
@@ -97,7 +97,7 @@ async def test_a_user_who_blocks_the_bot_closes_their_case_without_jamming_anyon
         await open_case(bot, 302)
         api.blocked.add(301)
         clock.now += timedelta(minutes=11)
-        await bot.transport.handoffs.tick()
+        await bot.transport.handoffs.ticker.tick()
         await api.wait_for_text(302, "Sorry for the wait")  # the other case is still looked after
         await api.wait_for(lambda: any("blocked the bot" in t for t in staff_texts(api, blocked_thread)))
         (case,) = await bot.transport.conversations.store.open_cases()
@@ -170,10 +170,10 @@ async def test_a_topic_that_cannot_be_opened_keeps_the_request_and_says_why(tmp_
         left = api.user_sends_text(USER, "please call back")
         await asyncio.wait_for(queued.wait(), 5)  # the message is kept for staff: no reply marks that moment
         assert api.calls_to("copyMessage", STAFF) == []
-        await bot.transport.handoffs.tick()  # still no topics: tried again, but staff are not told twice
+        await bot.transport.handoffs.ticker.tick()  # still no topics: tried again, but staff are not told twice
         assert sum("could not open a topic" in t for t in main_thread_texts(api)) == 1
         api.forum = True  # staff turned Topics on
-        await bot.transport.handoffs.tick()
+        await bot.transport.handoffs.ticker.tick()
         await api.wait_for_calls("createForumTopic")
         (copy,) = await api.wait_for_calls("copyMessage", chat_id=STAFF)
         assert copy.params["message_id"] == left and copy.params["message_thread_id"] == 501

@@ -51,7 +51,7 @@ async def signal_user(bench: Bench, inbound: Text | Command, text: str | None = 
         replies.append(outcome.reply)
 
     relay = RelayItem("in", 1, text or getattr(inbound, "text", None))
-    await bench.handoffs.take_turn("signal", UUID, inbound, "en", relay, deliver)
+    await bench.handoffs.turns.take_turn("signal", UUID, inbound, "en", relay, deliver)
     await bench.handoffs.queues.wait_idle()
     return replies
 

@@ -178,10 +178,10 @@ async def test_closed_topics_are_deleted_after_the_transcript_days_and_forget_de
             )
         )
         clock.now += timedelta(days=29)
-        await bot.transport.handoffs.tick()
+        await bot.transport.handoffs.ticker.tick()
         assert len(api.calls_to("deleteForumTopic")) == 1  # still within the 30 days
         clock.now += timedelta(days=2)
-        await bot.transport.handoffs.tick()
+        await bot.transport.handoffs.ticker.tick()
         calls = await api.wait_for_calls("deleteForumTopic", count=2)
         assert calls[-1].params["message_thread_id"] == first
 

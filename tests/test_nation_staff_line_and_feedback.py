@@ -13,7 +13,8 @@ from bot.conversation import Conversations
 from bot.engine import Command, Pick, Staff, Text, start_state, step
 from bot.flows.content import load_content
 from bot.privacy.keys import Keyring
-from bot.stats.report import render_text, summarise
+from bot.stats.render import render_text
+from bot.stats.tally import summarise
 from bot.store import Store, open_store
 from bot.vocabulary import CHAT_FEEDBACK, NATION_MENU
 from tests.conftest import FLOWS, REPO

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.ops.doctor import database_findings
+from bot.ops.doctor.local_checks import database_findings
 from bot.store import open_store
 from tests.conftest import FLOWS, REPO
 from tests.fakebotapi import FakeBotAPI

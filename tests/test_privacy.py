@@ -8,18 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.privacy.keys import (
-    Binding,
-    Finding,
-    Keyring,
-    Secret,
-    SecretError,
-    bind_secret,
-    diagnose_secret,
-    estimated_bits,
-    find_secret,
-    load_secret,
-)
+from bot.privacy.keys import Binding, Finding, Keyring, SecretError, bind_secret, find_secret
+from bot.privacy.keys.binding import diagnose_secret
+from bot.privacy.keys.secret import Secret, estimated_bits, load_secret
 
 SECRET = b"0123456789abcdef0123456789abcdef"
 STRONG = "q8Zt-3vKpX_m0RwL7yNcB2hJfD9sGaE4uT6iOeWk1xY"  # as secrets.token_urlsafe(32) makes them

@@ -35,21 +35,30 @@ class Queues:
 
 
 @dataclass
-class CaseDesk:
-    """Stands in for Handoffs: counts ticks, and fails when told to."""
+class Ticker:
+    """Counts ticks, and fails when told to."""
 
     fail: bool = False
     ticks: int = 0
-    events: list[str] = field(default_factory=list)
-    queues: Queues = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.queues = Queues(self.events)
 
     async def tick(self) -> None:
         self.ticks += 1
         if self.fail:
             raise RuntimeError("a case went wrong")
+
+
+@dataclass
+class CaseDesk:
+    """Stands in for Handoffs: its ticker and its relay queues."""
+
+    fail: bool = False
+    events: list[str] = field(default_factory=list)
+    queues: Queues = field(init=False)
+    ticker: Ticker = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.queues = Queues(self.events)
+        self.ticker = Ticker(self.fail)
 
 
 @pytest.fixture
@@ -67,7 +76,7 @@ async def runtime(tmp_path: Path) -> AsyncIterator[Runtime]:
 async def test_a_failing_case_tick_does_not_stop_the_daily_purge(runtime: Runtime) -> None:
     cases = CaseDesk(fail=True)
     await runtime.tick(cases)  # type: ignore[arg-type]
-    assert cases.ticks == 1
+    assert cases.ticker.ticks == 1
     assert await runtime.conversations.store.load(IDLE) is None
 
 

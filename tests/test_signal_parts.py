@@ -10,6 +10,7 @@ from pathlib import Path
 
 from bot.engine import Button, Command, Media, Reply, State, Text, step
 from bot.flows import FlowSet
+from bot.transports.signal.inbound import SeenWindow, inbound_for
 from bot.transports.signal.render import (
     MAX_MESSAGE,
     render_reply,
@@ -18,15 +19,7 @@ from bot.transports.signal.render import (
     utf16_length,
 )
 from bot.transports.signal.rpc import Backoff, RpcError, SignalRpc
-from bot.transports.signal.transport import (
-    DELETABLE_FOR,
-    Failure,
-    SeenWindow,
-    SentStamps,
-    failure_of_error,
-    first_failure,
-    inbound_for,
-)
+from bot.transports.signal.send import DELETABLE_FOR, Failure, SentStamps, failure_of_error, first_failure
 from tests.fakesignal import FakeSignalCli
 
 UUID = "5f0c8e2a-1b7d-4c3e-9a41-7d2e6b9c0a11"

@@ -16,12 +16,14 @@ from bot.cli import main as cli
 from bot.conversation import Conversations
 from bot.engine import Command, State, Text
 from bot.flows.content import load_content
-from bot.handoff.service import Handoffs, staff_text
+from bot.handoff.service import Handoffs
 from bot.privacy.disclosure import HIDDEN, SMALL, Group, protect
 from bot.privacy.keys import Keyring
 from bot.stats.command import load_stats, parse_days
-from bot.stats.report import Formatter, Tally, render_csv, render_text, summarise, wait_bucket
+from bot.stats.render import Formatter, render_csv, render_text
+from bot.stats.tally import Tally, summarise, wait_bucket
 from bot.store import open_store
+from bot.wording import staff_text
 from tests.conftest import TRIGGERS, WriteFlows
 from tests.fakebotapi import FakeBotAPI
 from tests.test_handoff import Bench, Clock, RecordingDesk

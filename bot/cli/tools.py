@@ -16,7 +16,8 @@ from bot.flows import FlowSet, suggest
 from bot.flows.content import load_content
 from bot.flows.graph import for_file, mermaid
 from bot.stats.command import load_stats
-from bot.stats.report import MAX_DAYS, render_csv, render_text
+from bot.stats.render import render_csv, render_text
+from bot.stats.tally import MAX_DAYS
 from bot.store import open_store
 from bot.wording import staff_text
 

@@ -10,11 +10,11 @@ from typing import Any
 from bot.flows.checker import NAME, Checker, RawTrigger
 from bot.flows.model import Trigger
 from bot.flows.settings import is_locale
-from bot.flows.textmatch import normalise
+from bot.flows.textmatch import KeywordIndex, normalise
 from bot.flows.yamlsource import LineDict, LineList
 from bot.vocabulary import CRISIS_TRIGGER
 
-TRIGGER_KEYS = ("id", "priority", "keywords", "goto", "do")
+TRIGGER_KEYS = ("id", "priority", "keywords", "not_in", "goto", "do")
 # Words that say nothing about leaving sex work: an exit keyword that is one of them (or a single
 # everyday word) would send people to exit support who never asked for it.
 # fmt: off
@@ -93,19 +93,48 @@ def _trigger(ck: Checker, raw: RawTrigger, seen: dict[str, int]) -> Trigger | No
     goto, do = ck.target(file, raw.line, where, "", data, "a trigger")
     keywords = ck.mapping(file, data.line_of("keywords"), where, data.get("keywords"), "`keywords`")
     words = _keywords(ck, file, where, data, keywords) if keywords is not None else {}
+    not_in = _not_in(ck, file, where, data, words)
     if goto or do:
-        return Trigger(tid, priority, MappingProxyType(words), goto, do)
+        return Trigger(tid, priority, MappingProxyType(words), goto, do, MappingProxyType(not_in))
     return None
 
 
-def _keywords(ck: Checker, file: str, where: str, data: LineDict, keywords: LineDict) -> dict[str, tuple[str, ...]]:
+def _not_in(
+    ck: Checker, file: str, where: str, data: LineDict, words: dict[str, tuple[str, ...]]
+) -> dict[str, tuple[str, ...]]:
+    """`not_in`: phrases the trigger's keywords don't count in; each must hold one of them, or it does nothing."""
+    if "not_in" not in data:
+        return {}
+    phrases = ck.mapping(file, data.line_of("not_in"), where, data.get("not_in"), "`not_in`")
+    if phrases is None:
+        return {}
+    found = _keywords(ck, file, where, data, phrases, "not_in")
+    default = ck.settings.default_language
+    for lang, listed in found.items():
+        own = KeywordIndex.build([(0, {lang: words.get(lang, ()), default: words.get(default, ())})], [lang], default)
+        for phrase in listed:
+            if own.first_match(lang, normalise(phrase)) is None:
+                ck.error(
+                    file,
+                    phrases.line_of(lang),
+                    where,
+                    f"`not_in` phrase `{phrase}` ({lang}) holds none of this trigger's keywords, so it changes nothing",
+                    "list only phrases that contain one of its keywords but mean something else",
+                )
+    return found
+
+
+def _keywords(
+    ck: Checker, file: str, where: str, data: LineDict, keywords: LineDict, key: str = "keywords"
+) -> dict[str, tuple[str, ...]]:
     words: dict[str, tuple[str, ...]] = {}
+    label = "keywords" if key == "keywords" else "`not_in` phrases"
     if not keywords:
         ck.error(
             file,
-            data.line_of("keywords"),
+            data.line_of(key),
             where,
-            "the trigger has no keywords",
+            f"the trigger has no {key}" if key == "keywords" else "`not_in` is empty",
             "add e.g. `en: [word, another phrase]`",
         )
     for lang, items in keywords.items():
@@ -118,13 +147,11 @@ def _keywords(ck: Checker, file: str, where: str, data: LineDict, keywords: Line
                 file,
                 line,
                 where,
-                f"keywords for `{lang}`, which settings.yaml does not offer",
+                f"{label} for `{lang}`, which settings.yaml does not offer",
                 "add it to `languages` or remove these keywords",
             )
         if not isinstance(items, list) or not items:
-            ck.error(
-                file, line, where, f"keywords for `{lang}` should be a non-empty list", "e.g. [help me, in danger]"
-            )
+            ck.error(file, line, where, f"{label} for `{lang}` should be a non-empty list", "e.g. [help me, in danger]")
             continue
         texts = (
             ck.text(file, items.line_of(i) if isinstance(items, LineList) else line, where, word, "keyword")

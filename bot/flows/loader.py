@@ -128,7 +128,7 @@ def _flowset(ck: Checker, triggers: tuple[Trigger, ...], docs: Docs) -> FlowSet:
         replies=MappingProxyType(dict(ck.replies)),
         settings=ck.settings,
         trigger_index=KeywordIndex.build(
-            [(t, t.keywords) for t in triggers], ck.settings.languages, ck.settings.default_language
+            [(t, t.keywords, t.not_in) for t in triggers], ck.settings.languages, ck.settings.default_language
         ),
         sources=SourceMap(sources),
     )

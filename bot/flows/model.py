@@ -66,6 +66,8 @@ class Trigger:
     keywords: Mapping[str, tuple[str, ...]]
     goto: str | None = None
     do: str | None = None
+    # Per language, phrases that hold a keyword but mean something else: the keyword doesn't count in them.
+    not_in: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
 
 
 @dataclass(frozen=True, slots=True)

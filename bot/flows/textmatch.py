@@ -61,34 +61,53 @@ def _pattern(keyword: str) -> str:
     return rf"(?:^|(?<= )){escaped}(?=$| )"
 
 
+Words = Mapping[str, Iterable[str]]  # per language, the keywords (or phrases) written for it
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled(Generic[T]):
+    """One item's patterns in one language: its own words (matched on accent-folded text), the `extra`
+    language's words (matched on text that keeps its accents), and the phrases each kind doesn't count in."""
+
+    item: T
+    own: re.Pattern[str] | None
+    borrowed: re.Pattern[str] | None
+    own_not_in: re.Pattern[str] | None
+    borrowed_not_in: re.Pattern[str] | None
+
+
 @dataclass(frozen=True, slots=True)
 class KeywordIndex(Generic[T]):
-    """Items (e.g. triggers) in priority order, each with one compiled pattern per language."""
+    """Items (e.g. triggers) in priority order, each with compiled patterns per language."""
 
-    # Per language, per item: the pattern of its own keywords (matched on accent-folded text) and the
-    # pattern of the `extra` language's keywords (matched on text that keeps its accents), or None.
-    patterns: Mapping[str, tuple[tuple[T, re.Pattern[str] | None, re.Pattern[str] | None], ...]]
+    patterns: Mapping[str, tuple[_Compiled[T], ...]]
     fallback: str | None = None  # whose patterns a language without its own uses
 
     @classmethod
     def build(
         cls,
-        items: Sequence[tuple[T, Mapping[str, Iterable[str]]]],
+        items: Sequence[tuple[T, Words] | tuple[T, Words, Words]],
         languages: Iterable[str],
         extra: str | None = None,
     ) -> KeywordIndex[T]:
-        """Compile keywords per language; `extra` names a language whose keywords every language also matches."""
-        every = set(languages) | {lang for _, words in items for lang in words} | ({extra} if extra else set())
-        patterns: dict[str, tuple[tuple[T, re.Pattern[str] | None, re.Pattern[str] | None], ...]] = {}
+        """Compile keywords per language; `extra` names a language whose keywords every language also matches.
+
+        An item may come with a third mapping: phrases its keywords don't count inside ("emergency
+        contraception" for the crisis word "emergency").
+        """
+        every = set(languages) | {lang for entry in items for lang in entry[1]} | ({extra} if extra else set())
+        patterns: dict[str, tuple[_Compiled[T], ...]] = {}
         for lang in every:
             compiled = []
-            for item, words in items:
-                own = {normalise(w) for w in words.get(lang, ())} - {""}
-                borrowed: set[str] = set()
-                if extra and extra != lang:
-                    borrowed = {normalise(w) for w in words.get(extra, ())} - {""} - own
+            for entry in items:
+                item, words = entry[0], entry[1]
+                not_in: Words = entry[2] if len(entry) == 3 else {}
+                own, borrowed = _split(words, lang, extra)
                 if own or borrowed:
-                    compiled.append((item, _compile(own), _compile(borrowed)))
+                    own_not, borrowed_not = _split(not_in, lang, extra)
+                    compiled.append(
+                        _Compiled(item, _compile(own), _compile(borrowed), _compile(own_not), _compile(borrowed_not))
+                    )
             patterns[lang] = tuple(compiled)
         return cls(MappingProxyType(patterns), extra)
 
@@ -102,12 +121,31 @@ class KeywordIndex(Generic[T]):
         if patterns is None and self.fallback is not None:
             patterns = self.patterns.get(self.fallback, ())
         borrowed_text = normalised_text if accented_text is None else accented_text
-        for item, own, borrowed in patterns or ():
-            if own is not None and own.search(normalised_text):
-                return item
-            if borrowed is not None and borrowed.search(borrowed_text):
-                return item
+        for entry in patterns or ():
+            if _found(entry.own, entry.own_not_in, normalised_text):
+                return entry.item
+            if _found(entry.borrowed, entry.borrowed_not_in, borrowed_text):
+                return entry.item
         return None
+
+
+def _split(words: Words, lang: str, extra: str | None) -> tuple[set[str], set[str]]:
+    """A language's own words, and the `extra` language's words it also matches."""
+    own = {normalise(w) for w in words.get(lang, ())} - {""}
+    borrowed: set[str] = set()
+    if extra and extra != lang:
+        borrowed = {normalise(w) for w in words.get(extra, ())} - {""} - own
+    return own, borrowed
+
+
+def _found(pattern: re.Pattern[str] | None, not_in: re.Pattern[str] | None, text: str) -> bool:
+    """Whether a keyword occurs in `text` outside every phrase it doesn't count in."""
+    if pattern is None:
+        return False
+    if not_in is None:
+        return pattern.search(text) is not None
+    holes = [m.span() for m in not_in.finditer(text)]
+    return any(not any(start <= m.start() and m.end() <= end for start, end in holes) for m in pattern.finditer(text))
 
 
 def _compile(keys: set[str]) -> re.Pattern[str] | None:

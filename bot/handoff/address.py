@@ -1,6 +1,6 @@
 """Where a case's user is: their messenger and their id there, e.g. `telegram:123` or `signal:<ACI UUID>`.
 
-The address is what a case keeps sealed (bot/privacy/keys.py) and what picks the messenger that
+The address is what a case keeps sealed (bot/privacy/keys/keyring.py) and what picks the messenger that
 speaks to the user (bot/handoff/messengers.py). It is never logged and never shown to staff.
 """
 

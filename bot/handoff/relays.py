@@ -12,6 +12,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import asdict, dataclass, field
 
 from bot.privacy.keys import Keyring
@@ -71,6 +72,9 @@ class RelayQueues:
     keyring: Keyring
     send: Sender
     limit: int = QUEUE_LIMIT
+    # With several replicas, held around each drain so one replica at a time sends a case's relays (a relay
+    # queued on one replica may be read by another's drainer); None: this process is alone.
+    guard: Callable[[str], AbstractAsyncContextManager[None]] | None = None
     _drainers: dict[str, asyncio.Task[None]] = field(default_factory=dict)
     _again: set[str] = field(default_factory=set)  # cases kicked while their drainer was reading
     _stopping: bool = False
@@ -103,21 +107,29 @@ class RelayQueues:
             self.kick(alias)
 
     async def _drain(self, alias: str) -> None:
+        if self.guard is None:
+            emptied = await self._drain_all(alias)
+        else:
+            async with self.guard(alias):
+                emptied = await self._drain_all(alias)
+        if emptied and self._drainers.get(alias) is asyncio.current_task():
+            del self._drainers[alias]
+
+    async def _drain_all(self, alias: str) -> bool:
+        """Send the case's relays in order; False when one must wait (and those behind it)."""
         while True:
             self._again.discard(alias)
             waiting = await self.store.relays(alias)
             if not waiting:
                 if alias in self._again:
                     continue
-                break
+                return True
             for relay_id, body in waiting:
                 item = RelayItem.unseal(self.keyring, alias, body)
                 sent = await self._send_one(alias, item)
                 if not sent:
-                    return
+                    return False
                 await self.store.remove_relay(relay_id)
-        if self._drainers.get(alias) is asyncio.current_task():
-            del self._drainers[alias]
 
     async def _send_one(self, alias: str, item: RelayItem | None) -> bool:
         """Send one relay, waiting out flood control in order; True when it is done with (sent or given up)."""

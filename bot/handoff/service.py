@@ -9,149 +9,64 @@ Case changes are single targeted updates that check the case is still there, so 
 forgotten during a call to Telegram is never written back. A case is deleted first and the user told
 after, so a user who blocked the bot can't jam a close. Relays go through per-case queues
 (bot/handoff/relays.py), so nobody's turn waits for the staff group's limits.
+
+`Handoffs` holds what every stage shares (the store, the desk, the messengers, the wording) and one part
+per stage, each in its own module: the user's turn (turns.py), opening a case (opening.py), relaying
+(relaying.py), the staff side (staffside.py), closing and forgetting (closing.py) and the tick (tick.py).
 """
 
 from __future__ import annotations
 
 import logging
-import unicodedata
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
-from typing import Protocol
+from dataclasses import dataclass, field
 
 from bot.conversation import Conversations
-from bot.engine import (
-    IDENTIFYING_MEDIA,
-    Button,
-    ClearChat,
-    Command,
-    Forget,
-    Handoff,
-    Inbound,
-    Media,
-    Outcome,
-    Pick,
-    Reply,
-    State,
-    Text,
-    feedback_buttons,
-    service_card,
-)
+from bot.engine import Button, Reply, service_card
 from bot.flows import FlowSet
-from bot.flows.textmatch import normalise
 from bot.handoff.address import Address
-from bot.handoff.cases import Case, new_alias
-from bot.handoff.hours import format_opening, is_open, next_opening, staff_minutes_between
+from bot.handoff.cases import Case, minutes
+from bot.handoff.closing import Closing
+from bot.handoff.desk import Desk, DeskError
 from bot.handoff.messengers import ChatIdMessenger, Messenger, speaks_to_users
-from bot.handoff.relays import RelayItem, RelayQueues, RetryLater
-from bot.handoff.stafftools import CASE_TOOLS, GROUP_TOOLS, IsAdmin, StaffTools
-from bot.keyedlock import KeyedLock
-from bot.stats.report import claim_events
-from bot.vocabulary import (
-    CRISIS_TRIGGER,
-    END_COMMAND,
-    FORGET_TRIGGER,
-    HANDOFF_NODE,
-    EndAction,
-    Slash,
-    encode_action,
-    parse_slash,
-)
+from bot.handoff.opening import Opening
+from bot.handoff.relaying import Relaying
+from bot.handoff.relays import RelayQueues
+from bot.handoff.staffside import StaffSide
+from bot.handoff.stafftools import StaffTools
+from bot.handoff.tick import Ticker
+from bot.handoff.turns import END, UserTurns
 from bot.wording import message_text, staff_text
 
 log = logging.getLogger(__name__)
 
-END = Pick(HANDOFF_NODE, encode_action(EndAction()))
-MAX_ALIAS = 32
-TOPIC_TITLE_MAX = 128
-OPENING_WINDOW_MINUTES = 60  # case openings per user are counted over this window
-
-# What Telegram's refusals mean for a case.
-USER_GONE = "user_gone"  # the user blocked the bot or deleted the chat: treated as the user having left
-TOPIC_GONE = "topic_gone"  # staff deleted the case's topic
-REFUSED = "refused"  # anything else: reported with Telegram's reason
-RETRY = "retry"  # flood control outlasted the rate limiter's own retries: the relay waits and tries again
-
-
-class DeskError(Exception):
-    """The messenger refused a call: `method` and `description` as it gave them, `kind` what it means."""
-
-    def __init__(self, method: str, description: str, kind: str = REFUSED, retry_after: float = 0.0) -> None:
-        super().__init__(f"{method}: {description}")
-        self.method = method
-        self.description = description
-        self.kind = kind
-        self.retry_after = retry_after
-
-
-class Desk(Protocol):
-    """Where staff see cases: a topic per case, and the bot's notes. Refusals raise DeskError.
-
-    Users are spoken to through a Messenger per transport; a desk that also reaches its own messenger's
-    users by chat id (Telegram's, the console's) serves them when no other messenger is registered.
-    """
-
-    async def open_topic(self, title: str) -> int:
-        """Open a topic for a case and return its id."""
-
-    async def reopen_topic(self, thread_id: int) -> None:
-        """Reopen a closed case topic (a user over their hourly openings gets their last one back)."""
-
-    async def note(self, thread_id: int, text: str) -> None:
-        """Post a bot note to staff in a case topic (or the group's main thread when 0)."""
-
-    async def close_topic(self, thread_id: int) -> None:
-        """Close a case topic."""
-
-    async def delete_topic(self, thread_id: int) -> None:
-        """Delete a case topic and everything in it."""
-
-
-def path_label(path: tuple[str, ...]) -> str:
-    """`testing › pep` for the last node of the path taken."""
-    return " › ".join(path[-1].split(".", 1)) if path else "start"
-
-
-def minutes(clock_seconds: float) -> int:
-    """Whole minutes since the epoch: all the precision a case keeps."""
-    return int(clock_seconds // 60)
-
-
-def moment(minute: int) -> datetime:
-    """A case's stored minute as an aware datetime."""
-    return datetime.fromtimestamp(minute * 60, UTC)
-
-
-def clean_alias(text: str) -> str:
-    """A staff alias with invisible and direction-changing characters (zero-width, RTL marks) removed."""
-    visible = "".join(ch for ch in text if unicodedata.category(ch) not in ("Cf", "Cc", "Co", "Cs", "Zl", "Zp"))
-    return " ".join(visible.split())
-
-
-def bot_command(inbound: Inbound) -> bool:
-    """A command for the bot itself (anything but /end, which closes the chat with staff)."""
-    return isinstance(inbound, Command) and inbound.name != END_COMMAND
-
 
 @dataclass
 class Handoffs:
-    """The case lifecycle; every method that touches a user runs under that user's lock by its caller."""
+    """The case lifecycle: one part per stage, and what the parts share.
+
+    Every method that touches a user runs under that user's lock by its caller."""
 
     conversations: Conversations
     desk: Desk
     # transport -> how its users are reached; a transport missing here is served by the desk, if it can.
     messengers: dict[str, Messenger] = field(default_factory=dict)
-    _staff_locks: KeyedLock = field(default_factory=KeyedLock)
     queues: RelayQueues = field(init=False)
     tools: StaffTools = field(init=False)  # /send, /reply, /block and friends
-    # user key -> minutes and topics of their recent openings; kept in memory only, for an hour.
-    _openings: dict[bytes, list[tuple[int, int]]] = field(default_factory=dict)
-    _told_full: set[str] = field(default_factory=set)
-    _told_no_topic: set[str] = field(default_factory=set)
+    turns: UserTurns = field(init=False)  # the user's messages, edits and /end
+    opening: Opening = field(init=False)  # a new case and its topic
+    relaying: Relaying = field(init=False)  # messages both ways, sent by the queues
+    staff: StaffSide = field(init=False)  # staff messages and commands, claims, /queue
+    closing: Closing = field(init=False)  # closing and forgetting cases, deleting topics
+    ticker: Ticker = field(init=False)  # nudges, expiry, old transcripts
 
     def __post_init__(self) -> None:
-        self.queues = RelayQueues(self.conversations.store, self.conversations.keyring, self.send_relay)
+        self.turns = UserTurns(self)
+        self.opening = Opening(self)
+        self.relaying = Relaying(self)
+        self.staff = StaffSide(self)
+        self.closing = Closing(self)
+        self.ticker = Ticker(self)
+        self.queues = RelayQueues(self.conversations.store, self.conversations.keyring, self.relaying.send_relay)
         self.tools = StaffTools(self)
 
     @property
@@ -205,502 +120,3 @@ class Handoffs:
         except DeskError as exc:
             log.warning("a staff note was refused: %s %s", exc.method, exc.description)
             return False
-
-    # -- the user's side ----------------------------------------------------------------------
-
-    async def take_turn(
-        self,
-        transport: str,
-        chat_id: int | str,
-        inbound: Inbound,
-        language_code: str | None,
-        relay: RelayItem | None,
-        deliver: Callable[[Outcome], Awaitable[None]],
-        caption: str | None = None,
-    ) -> None:
-        """Everything a user's message causes: queue it for the case, or step the engine.
-
-        Runs under the user's lock; the relay is only queued here, so the turn ends at once.
-        """
-        address = Address.of(transport, chat_id)
-        async with self.conversations.user(transport, chat_id) as key:
-            store = self.conversations.store
-            turn = await store.load_turn(key)  # the state and the open case, one read for the whole turn
-            case = turn.case
-            crisis = False
-            if case is not None:
-                if inbound == END or inbound == Command(END_COMMAND):
-                    await deliver(self.bare_outcome(await self.user_ends(case)))
-                    return
-                relayed, crisis = await self.in_case(case, inbound, relay, address, caption)
-                if relayed and not crisis:
-                    return
-            if isinstance(inbound, Media) and caption:
-                # A captioned photo ("he hit me, I'm not safe") is read like typed words when they mean crisis.
-                state = turn.state
-                settings = self.flows.settings
-                if self.triggers(caption, (state and state.locale) or settings.default_language, CRISIS_TRIGGER):
-                    inbound = Text(caption)
-            outcome = await self.conversations.step(key, inbound, language_code, turn)
-            reply = outcome.reply
-            for effect in outcome.effects:
-                if isinstance(effect, Handoff):
-                    reply = await self.asked_for_a_person(key, case, address, outcome.state.locale or "", effect.path)
-                elif isinstance(effect, Forget):
-                    if case is not None:
-                        await self.forget_case(case)
-                        case = None
-                    await self.forget_topics(key)
-            if (
-                case is not None
-                and (bot_command(inbound) or isinstance(inbound, Pick) or crisis)
-                and not any(isinstance(e, (Handoff, ClearChat)) for e in outcome.effects)
-            ):
-                # The bot answered a command (or crisis words) mid-chat: say the chat with staff is still
-                # open, and how to end it.
-                reply = replace(
-                    reply,
-                    parts=(*reply.parts, self.say("handoff_still_open", case.locale)),
-                    buttons=(*reply.buttons, self.end_button(case.locale)),
-                )
-            await deliver(replace(outcome, reply=reply))
-
-    async def in_case(
-        self, case: Case, inbound: Inbound, relay: RelayItem | None, address: Address, caption: str | None
-    ) -> tuple[bool, bool]:
-        """A message during an open case: relayed to staff (and flagged when it means crisis), or not.
-
-        Returns (relayed, crisis); crisis words are also answered by the engine, the rest ends here.
-        """
-        typed = inbound.text if isinstance(inbound, Text) else caption if isinstance(inbound, Media) else None
-        crisis = self.triggers(typed, case.locale, CRISIS_TRIGGER)
-        # "delete my data" is asked of the bot, even mid-chat: it is honoured, not relayed.
-        forgetting = self.triggers(typed, case.locale, FORGET_TRIGGER)
-        if isinstance(inbound, Media) and inbound.kind in IDENTIFYING_MEDIA:
-            # Never relayed: a contact card carries a Telegram id, a location says where someone is.
-            kind = self.staff_say(f"staff_kind_{inbound.kind}")
-            await self.staff_note(case.thread_id or 0, self.staff_say("staff_identity_withheld", kind=kind))
-            return False, crisis
-        if not isinstance(inbound, (Text, Media)) or forgetting:
-            return False, crisis
-        await self.user_message(case, relay, address)
-        if crisis:
-            # Queued behind the message it is about, so staff read them in that order.
-            flag = RelayItem("note", 0, self.staff_say("staff_crisis"))
-            if not await self.queues.put(case.alias, flag):
-                await self.staff_note(case.thread_id or 0, flag.text or "")
-        return True, crisis
-
-    async def asked_for_a_person(
-        self, key: bytes, case: Case | None, address: Address, locale: str, path: tuple[str, ...]
-    ) -> Reply:
-        """The answer to "talk to a person": already in a chat, blocked for a while, or a new case."""
-        if case is not None:
-            return Reply((self.say("handoff_already", case.locale),), (self.end_button(case.locale),))
-        if await self.tools.blocked(key):
-            # Staff blocked this person for a while: no case, but said kindly, with the 24-hour help.
-            return self.tools.blocked_reply(locale or self.flows.settings.default_language)
-        return await self.request(key, address, locale, path)
-
-    def bare_outcome(self, reply: Reply) -> Outcome:
-        """An outcome that is only a reply (the engine did not run)."""
-        return Outcome(State(), reply)
-
-    def triggers(self, typed: str | None, locale: str, trigger_id: str) -> bool:
-        """Whether typed text (or a caption) fires the trigger `trigger_id` first."""
-        if not typed:
-            return False
-        trigger = self.flows.trigger_index.first_match(locale, normalise(typed))
-        return trigger is not None and trigger.id == trigger_id
-
-    async def request(self, key: bytes, address: Address, locale: str, path: tuple[str, ...]) -> Reply:
-        """Open a case and a staff topic; tell the user their place in the queue or when staff are back."""
-        store = self.conversations.store
-        alias = new_alias()
-        while await store.case_by_alias(alias) is not None:
-            alias = new_alias()
-        now = self.now_minutes()
-        case = Case(
-            alias=alias,
-            user_key=key,
-            sealed_chat=self.conversations.keyring.seal_address(str(address), alias.encode()),
-            locale=locale,
-            path=path,
-            opened=now,
-            active=now,
-        )
-        await store.insert_case(case)  # kept even when no topic can be opened yet
-        settings = self.flows.settings
-        wall = self.conversations.local_now()
-        staff_in = is_open(wall, settings)
-        hours_note = "" if staff_in or not settings.staff_hours else self.staff_say("staff_out_of_hours") + "\n"
-        thread_id = await self.open_case_topic(case, now, hours_note)
-        buttons = (self.end_button(locale),)
-        cards = self.waiting_cards(locale)
-        if thread_id is None:
-            return replace(cards, parts=(self.say("handoff_delayed", locale),), buttons=buttons)
-        if not settings.staff_hours:
-            return Reply((self.say("handoff_no_hours", locale),), buttons)
-        if staff_in:
-            waiting = [c for c in await store.open_cases() if c.claimed is None]
-            return Reply((self.say("handoff_queued", locale, position=len(waiting)),), buttons)
-        opening = next_opening(wall, settings)
-        if opening is None:
-            return replace(cards, parts=(self.say("handoff_no_hours", locale),), buttons=buttons)
-        when = format_opening(opening, wall, locale)
-        # Nobody is in: say honestly when someone will read this, and give the 24-hour services now.
-        return replace(cards, parts=(self.say("handoff_out_of_hours", locale, when=when),), buttons=buttons)
-
-    async def open_case_topic(self, case: Case, now: int, hours_note: str = "") -> int | None:
-        """Open (or, past the hourly limit, reuse) the case's topic; on refusal tell staff in the main thread."""
-        store = self.conversations.store
-        recent = [(m, t) for m, t in self._openings.get(case.user_key, []) if now - m < OPENING_WINDOW_MINUTES]
-        title = f"Case {case.alias} · {case.locale} · {path_label(case.path)}"[:TOPIC_TITLE_MAX]
-        thread_id: int | None = None
-        reused = False
-        if len(recent) >= self.flows.settings.handoff_openings_per_hour:
-            thread_id = recent[-1][1]
-            try:
-                await self.desk.reopen_topic(thread_id)
-                reused = True
-            except DeskError as exc:
-                log.warning("reopening a case topic failed: %s %s", exc.method, exc.description)
-                thread_id = None
-        if thread_id is None:
-            try:
-                thread_id = await self.desk.open_topic(title)
-            except DeskError as exc:
-                log.warning("a case topic could not be opened: %s %s", exc.method, exc.description)
-                if case.alias not in self._told_no_topic:  # once per case, not at every retry
-                    self._told_no_topic.add(case.alias)
-                    await self.staff_note(
-                        0, self.staff_say("staff_topic_failed", alias=case.alias, reason=exc.description)
-                    )
-                return None
-            self._told_no_topic.discard(case.alias)
-            recent.append((now, thread_id))
-        self._openings[case.user_key] = recent
-        await store.remove_closed_topic(thread_id)
-        if not await store.set_case_thread(case.alias, thread_id):
-            return None  # the user left meanwhile
-        opened = self.staff_say(
-            "staff_case_opened", alias=case.alias, language=case.locale, path=path_label(case.path), hours=hours_note
-        )
-        if reused:
-            opened = self.staff_say("staff_topic_reused") + "\n" + opened
-        if not await self.note_in_case(replace(case, thread_id=thread_id), opened):
-            return None
-        self.queues.kick(case.alias)  # messages written while there was no topic
-        return thread_id
-
-    async def user_message(self, case: Case, relay: RelayItem | None, address: Address) -> None:
-        """Queue the user's message for the case topic and note the activity, in one store write."""
-        now = self.now_minutes()
-        if relay is None:
-            await self.conversations.store.touch_case(case.alias, now)
-            return
-        if await self.queues.put(case.alias, relay, active=now):
-            self._told_full.discard(case.alias)
-        elif case.alias not in self._told_full:
-            self._told_full.add(case.alias)
-            await self.tell(case, address, Reply((self.say("relay_queue_full", case.locale),)))
-
-    async def user_edited(self, transport: str, chat_id: int | str, relay: RelayItem) -> None:
-        """The user edited a message during a live chat: staff get the new version, marked as an edit."""
-        async with self.conversations.user(transport, chat_id) as key:
-            case = await self.conversations.store.case_for_user(key)
-            if case is not None:
-                await self.user_message(case, relay, Address.of(transport, chat_id))
-
-    async def tell(self, case: Case, address: Address, reply: Reply) -> None:
-        """Tell the user something about their case; a user who has gone closes it."""
-        try:
-            await self.messenger_for(address).tell_user(address.user, reply, case.locale)
-        except DeskError as exc:
-            await self.refused_by_user(case, exc)
-
-    async def user_ends(self, case: Case) -> Reply:
-        """The user left the chat with staff (/end or the button)."""
-        await self.close(case, "staff_user_left", None)
-        return Reply((self.say("handoff_ended", case.locale),), (self.menu_button(case.locale),))
-
-    async def close(self, case: Case, staff_note: str, user_note: str | None, keep_topic: bool = True) -> bool:
-        """End a case: delete it first, then tell the user if asked, then tell staff what happened.
-
-        Returns False when the case was already gone (closed by someone else meanwhile).
-        """
-        store = self.conversations.store
-        if not await store.remove_case(case.alias):
-            return False
-        self._told_full.discard(case.alias)
-        told = ""
-        if user_note is not None:
-            address = self.address_of(case)
-            if address is None:
-                told = self.staff_say("staff_not_told", reason=self.staff_say("staff_reason_secret"))
-            else:
-                try:
-                    buttons: tuple[Button, ...] = (self.menu_button(case.locale),)
-                    if user_note in ("handoff_closed", "handoff_expired"):
-                        # After a chat with staff: the optional one-tap "Did this help?", counted per day only.
-                        buttons += feedback_buttons(self.flows, case.locale)
-                    reply = Reply((self.say(user_note, case.locale),), buttons)
-                    await self.messenger_for(address).tell_user(address.user, reply, case.locale)
-                    told = self.staff_say("staff_told")
-                except DeskError as exc:
-                    log.warning("telling a user their case closed failed: %s %s", exc.method, exc.description)
-                    told = self.staff_say("staff_not_told", reason=exc.description)
-        if case.thread_id is not None and keep_topic:
-            await self.staff_note(case.thread_id, " ".join(filter(None, (self.staff_say(staff_note), told))))
-            try:
-                await self.desk.close_topic(case.thread_id)
-            except DeskError as exc:
-                log.warning("closing a case topic failed: %s %s", exc.method, exc.description)
-            await store.add_closed_topic(case.thread_id, self.today(), case.user_key)
-        return True
-
-    async def forget_case(self, case: Case) -> None:
-        """The user asked to be forgotten mid-chat: the case, its topic and its transcript go."""
-        if not await self.close(case, "staff_user_left", None, keep_topic=False):
-            return
-        if case.thread_id is not None:
-            await self.delete_topic(case.thread_id)
-        await self.staff_note(0, self.staff_say("staff_user_forgot", alias=case.alias))
-
-    async def forget_topics(self, key: bytes) -> None:
-        """A user asked to be forgotten: delete the topics of their earlier, closed cases too."""
-        earlier = await self.conversations.store.topics_of(key)
-        for thread_id in earlier:
-            await self.delete_topic(thread_id)
-        if earlier:
-            await self.staff_note(0, self.staff_say("staff_user_forgot_topics", count=len(earlier)))
-
-    async def delete_topic(self, thread_id: int) -> None:
-        """Delete a topic and forget it; one that is already gone counts as deleted."""
-        try:
-            await self.desk.delete_topic(thread_id)
-        except DeskError as exc:
-            if exc.kind != TOPIC_GONE:
-                log.warning("deleting a case topic failed: %s %s", exc.method, exc.description)
-                return
-        await self.conversations.store.remove_closed_topic(thread_id)
-
-    async def refused_by_user(self, case: Case, exc: DeskError) -> None:
-        """Telegram refused a message to the user: gone users close the case, other refusals are reported."""
-        log.warning("a message to a user was refused: %s %s", exc.method, exc.description)
-        if exc.kind == USER_GONE:
-            await self.close(case, "staff_user_gone", None)
-        elif case.thread_id is not None:
-            await self.staff_note(case.thread_id, self.staff_say("staff_reply_refused", reason=exc.description))
-
-    async def topic_lost(self, case: Case) -> None:
-        """Staff deleted the case's topic: close the case, tell the user and say so in the main thread."""
-        if await self.close(replace(case, thread_id=None), "staff_closed", "handoff_closed"):
-            await self.staff_note(0, self.staff_say("staff_topic_deleted", alias=case.alias))
-
-    async def note_in_case(self, case: Case, text: str) -> bool:
-        """A note in the case's topic; a deleted topic closes the case (False then)."""
-        try:
-            await self.desk.note(case.thread_id or 0, text)
-            return True
-        except DeskError as exc:
-            log.warning("a staff note was refused: %s %s", exc.method, exc.description)
-            if exc.kind == TOPIC_GONE:
-                await self.topic_lost(case)
-                return False
-            return True
-
-    # -- relays (run by the per-case queues, outside anyone's turn) -----------------------------
-
-    async def send_relay(self, alias: str, item: RelayItem) -> bool:
-        """Send one queued relay; False leaves it waiting (the case has no topic yet)."""
-        case = await self.conversations.store.case_by_alias(alias)
-        if case is None:
-            return True  # closed meanwhile: nothing to send
-        address = self.address_of(case)
-        if address is None:
-            await self.close(case, "staff_link_lost", None)
-            return True
-        if item.kind == "out":
-            await self.send_out(case, address, item)
-            return True
-        if case.thread_id is None:
-            return False
-        try:
-            await self.messenger_for(address).copy_in(address.user, item, case.thread_id)
-        except DeskError as exc:
-            if exc.kind == RETRY:
-                raise RetryLater(exc.retry_after) from None
-            log.warning("a relay into a case topic was refused: %s %s", exc.method, exc.description)
-            if exc.kind == TOPIC_GONE:
-                await self.topic_lost(case)
-            elif exc.kind != USER_GONE:
-                await self.staff_note(case.thread_id, self.staff_say("staff_relay_in_refused", reason=exc.description))
-        return True
-
-    async def send_out(self, case: Case, address: Address, item: RelayItem) -> None:
-        """A staff message to the user, under the case's staff alias; the first one claims the case."""
-        if case.claimed is None:
-            case = await self.claim(case) or case
-        try:
-            messenger = self.messenger_for(address)
-            unsent = await messenger.send_out(
-                address.user, item, case.staff_alias or self.say("staff_default_alias", case.locale)
-            )
-        except DeskError as exc:
-            if exc.kind == RETRY:
-                raise RetryLater(exc.retry_after) from None
-            await self.refused_by_user(case, exc)
-            return
-        if unsent and case.thread_id is not None:
-            await self.staff_note(case.thread_id, unsent)
-
-    # -- the staff side -----------------------------------------------------------------------
-
-    async def staff_input(
-        self, thread_id: int, text: str | None, relay: RelayItem | None, is_admin: IsAdmin | None = None
-    ) -> None:
-        """A staff message in a topic: a command, an internal `!` note, or a reply to queue for the user.
-
-        `is_admin` asks whether the sender administers the staff group (some commands are theirs only).
-        """
-        async with self._staff_locks.hold(thread_id):
-            case = await self.conversations.store.case_for_thread(thread_id)
-            stripped = (text or "").strip()
-            if stripped.startswith("!"):
-                return  # an internal note: never relayed
-            tool = stripped[1:].partition(" ")[0].split("@", 1)[0].lower() if stripped.startswith("/") else ""
-            if tool in GROUP_TOOLS:
-                # /unblock and /blocked need no open case: the case a block came from is closed.
-                answer = await self.tools.group_command(tool, stripped.partition(" ")[2].strip(), is_admin)
-                await self.staff_note(thread_id, answer)
-                return
-            if case is None:
-                # A topic of a closed case, or not a case at all: say so once per message, so nothing is silent.
-                await self.staff_note(thread_id, self.staff_say("staff_not_a_case"))
-                return
-            if stripped.startswith("/"):
-                # A bare "/" is no command, but it is not meant for the user either: it gets "unknown command".
-                slash = parse_slash(stripped) or Slash("")
-                await self.staff_command(case, slash.name, slash.arg, is_admin)
-                return
-            if self.address_of(case) is None:
-                # The secret changed since the case opened: nobody can reach the user through it any more.
-                log.warning("a case's chat link could not be opened; closing it")
-                await self.close(case, "staff_link_lost", None)
-                return
-            now = self.now_minutes()
-            if relay is None:
-                await self.conversations.store.touch_case(case.alias, now)
-            elif not await self.queues.put(case.alias, relay, active=now):
-                await self.staff_note(thread_id, self.staff_say("staff_queue_full"))
-
-    async def claim(self, case: Case) -> Case | None:
-        """Claim the case for staff; None when it was gone or already claimed (then nothing is said twice)."""
-        name = case.staff_alias or self.say("staff_default_alias", case.locale)
-        now = self.now_minutes()
-        if not await self.conversations.store.claim_case(case.alias, now, name):
-            return None
-        # Only the day's aggregate keeps the wait, in a coarse bucket; the case itself is deleted on close.
-        await self.conversations.store.count(self.today(), claim_events(now - case.opened))
-        claimed = replace(case, claimed=now, staff_alias=name, active=now)
-        address = self.address_of(case)
-        if address is not None:
-            await self.tell(claimed, address, Reply((self.say("handoff_claimed", case.locale, name=name),)))
-        if case.thread_id is not None:
-            await self.staff_note(case.thread_id, self.staff_say("staff_claimed", name=name))
-        return claimed
-
-    async def staff_command(self, case: Case, name: str, arg: str, is_admin: IsAdmin | None = None) -> None:
-        thread = case.thread_id or 0
-        if name in CASE_TOOLS:
-            await self.tools.case_command(case, name, arg, is_admin)
-        elif name == "claim":
-            if case.claimed is not None or await self.claim(case) is None:
-                await self.staff_note(thread, self.staff_say("staff_already_claimed"))
-        elif name == "alias":
-            alias = clean_alias(arg)
-            if not alias or len(alias) > MAX_ALIAS:
-                await self.staff_note(thread, self.staff_say("staff_alias_invalid"))
-                return
-            if await self.conversations.store.set_staff_alias(case.alias, alias):
-                await self.staff_note(thread, self.staff_say("staff_alias_set", name=alias))
-        elif name == "release":
-            await self.close(case, "staff_released", "handoff_released")
-        elif name == "close":
-            await self.close(case, "staff_closed", "handoff_closed")
-        else:
-            await self.staff_note(thread, self.staff_say("staff_unknown_command"))
-
-    async def queue(self) -> str:
-        """The answer to /queue: open cases with their waiting times."""
-        cases = await self.conversations.store.open_cases()
-        if not cases:
-            return self.staff_say("staff_queue_empty")
-        now = self.now_minutes()
-        lines = [self.staff_say("staff_queue_header", count=len(cases))]
-        for case in cases:
-            if case.claimed is None:
-                state = self.staff_say("staff_state_waiting")
-            else:
-                state = self.staff_say("staff_state_claimed", name=case.staff_alias or "")
-            lines.append(
-                self.staff_say(
-                    "staff_queue_line", alias=case.alias, language=case.locale, waiting=now - case.opened, state=state
-                )
-            )
-        return "\n".join(lines)
-
-    # -- time ---------------------------------------------------------------------------------
-
-    async def tick(self) -> None:
-        """Run periodically: each case on its own (one failing never stops the others), then old transcripts."""
-        for case in await self.conversations.store.open_cases():
-            try:
-                await self.tick_case(case)
-            except Exception as exc:
-                log.error("a case failed in the tick: %s", type(exc).__name__)
-        try:
-            await self.delete_old_transcripts()
-        except Exception as exc:
-            log.error("deleting old transcripts failed: %s", type(exc).__name__)
-
-    async def tick_case(self, case: Case) -> None:
-        """Open a topic that couldn't be opened; close a claimed chat gone quiet or a request nobody could answer
-        (both counted in staff hours); send the waiting message once."""
-        settings = self.flows.settings
-        now = self.now_minutes()
-        wall = self.conversations.clock()
-        if case.thread_id is None:
-            await self.open_case_topic(case, now)
-            return
-        if case.claimed is not None:
-            if staff_minutes_between(moment(case.active), wall, settings) >= settings.handoff_idle_minutes:
-                await self.close(case, "staff_expired", "handoff_expired")
-            return
-        waited = staff_minutes_between(moment(case.opened), wall, settings)
-        if waited >= settings.handoff_unclaimed_minutes:
-            await self.close(case, "staff_unanswered", "handoff_unanswered")
-            return
-        staff_in = is_open(wall, settings) or not settings.staff_hours
-        if not case.nudged and staff_in and waited >= settings.handoff_nudge_minutes:
-            if not await self.conversations.store.mark_nudged(case.alias):
-                return
-            address = self.address_of(case)
-            if address is not None:
-                cards = self.waiting_cards(case.locale)
-                await self.tell(
-                    case,
-                    address,
-                    replace(
-                        cards,
-                        parts=(self.say("handoff_waiting", case.locale),),
-                        buttons=(self.end_button(case.locale),),
-                    ),
-                )
-
-    async def delete_old_transcripts(self) -> None:
-        """Delete the topics of cases closed more than `transcript_days` ago."""
-        store = self.conversations.store
-        for thread_id in await store.expired_topics(self.today() - self.flows.settings.transcript_days):
-            await self.delete_topic(thread_id)

@@ -8,7 +8,7 @@ admins) closes the case and keeps the person from opening another for a while: s
 pseudonymous key and the case alias only, and they still get the menus and crisis pages.
 
 Transport-agnostic, like the rest of the handoff: the Telegram topics and the console's staff mode both
-come here through `Handoffs.staff_input`, and the user is reached through their own messenger.
+come here through `StaffSide.staff_input`, and the user is reached through their own messenger.
 """
 
 from __future__ import annotations
@@ -140,10 +140,10 @@ class StaffTools:
         handoffs = self.handoffs
         address = handoffs.address_of(case)
         if address is None:
-            await handoffs.close(case, "staff_link_lost", None)
+            await handoffs.closing.close(case, "staff_link_lost", None)
             return
         if case.claimed is None:
-            case = await handoffs.claim(case) or case
+            case = await handoffs.staff.claim(case) or case
         conversations = handoffs.conversations
         touch = (case.alias, handoffs.now_minutes())
         # Under the user's lock: the page becomes their current one before they can press anything on it.
@@ -156,7 +156,7 @@ class StaffTools:
             locale = (state.locale if state else None) or case.locale
             nation = state.nation if state else None
             reply = self.view(target, locale, nation)
-            await handoffs.tell(case, address, reply)
+            await handoffs.relaying.tell(case, address, reply)
         if not isinstance(target, Node):
             await conversations.store.touch_case(*touch)
         english = plain(self.view(target, self.flows.settings.default_language, nation))
@@ -236,7 +236,7 @@ class StaffTools:
             case,
             handoffs.staff_say("staff_blocked", days=days, until=date.fromordinal(until).isoformat(), alias=case.alias),
         )
-        await handoffs.close(case, "staff_closed", "handoff_closed")
+        await handoffs.closing.close(case, "staff_closed", "handoff_closed")
 
     async def blocked(self, key: bytes) -> bool:
         """Whether the user is blocked from opening cases today."""

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import date
 
 from bot.conversation import Conversations
-from bot.stats.report import MAX_DAYS, Stats, load, render_text
+from bot.stats.render import render_text
+from bot.stats.tally import MAX_DAYS, Stats, load
 from bot.store.base import Store
 from bot.wording import staff_text
 

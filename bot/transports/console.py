@@ -186,14 +186,14 @@ class ConsoleChat:
 
         # The console shows relays as they are sent, so each line waits for its relays before the next.
         relay = RelayItem("in", 0, typed)
-        await self.handoffs.take_turn(TRANSPORT, self.chat_id, inbound, self.language, relay, self.deliver)
+        await self.handoffs.turns.take_turn(TRANSPORT, self.chat_id, inbound, self.language, relay, self.deliver)
         await self.handoffs.queues.wait_idle()
 
     async def staff(self, text: str) -> None:
         """Act as staff in the open case's topic."""
         assert self.handoffs is not None
         if text.strip() == "/queue":
-            self.write("[staff] " + await self.handoffs.queue())
+            self.write("[staff] " + await self.handoffs.staff.queue())
             return
         slash = parse_slash(text)
         if slash is not None and slash.name in GROUP_TOOLS:  # /blocked, /unblock ALIAS: no case needed
@@ -205,7 +205,7 @@ class ConsoleChat:
             self.write("[staff] no open case: ask for a person first (e.g. /human)")
             return
 
-        await self.handoffs.staff_input(case.thread_id, text, RelayItem("out", 0, text), operator_is_admin)
+        await self.handoffs.staff.staff_input(case.thread_id, text, RelayItem("out", 0, text), operator_is_admin)
         await self.handoffs.queues.wait_idle()
 
     async def run(self, read_line: Callable[[], str] | None = None) -> None:

@@ -74,6 +74,29 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX blocks_alias ON blocks (alias);
     """,
+    # Replicas: each update is stored (sealed) before it is acknowledged, and processed by whichever replica
+    # leases its conversation. The turn it causes records, in its own commit, whose state it stepped and
+    # from what (stepped_key, before), so a replica re-running it after a crash replies without stepping
+    # again. A processed update keeps only its key for a day, so a late retry of it is not processed again.
+    """
+    CREATE TABLE inbox (
+        transport text NOT NULL,
+        update_id bigint NOT NULL,
+        conv bytea,
+        body bytea,
+        stepped_key bytea,
+        before text,
+        received timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (transport, update_id)
+    );
+    CREATE INDEX inbox_pending ON inbox (conv, update_id) WHERE body IS NOT NULL;
+    CREATE INDEX inbox_received ON inbox (received);
+    CREATE TABLE leases (
+        conv bytea PRIMARY KEY,
+        holder text NOT NULL,
+        until timestamptz NOT NULL
+    );
+    """,
 )
 
 # Replicas starting together take this lock while they migrate, so one migrates and the others wait.

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bot.engine import Reply
+from bot.handoff.desk import REFUSED, RETRY, USER_GONE, Desk, DeskError
 from bot.handoff.relays import RelayItem
-from bot.handoff.service import REFUSED, RETRY, USER_GONE, Desk, DeskError
 from bot.transports.signal.render import (
     MAX_MESSAGE,
     SignalMessage,
@@ -24,13 +24,8 @@ from bot.transports.signal.render import (
     split_text,
     utf16_length,
 )
-from bot.transports.signal.transport import (
-    RATE_LIMIT,
-    TRANSIENT,
-    TRANSPORT,
-    NotDelivered,
-    UserGone,
-)
+from bot.transports.signal.send import RATE_LIMIT, TRANSIENT, NotDelivered, UserGone
+from bot.transports.signal.transport import TRANSPORT
 from bot.wording import staff_text
 
 if TYPE_CHECKING:
@@ -64,7 +59,7 @@ class SignalMessenger:
         await self.send(user, key, signal_reply(self.transport.conversations.flows, reply, locale))
         if not in_case(reply):
             # Choices after a case (the menu, Did this help?) are answered by typing, as on any menu.
-            self.transport.offer(key, reply.buttons)
+            self.transport.offered.offer(key, reply.buttons)
 
     async def copy_in(self, user: str, item: RelayItem, thread_id: int) -> None:
         text = item.text or ""
@@ -92,7 +87,7 @@ class SignalMessenger:
     async def send(self, user: str, key: bytes, messages: tuple[SignalMessage, ...]) -> None:
         """Send through the transport; what Signal refused becomes the DeskError a case understands."""
         try:
-            await self.transport.send_all(user, key, messages, strict=True)
+            await self.transport.sender.send_all(user, key, messages, strict=True)
         except UserGone:
             raise DeskError("send", "the user is no longer on Signal", USER_GONE) from None
         except NotDelivered as exc:

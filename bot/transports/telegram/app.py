@@ -35,6 +35,7 @@ from bot.flows import FlowSet
 from bot.handoff.service import Handoffs
 from bot.ops.doctor import staff_group_problems
 from bot.reload import Reloader
+from bot.replicas.entry import UpdateTaken
 from bot.runtime import Runtime
 from bot.transports.floodgate import FloodGate
 from bot.transports.recent import RecentMessages
@@ -105,6 +106,8 @@ class TelegramTransport:
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Log the failure without identifiers or text, and tell a private-chat user to retry."""
         error = context.error
+        if isinstance(error, UpdateTaken):
+            return  # another replica processed this update: nothing failed, nothing to tell anyone
         frames = traceback.extract_tb(error.__traceback__) if error is not None else []
         where = " < ".join(f"{f.name}:{f.lineno}" for f in reversed(frames[-4:]))
         detail = f" ({error.message})" if isinstance(error, TelegramError) else ""

@@ -111,7 +111,9 @@ class PrivateChats:
             return
         text = message.text if message.text is not None else message.caption
         if text:
-            await self.handoffs.user_edited(TRANSPORT, message.chat.id, RelayItem("edit", message.message_id, text))
+            await self.handoffs.turns.user_edited(
+                TRANSPORT, message.chat.id, RelayItem("edit", message.message_id, text)
+            )
 
     async def on_callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A button press; forged or stale data reaches the engine as a stale pick."""
@@ -145,7 +147,7 @@ class PrivateChats:
         async def deliver(outcome: Outcome) -> None:
             await self.carry_out(chat_id, outcome)
 
-        await self.handoffs.take_turn(TRANSPORT, chat_id, inbound, language, relay, deliver, caption)
+        await self.handoffs.turns.take_turn(TRANSPORT, chat_id, inbound, language, relay, deliver, caption)
 
     async def carry_out(self, chat_id: int, outcome: Outcome) -> None:
         """Effects first (a cleared chat then shows only the confirmation), then the reply."""

@@ -21,7 +21,7 @@ from telegram.error import TelegramError
 from bot.config import drafts_dir
 from bot.conversation import Conversations
 from bot.flows import FlowSet
-from bot.handoff.service import clean_alias
+from bot.handoff.staffside import clean_alias
 from bot.publishing.review import Review, review
 from bot.publishing.summary import compare
 from bot.publishing.versions import NoSuchVersion, Versions

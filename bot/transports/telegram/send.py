@@ -17,7 +17,7 @@ from telegram.constants import ParseMode
 from telegram.error import Forbidden, RetryAfter, TelegramError
 
 from bot.engine import Reply
-from bot.handoff.service import REFUSED, RETRY, TOPIC_GONE, USER_GONE, DeskError
+from bot.handoff.desk import REFUSED, RETRY, TOPIC_GONE, USER_GONE, DeskError
 from bot.transports.recent import RecentMessages
 from bot.transports.telegram.render import render_reply
 

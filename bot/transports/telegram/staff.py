@@ -69,14 +69,14 @@ class StaffGroup:
             await self.main_thread(message, slash.name if slash else "", slash.arg if slash else "", text or "")
             return
         relay = RelayItem("out", message.message_id, text, is_text=message.text is not None)
-        await self.handoffs.staff_input(thread, text, relay, lambda: self.is_admin(message))
+        await self.handoffs.staff.staff_input(thread, text, relay, lambda: self.is_admin(message))
 
     async def main_thread(self, message: Message, command: str, arg: str, text: str) -> None:
         """A message in the group's main thread: a group command, a `!` note, or a hint about where to reply."""
         if self.publishing is not None and await self.publishing.handle(message, command, arg):
             return
         if command == "queue":
-            await self.post(await self.handoffs.queue())
+            await self.post(await self.handoffs.staff.queue())
         elif command == "stats":
             await self.post(await stats_reply(self.conversations, arg))
         elif command == "reload":
