@@ -266,6 +266,23 @@ async def test_a_users_message_in_an_open_case_costs_one_store_write(tmp_path: P
     await store.close()
 
 
+async def test_a_page_staff_send_moves_the_user_and_notes_the_cases_activity_in_one_write(tmp_path: Path) -> None:
+    store = CountingStore(await open_store(tmp_path / "bot.sqlite3"))
+    bench = await make_bench(tmp_path, store=store)  # type: ignore[arg-type]
+    await bench.user(7, Command("human"))
+    (thread,) = bench.desk.topics
+    await bench.staff(thread, "/claim")
+    bench.clock.now += timedelta(minutes=9)
+    store.writes.clear()
+    await bench.staff(thread, "/send testing.where")
+    assert store.writes == ["write_turn"]
+    (case,) = await store.open_cases()
+    assert case.active == bench.handoffs.now_minutes()
+    key = bench.handoffs.conversations.keyring.user_key("test", 7)
+    assert (await store.load(key)).node == "testing.where"  # type: ignore[union-attr]
+    await store.close()
+
+
 async def test_staff_reply_reaches_user_under_the_alias_and_claims_the_case(bench: Bench) -> None:
     await bench.user(7, Command("human"))
     (thread,) = bench.desk.topics
