@@ -28,14 +28,7 @@ from bot.store.postgres.schema import MIGRATIONS
 from bot.store.postgres.secret import PostgresSecret
 from bot.store.postgres.turns import PostgresTurns
 
-__all__ = ["MIGRATIONS", "SCHEMES", "PostgresStore", "is_postgres_url"]
-
-SCHEMES = ("postgresql://", "postgres://")
-
-
-def is_postgres_url(where: object) -> bool:
-    """Whether `where` names a PostgreSQL database (a libpq URL) rather than an SQLite file."""
-    return isinstance(where, str) and where.startswith(SCHEMES)
+__all__ = ["MIGRATIONS", "PostgresStore"]
 
 
 class PostgresStore(PostgresTurns, PostgresCounters, PostgresSecret, PostgresCases, PostgresRelays, PostgresBlocks):
