@@ -15,6 +15,7 @@ import psycopg
 import pytest
 
 from bot.engine import State
+from bot.handoff.cases import Case
 from bot.privacy.keys import Keyring
 from bot.replicas.entry import CURRENT, InboxEntry, UpdateTaken
 from bot.replicas.inbox import Inbox
@@ -196,5 +197,29 @@ async def test_a_stored_turn_marks_its_update_stepped_and_a_re_run_replies_from_
         finally:
             CURRENT.reset(token)
         assert await store.load(conv) == stepped
+    finally:
+        await store.close()
+
+
+async def test_a_re_run_update_queues_none_of_the_copies_to_staff_its_first_run_queued(endpoint: Endpoint) -> None:
+    store = await ReplicaStore.open(endpoint.database)
+    try:
+        conv = await add(endpoint.inbox, 400, 7100)
+        await store.insert_case(Case("K7Q2", conv, b"sealed", "en", (), opened=1, active=1))
+
+        async def run(copies: int) -> list[int | None]:
+            token = CURRENT.set(InboxEntry(TRANSPORT, 400))
+            try:
+                return [await store.add_relay("K7Q2", f"copy {n}".encode(), 20, active=5) for n in range(copies)]
+            finally:
+                CURRENT.reset(token)
+
+        first = await run(1)  # the replica queues the first copy, then dies before the second
+        again = await run(2)  # another replica runs the whole update again
+        assert first[0] and again[0] == 0 and again[1]  # the first copy was already queued: not again
+        assert [body for _, body in await store.relays("K7Q2")] == [b"copy 0", b"copy 1"]
+        assert await endpoint.inbox.finish(TRANSPORT, 400)
+        assert await store.add_relay("K7Q2", b"outside any update", 20)  # a relay not caused by an update
+        assert len(await store.relays("K7Q2")) == 3
     finally:
         await store.close()

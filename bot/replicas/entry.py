@@ -15,6 +15,7 @@ class InboxEntry:
     update_id: int
     consumed: bool = False
     replay: bool = False
+    relays: int = 0  # copies to or from staff this run has queued so far (or found queued by an earlier run)
 
 
 # Set by a worker around `process_update`; PTB runs the handlers in that task (or in tasks copying its context).

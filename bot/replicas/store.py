@@ -6,6 +6,8 @@ One that dies after it (while replying) leaves the update pending but stepped: t
 conversation over reads the state the turn started from, steps the same input to the same replies,
 sends them, and stores nothing again. So a conversation is never stepped twice and no reply is lost;
 a reply may go out twice only when a replica dies between sending it and marking the update done.
+Copies to and from staff are stored relays (an outbox): the update counts those it queued in the same
+commit, so a re-run queues none of them again.
 """
 
 from __future__ import annotations
@@ -29,6 +31,10 @@ STEP = (
     "WHERE transport = %(transport)s AND update_id = %(update_id)s AND body IS NOT NULL AND stepped_key IS NULL"
 )
 STEPPED = "SELECT stepped_key FROM inbox WHERE transport = %s AND update_id = %s AND body IS NOT NULL"
+# The update's count of queued relays, locked for this transaction (absent once the update is done).
+RELAYED = "SELECT relayed FROM inbox WHERE transport = %s AND update_id = %s AND body IS NOT NULL FOR UPDATE"
+COUNT_RELAY = "UPDATE inbox SET relayed = relayed + 1 WHERE transport = %s AND update_id = %s"
+ALREADY_QUEUED = 0  # add_relay's answer for a relay an earlier run of the update queued (ids start at 1)
 BEFORE = "SELECT before FROM inbox WHERE transport = %s AND update_id = %s AND body IS NOT NULL AND stepped_key = %s"
 
 
@@ -54,6 +60,21 @@ class ReplicaStore(PostgresStore):
         entry.replay = True
         log.info("re-running an update whose turn was stored by a replica that stopped: replying from that turn")
         return Turn(_state(rows[0][0]), turn.case)
+
+    async def add_relay(self, alias: str, body: bytes, limit: int, active: int | None = None) -> int | None:
+        """As stored; but while an update is processed, its n-th relay is queued once however often it runs."""
+        entry = CURRENT.get()
+        if entry is None:
+            return await super().add_relay(alias, body, limit, active)
+        number, entry.relays = entry.relays, entry.relays + 1
+        async with self._connection() as connection, connection.transaction():
+            row = await (await connection.execute(RELAYED, (entry.transport, entry.update_id))).fetchone()
+            if row is not None and int(row[0]) > number:
+                return ALREADY_QUEUED  # queued by a run of this update on a replica that stopped
+            queued = await self._queue_relay(connection, alias, body, limit, active)
+            if queued is not None and row is not None:
+                await connection.execute(COUNT_RELAY, (entry.transport, entry.update_id))
+            return queued
 
     async def write_turn(self, write: TurnWrite) -> None:
         """The turn and the update's stepped mark in one transaction; nothing when re-running a stepped update."""

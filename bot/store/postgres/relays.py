@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import psycopg
+
 from bot.store.postgres.core import PostgresCore
 
 
@@ -12,24 +16,31 @@ class PostgresRelays(PostgresCore):
         """Queue a sealed relay behind the case's others; None when the case is gone or has `limit` waiting.
         With `active`, note the case's latest activity in the same transaction."""
         async with self._connection() as connection, connection.transaction():
-            # The case's row lock puts concurrent relays of one case in line, so the limit holds and ids
-            # follow the order they were queued in; the count below then sees every earlier one. Noting
-            # the activity takes the same lock as the bare lock would.
-            if active is None:
-                locked = await connection.execute("SELECT 1 FROM cases WHERE alias = %s FOR UPDATE", (alias,))
-            else:
-                locked = await connection.execute(
-                    "UPDATE cases SET active = %s WHERE alias = %s RETURNING 1", (active, alias)
-                )
-            if await locked.fetchone() is None:
-                return None
-            cursor = await connection.execute(
-                "INSERT INTO relays (alias, body) SELECT %(alias)s, %(body)s "
-                "WHERE (SELECT count(*) FROM relays WHERE alias = %(alias)s) < %(limit)s RETURNING id",
-                {"alias": alias, "body": body, "limit": limit},
+            return await self._queue_relay(connection, alias, body, limit, active)
+
+    @staticmethod
+    async def _queue_relay(
+        connection: psycopg.AsyncConnection[Any], alias: str, body: bytes, limit: int, active: int | None
+    ) -> int | None:
+        """`add_relay`'s statements, inside the caller's transaction."""
+        # The case's row lock puts concurrent relays of one case in line, so the limit holds and ids
+        # follow the order they were queued in; the count below then sees every earlier one. Noting
+        # the activity takes the same lock as the bare lock would.
+        if active is None:
+            locked = await connection.execute("SELECT 1 FROM cases WHERE alias = %s FOR UPDATE", (alias,))
+        else:
+            locked = await connection.execute(
+                "UPDATE cases SET active = %s WHERE alias = %s RETURNING 1", (active, alias)
             )
-            row = await cursor.fetchone()
-            return None if row is None else int(row[0])
+        if await locked.fetchone() is None:
+            return None
+        cursor = await connection.execute(
+            "INSERT INTO relays (alias, body) SELECT %(alias)s, %(body)s "
+            "WHERE (SELECT count(*) FROM relays WHERE alias = %(alias)s) < %(limit)s RETURNING id",
+            {"alias": alias, "body": body, "limit": limit},
+        )
+        row = await cursor.fetchone()
+        return None if row is None else int(row[0])
 
     async def relays(self, alias: str) -> list[tuple[int, bytes]]:
         """A case's waiting relays, oldest first."""

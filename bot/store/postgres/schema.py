@@ -77,7 +77,8 @@ MIGRATIONS: tuple[str, ...] = (
     # Replicas: each update is stored (sealed) before it is acknowledged, and processed by whichever replica
     # leases its conversation. The turn it causes records, in its own commit, whose state it stepped and
     # from what (stepped_key, before), so a replica re-running it after a crash replies without stepping
-    # again. A processed update keeps only its key for a day, so a late retry of it is not processed again.
+    # again. `relayed` counts the copies to or from staff the update has queued, so a re-run queues none twice.
+    # A processed update keeps only its key for a day, so a late retry of it is not processed again.
     """
     CREATE TABLE inbox (
         transport text NOT NULL,
@@ -86,6 +87,7 @@ MIGRATIONS: tuple[str, ...] = (
         body bytea,
         stepped_key bytea,
         before text,
+        relayed integer NOT NULL DEFAULT 0,
         received timestamptz NOT NULL DEFAULT now(),
         PRIMARY KEY (transport, update_id)
     );
