@@ -15,11 +15,10 @@ from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
 
-from bot.store.base import StoreError
+from bot.store.postgres.pool import open_pool
 
 CHANNEL = "bot_inbox"  # NOTIFY channel: a new update is waiting
 KEPT_DAYS = 1  # processed updates' keys are kept this long (Telegram keeps an update for 24 hours)
-CONNECT_TIMEOUT = 10
 
 ADD = (
     "INSERT INTO inbox (transport, update_id, conv, body) VALUES (%s, %s, %s, %s) "
@@ -69,20 +68,7 @@ class Inbox:
     @classmethod
     async def open(cls, url: str, size: int = 4) -> Inbox:
         """Open a pool on `url` (the store has already migrated the schema)."""
-        pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
-            url,
-            kwargs={"prepare_threshold": None, "autocommit": True},
-            min_size=1,
-            max_size=size,
-            open=False,
-            timeout=CONNECT_TIMEOUT,
-            name="bot-inbox",
-        )
-        try:
-            await pool.open(wait=True, timeout=CONNECT_TIMEOUT)
-        except Exception as exc:
-            await pool.close()
-            raise StoreError(f"cannot open the inbox: {type(exc).__name__}") from None
+        pool = await open_pool(url, "bot-inbox", "the inbox", max_size=size, options={"autocommit": True})
         return cls(pool)
 
     async def close(self) -> None:

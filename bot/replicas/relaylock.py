@@ -14,7 +14,7 @@ from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
 
-from bot.store.base import StoreError
+from bot.store.postgres.pool import open_pool
 
 POOL_SIZE = 16  # cases drained at once by one replica; more wait for a connection
 WAIT_SECONDS = 600.0  # how long a drainer may wait for a connection before it fails (its relays stay queued)
@@ -33,20 +33,9 @@ class RelayLocks:
 
     @classmethod
     async def open(cls, url: str, size: int = POOL_SIZE) -> RelayLocks:
-        pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
-            url,
-            kwargs={"prepare_threshold": None, "autocommit": True},
-            min_size=1,
-            max_size=size,
-            open=False,
-            timeout=WAIT_SECONDS,
-            name="bot-relay-locks",
+        pool = await open_pool(
+            url, "bot-relay-locks", "the relay locks", max_size=size, wait=WAIT_SECONDS, options={"autocommit": True}
         )
-        try:
-            await pool.open(wait=True, timeout=10)
-        except Exception as exc:
-            await pool.close()
-            raise StoreError(f"cannot open the relay locks: {type(exc).__name__}") from None
         return cls(pool)
 
     @asynccontextmanager

@@ -19,10 +19,10 @@ from psycopg_pool import AsyncConnectionPool
 
 from bot.privacy.logredact import redact_url
 from bot.store.base import Store, StoreError
+from bot.store.postgres.pool import CONNECT_TIMEOUT, open_pool
 from bot.store.postgres.schema import migrate
 
 POOL_MIN, POOL_MAX = 1, 10
-CONNECT_TIMEOUT = 10  # seconds
 VACUUM_DELAY = 1.0  # seconds between a deletion and the VACUUM that reclaims its row's space
 PEOPLES_TABLES = ("sessions", "cases", "relays", "closed_topics", "blocks")
 # The server settings that keep people's data out of its log (docs/deploy.md); `doctor` compares them.
@@ -68,20 +68,14 @@ class PostgresCore(Store):
         kwargs: dict[str, Any] = dict(options)
         if read_only:
             kwargs["options"] = "-c default_transaction_read_only=on"
-        pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
+        pool = await open_pool(
             url,
-            kwargs=kwargs,
-            min_size=min(POOL_MIN, pool_size),
+            "bot-store",
+            f"the database {shown}",
             max_size=pool_size,
-            open=False,
-            timeout=CONNECT_TIMEOUT,
-            name="bot-store",
+            min_size=min(POOL_MIN, pool_size),
+            options=kwargs,
         )
-        try:
-            await pool.open(wait=True, timeout=CONNECT_TIMEOUT)
-        except Exception as exc:
-            await pool.close()
-            raise StoreError(f"cannot open the database {shown}: {type(exc).__name__}") from None
         return cls(pool, shown, read_only=read_only)
 
     # -- statements ---------------------------------------------------------------------------------
