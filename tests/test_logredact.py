@@ -112,3 +112,22 @@ def test_user_names_and_passwords_in_urls_are_masked() -> None:
     )
     assert "hunter2pass" not in line and "charity" not in line and "ops@" not in line
     assert "https://<credentials>@api.example.org/bot/getMe" in line
+
+
+def test_the_bots_log_set_up_keeps_url_and_per_request_loggers_at_warning() -> None:
+    from bot.ops.logsetup import configure_logging
+
+    names = ("httpx", "httpcore", "tornado.access")
+    before = {name: logging.getLogger(name).level for name in names}
+    root = logging.getLogger()
+    handlers, level, factory = list(root.handlers), root.level, logging.getLogRecordFactory()
+    try:
+        configure_logging()
+        # httpx puts the bot token in URLs; tornado would log one line per webhook request
+        assert {name: logging.getLogger(name).level for name in names} == dict.fromkeys(names, logging.WARNING)
+    finally:
+        for name, old in before.items():
+            logging.getLogger(name).setLevel(old)
+        root.handlers[:] = handlers
+        root.setLevel(level)
+        logging.setLogRecordFactory(factory)

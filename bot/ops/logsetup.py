@@ -14,3 +14,6 @@ def configure_logging(level: int = logging.INFO) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # One line per webhook request (and per health check) at INFO says nothing an operator needs; refusals
+    # (4xx) and failures (5xx) are still logged, at WARNING and ERROR.
+    logging.getLogger("tornado.access").setLevel(logging.WARNING)
