@@ -71,6 +71,8 @@ class ReplicaStore(PostgresStore):
             row = await (await connection.execute(RELAYED, (entry.transport, entry.update_id))).fetchone()
             if row is not None and int(row[0]) > number:
                 return ALREADY_QUEUED  # queued by a run of this update on a replica that stopped
+            # No row: the update is done. A task a handler started (it inherits CURRENT) may queue after
+            # that; its relay is queued as any other, not dropped.
             queued = await self._queue_relay(connection, alias, body, limit, active)
             if queued is not None and row is not None:
                 await connection.execute(COUNT_RELAY, (entry.transport, entry.update_id))
